@@ -1,0 +1,714 @@
+//! The order book: two ladders of exact price levels, updated by snapshots and deltas.
+//!
+//! A ladder keeps its levels in two contiguous arrays (keys and sizes) sorted so that the best
+//! level is the *last* element: most updates touch the top of the book, and inserting or removing
+//! near the end of a `Vec` moves almost nothing. Asks are stored under the key `!price`, so one
+//! ascending order serves both sides.
+
+use thiserror::Error;
+
+use crate::decimal::{DecimalError, check_decimals};
+
+/// Which side of the book a level rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BookSide {
+    /// Resting buy orders, best = highest price.
+    Bid,
+    /// Resting sell orders, best = lowest price.
+    Ask,
+}
+
+/// The side of a taker order: a buy consumes asks, a sell consumes bids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TakerSide {
+    /// Buying base currency: walks the asks upward.
+    Buy,
+    /// Selling base currency: walks the bids downward.
+    Sell,
+}
+
+impl TakerSide {
+    /// The book side this taker order consumes.
+    #[must_use]
+    pub fn consumes(self) -> BookSide {
+        match self {
+            Self::Buy => BookSide::Ask,
+            Self::Sell => BookSide::Bid,
+        }
+    }
+}
+
+/// One price level: a price in ticks and a size in lots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Level {
+    /// Price as an integer count of `10^-price_decimals`.
+    pub price: u64,
+    /// Size as an integer count of `10^-size_decimals`.
+    pub size: u64,
+}
+
+/// One change to a book: set the size at a price on a side (size 0 removes the level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Delta {
+    /// The side the level rests on.
+    pub side: BookSide,
+    /// Price in ticks.
+    pub price: u64,
+    /// New size in lots; 0 removes the level.
+    pub size: u64,
+}
+
+/// Why a book refused an update. The book is unchanged whenever one of these is returned.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BookError {
+    /// A price or size could not be parsed at the book's precision.
+    #[error("{field}: {source}")]
+    Decimal {
+        /// Which input the value was for (e.g. `bids[3].price`).
+        field: String,
+        /// What was wrong with it.
+        source: DecimalError,
+    },
+    /// Snapshot levels are not strictly sorted best-first.
+    #[error(
+        "{side:?} levels are not strictly sorted best first: level {index} (price {price}) after price {previous}"
+    )]
+    Unsorted {
+        /// The side whose levels are out of order.
+        side: BookSide,
+        /// The index of the offending level.
+        index: usize,
+        /// Its price in ticks.
+        price: u64,
+        /// The price (ticks) of the level before it.
+        previous: u64,
+    },
+    /// The update would leave the best bid at or above the best ask.
+    #[error("crossed book: best bid {bid} >= best ask {ask} (ticks)")]
+    Crossed {
+        /// Best bid in ticks.
+        bid: u64,
+        /// Best ask in ticks.
+        ask: u64,
+    },
+    /// A price of zero.
+    #[error("{field}: price must be positive")]
+    ZeroPrice {
+        /// Which input the price was for.
+        field: String,
+    },
+}
+
+/// One side of the book: levels sorted with the best one last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ladder {
+    side: BookSide,
+    /// `price` for bids, `!price` for asks; ascending, so the best level is last.
+    keys: Vec<u64>,
+    sizes: Vec<u64>,
+}
+
+impl Ladder {
+    /// An empty ladder for a side.
+    #[must_use]
+    pub fn new(side: BookSide) -> Self {
+        Self {
+            side,
+            keys: Vec::new(),
+            sizes: Vec::new(),
+        }
+    }
+
+    /// The side this ladder holds.
+    #[must_use]
+    pub fn side(&self) -> BookSide {
+        self.side
+    }
+
+    #[inline]
+    fn key(&self, price: u64) -> u64 {
+        match self.side {
+            BookSide::Bid => price,
+            BookSide::Ask => !price,
+        }
+    }
+
+    /// Number of price levels.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// True when the ladder holds no level.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The best level, if any.
+    #[must_use]
+    pub fn best(&self) -> Option<Level> {
+        self.nth_from_best(0)
+    }
+
+    /// The level `n` places from the best (0 = best).
+    #[must_use]
+    #[inline]
+    pub fn nth_from_best(&self, n: usize) -> Option<Level> {
+        let len = self.keys.len();
+        (n < len).then(|| {
+            let i = len - 1 - n;
+            Level {
+                price: self.key(self.keys[i]),
+                size: self.sizes[i],
+            }
+        })
+    }
+
+    /// Levels from the best outward.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Level> + DoubleEndedIterator + '_ {
+        let side = self.side;
+        self.keys
+            .iter()
+            .zip(&self.sizes)
+            .rev()
+            .map(move |(&key, &size)| Level {
+                price: match side {
+                    BookSide::Bid => key,
+                    BookSide::Ask => !key,
+                },
+                size,
+            })
+    }
+
+    /// The size resting at a price (0 when there is no level).
+    #[must_use]
+    pub fn size_at(&self, price: u64) -> u64 {
+        match self.keys.binary_search(&self.key(price)) {
+            Ok(i) => self.sizes[i],
+            Err(_) => 0,
+        }
+    }
+
+    /// Sets the size at a price (0 removes it) and returns the size that was there before.
+    pub fn set(&mut self, price: u64, size: u64) -> u64 {
+        let key = self.key(price);
+        // Most updates are near the best level, which is at the end: check there first.
+        let found = match self.keys.last() {
+            Some(&last) if last == key => Ok(self.keys.len() - 1),
+            Some(&last) if last < key => Err(self.keys.len()),
+            _ => self.keys.binary_search(&key),
+        };
+        match found {
+            Ok(i) if size == 0 => {
+                self.keys.remove(i);
+                self.sizes.remove(i)
+            }
+            Ok(i) => std::mem::replace(&mut self.sizes[i], size),
+            Err(_) if size == 0 => 0,
+            Err(i) => {
+                self.keys.insert(i, key);
+                self.sizes.insert(i, size);
+                0
+            }
+        }
+    }
+
+    /// Total size of the levels whose price is at least as good as `limit`.
+    #[must_use]
+    pub fn size_up_to(&self, limit: u64) -> u128 {
+        let limit_key = self.key(limit);
+        // Keys at or above limit_key are at least as good as the limit.
+        let start = self.keys.partition_point(|&k| k < limit_key);
+        self.sizes[start..].iter().map(|&s| u128::from(s)).sum()
+    }
+
+    /// Replaces every level from a best-first list, refusing unsorted input without changing.
+    fn replace(&mut self, levels: &[Level]) -> Result<(), BookError> {
+        self.check_sorted(levels)?;
+        self.keys.clear();
+        self.sizes.clear();
+        self.keys.reserve(levels.len());
+        self.sizes.reserve(levels.len());
+        for level in levels.iter().rev().filter(|l| l.size > 0) {
+            self.keys.push(self.key(level.price));
+            self.sizes.push(level.size);
+        }
+        Ok(())
+    }
+
+    fn check_sorted(&self, levels: &[Level]) -> Result<(), BookError> {
+        for (index, pair) in levels.windows(2).enumerate() {
+            let (previous, current) = (pair[0].price, pair[1].price);
+            // Best first means keys strictly descending.
+            if self.key(current) >= self.key(previous) {
+                return Err(BookError::Unsorted {
+                    side: self.side,
+                    index: index + 1,
+                    price: current,
+                    previous,
+                });
+            }
+        }
+        for (index, level) in levels.iter().enumerate() {
+            if level.price == 0 {
+                return Err(BookError::ZeroPrice {
+                    field: format!("{}[{index}].price", side_name(self.side)),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The plural name of a side as used in field paths (`bids`, `asks`).
+#[must_use]
+pub fn side_name(side: BookSide) -> &'static str {
+    match side {
+        BookSide::Bid => "bids",
+        BookSide::Ask => "asks",
+    }
+}
+
+/// An order book for one market on one venue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Book {
+    bids: Ladder,
+    asks: Ladder,
+    price_decimals: u8,
+    size_decimals: u8,
+    sequence: u64,
+    updated_at_ns: u64,
+    version: u64,
+}
+
+impl Book {
+    /// An empty book whose prices have `price_decimals` and sizes `size_decimals` places.
+    pub fn new(price_decimals: u8, size_decimals: u8) -> Result<Self, DecimalError> {
+        check_decimals(price_decimals)?;
+        check_decimals(size_decimals)?;
+        Ok(Self {
+            bids: Ladder::new(BookSide::Bid),
+            asks: Ladder::new(BookSide::Ask),
+            price_decimals,
+            size_decimals,
+            sequence: 0,
+            updated_at_ns: 0,
+            version: 0,
+        })
+    }
+
+    /// Decimal places of prices.
+    #[must_use]
+    pub fn price_decimals(&self) -> u8 {
+        self.price_decimals
+    }
+
+    /// Decimal places of sizes.
+    #[must_use]
+    pub fn size_decimals(&self) -> u8 {
+        self.size_decimals
+    }
+
+    /// The exchange sequence number of the last update applied.
+    #[must_use]
+    pub fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// When the last update was applied, in nanoseconds since the Unix epoch.
+    #[must_use]
+    pub fn updated_at_ns(&self) -> u64 {
+        self.updated_at_ns
+    }
+
+    /// A counter bumped by every successful update; equal versions mean equal contents.
+    #[must_use]
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The bid ladder.
+    #[must_use]
+    pub fn bids(&self) -> &Ladder {
+        &self.bids
+    }
+
+    /// The ask ladder.
+    #[must_use]
+    pub fn asks(&self) -> &Ladder {
+        &self.asks
+    }
+
+    /// The ladder for a side.
+    #[must_use]
+    pub fn ladder(&self, side: BookSide) -> &Ladder {
+        match side {
+            BookSide::Bid => &self.bids,
+            BookSide::Ask => &self.asks,
+        }
+    }
+
+    fn ladder_mut(&mut self, side: BookSide) -> &mut Ladder {
+        match side {
+            BookSide::Bid => &mut self.bids,
+            BookSide::Ask => &mut self.asks,
+        }
+    }
+
+    /// Best bid and best ask prices if the book is crossed (best bid >= best ask).
+    #[must_use]
+    pub fn crossing(&self) -> Option<(u64, u64)> {
+        match (self.bids.best(), self.asks.best()) {
+            (Some(bid), Some(ask)) if bid.price >= ask.price => Some((bid.price, ask.price)),
+            _ => None,
+        }
+    }
+
+    fn stamp(&mut self, sequence: Option<u64>, timestamp_ns: u64) {
+        if let Some(sequence) = sequence {
+            self.sequence = sequence;
+        }
+        self.updated_at_ns = timestamp_ns;
+        self.version += 1;
+    }
+
+    /// Replaces the whole book from best-first bid and ask levels (zero sizes are skipped).
+    ///
+    /// Refuses unsorted, zero-priced or crossed input and leaves the book unchanged.
+    pub fn apply_snapshot(
+        &mut self,
+        bids: &[Level],
+        asks: &[Level],
+        sequence: u64,
+        timestamp_ns: u64,
+    ) -> Result<(), BookError> {
+        self.bids.check_sorted(bids)?;
+        self.asks.check_sorted(asks)?;
+        let best_bid = bids.iter().find(|l| l.size > 0);
+        let best_ask = asks.iter().find(|l| l.size > 0);
+        if let (Some(bid), Some(ask)) = (best_bid, best_ask)
+            && bid.price >= ask.price
+        {
+            return Err(BookError::Crossed {
+                bid: bid.price,
+                ask: ask.price,
+            });
+        }
+        self.bids.replace(bids)?;
+        self.asks.replace(asks)?;
+        self.stamp(Some(sequence), timestamp_ns);
+        Ok(())
+    }
+
+    /// Applies deltas in order, all or nothing: if the result would be crossed, or a price is
+    /// zero, the book is restored and left exactly as it was.
+    pub fn apply_deltas(
+        &mut self,
+        deltas: &[Delta],
+        sequence: Option<u64>,
+        timestamp_ns: u64,
+    ) -> Result<(), BookError> {
+        if let Some(index) = deltas.iter().position(|d| d.price == 0) {
+            return Err(BookError::ZeroPrice {
+                field: format!("deltas[{index}].price"),
+            });
+        }
+        let mut undo: Vec<(BookSide, u64, u64)> = Vec::with_capacity(deltas.len());
+        for delta in deltas {
+            let old = self.ladder_mut(delta.side).set(delta.price, delta.size);
+            undo.push((delta.side, delta.price, old));
+        }
+        if let Some((bid, ask)) = self.crossing() {
+            for &(side, price, old) in undo.iter().rev() {
+                self.ladder_mut(side).set(price, old);
+            }
+            return Err(BookError::Crossed { bid, ask });
+        }
+        self.stamp(sequence, timestamp_ns);
+        Ok(())
+    }
+
+    /// Applies one delta; refused (and the book unchanged) if it would cross the book.
+    pub fn apply_delta(
+        &mut self,
+        delta: Delta,
+        sequence: Option<u64>,
+        timestamp_ns: u64,
+    ) -> Result<(), BookError> {
+        if delta.price == 0 {
+            return Err(BookError::ZeroPrice {
+                field: "price".to_owned(),
+            });
+        }
+        let old = self.ladder_mut(delta.side).set(delta.price, delta.size);
+        if let Some((bid, ask)) = self.crossing() {
+            self.ladder_mut(delta.side).set(delta.price, old);
+            return Err(BookError::Crossed { bid, ask });
+        }
+        self.stamp(sequence, timestamp_ns);
+        Ok(())
+    }
+
+    /// Removes every level (e.g. before a resync) and bumps the version.
+    pub fn clear(&mut self, timestamp_ns: u64) {
+        self.bids = Ladder::new(BookSide::Bid);
+        self.asks = Ladder::new(BookSide::Ask);
+        self.sequence = 0;
+        self.stamp(None, timestamp_ns);
+    }
+
+    /// Best ask minus best bid, in ticks.
+    #[must_use]
+    pub fn spread(&self) -> Option<u64> {
+        match (self.bids.best(), self.asks.best()) {
+            (Some(bid), Some(ask)) => Some(ask.price.saturating_sub(bid.price)),
+            _ => None,
+        }
+    }
+
+    /// Mid price (average of best bid and best ask) in ticks, as a float.
+    #[must_use]
+    pub fn mid_ticks(&self) -> Option<f64> {
+        match (self.bids.best(), self.asks.best()) {
+            (Some(bid), Some(ask)) => Some((bid.price as f64 + ask.price as f64) / 2.0),
+            _ => None,
+        }
+    }
+
+    /// Total size (lots) on a side within `bps` basis points of that side's best price.
+    ///
+    /// `bps` is exact to 1e-4 bps: asks up to `best * (1 + bps/1e4)` (rounded down to a tick),
+    /// bids down to `best * (1 - bps/1e4)` (rounded up). Levels exactly on the bound count.
+    #[must_use]
+    pub fn depth_within_bps(&self, side: BookSide, bps: Bps) -> u128 {
+        let ladder = self.ladder(side);
+        match ladder.best() {
+            None => 0,
+            Some(best) => ladder.size_up_to(bps.bound(best.price, side)),
+        }
+    }
+}
+
+/// A non-negative number of basis points, held exactly in units of 1e-4 bps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Bps(pub u64);
+
+/// Units of [`Bps`] in one whole (1 = 10,000 bps = 10^8 units).
+pub const BPS_UNITS_PER_ONE: u64 = 100_000_000;
+
+impl Bps {
+    /// Converts a float number of basis points, rounded to 1e-4 bps.
+    pub fn from_f64(bps: f64) -> Result<Self, DecimalError> {
+        if !bps.is_finite() || bps < 0.0 || bps > 1e12 {
+            return Err(DecimalError::BadFloat(bps.to_string()));
+        }
+        Ok(Self((bps * 1e4).round() as u64))
+    }
+
+    /// As a float number of basis points.
+    #[must_use]
+    pub fn as_f64(self) -> f64 {
+        self.0 as f64 / 1e4
+    }
+
+    /// The worst price (ticks) still within this many bps of `best` on a side.
+    #[must_use]
+    pub fn bound(self, best: u64, side: BookSide) -> u64 {
+        let best = u128::from(best);
+        let one = u128::from(BPS_UNITS_PER_ONE);
+        let units = u128::from(self.0);
+        match side {
+            BookSide::Ask => {
+                let bound = best * (one + units) / one;
+                u64::try_from(bound).unwrap_or(u64::MAX)
+            }
+            BookSide::Bid => {
+                let factor = one.saturating_sub(units);
+                let bound = (best * factor).div_ceil(one);
+                // Never below one tick: a zero price does not exist.
+                u64::try_from(bound).unwrap_or(u64::MAX).max(1)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn lv(price: u64, size: u64) -> Level {
+        Level { price, size }
+    }
+
+    fn sample() -> Book {
+        let mut book = Book::new(2, 8).unwrap();
+        book.apply_snapshot(
+            &[lv(100, 5), lv(99, 7), lv(97, 1)],
+            &[lv(101, 2), lv(102, 3), lv(105, 4)],
+            10,
+            1,
+        )
+        .unwrap();
+        book
+    }
+
+    #[test]
+    fn snapshot_keeps_best_levels_first() {
+        let book = sample();
+        assert_eq!(book.bids().best(), Some(lv(100, 5)));
+        assert_eq!(book.asks().best(), Some(lv(101, 2)));
+        let asks: Vec<_> = book.asks().iter().collect();
+        assert_eq!(asks, vec![lv(101, 2), lv(102, 3), lv(105, 4)]);
+        assert_eq!(book.spread(), Some(1));
+        assert_eq!(book.mid_ticks(), Some(100.5));
+        assert_eq!(book.sequence(), 10);
+    }
+
+    #[test]
+    fn unsorted_or_crossed_snapshot_leaves_book_unchanged() {
+        let mut book = sample();
+        let before = book.clone();
+        let err = book.apply_snapshot(&[lv(99, 1), lv(100, 1)], &[], 11, 2);
+        assert!(matches!(err, Err(BookError::Unsorted { index: 1, .. })));
+        let err = book.apply_snapshot(&[lv(101, 1)], &[lv(101, 1)], 11, 2);
+        assert!(matches!(
+            err,
+            Err(BookError::Crossed { bid: 101, ask: 101 })
+        ));
+        let err = book.apply_snapshot(&[lv(100, 1), lv(100, 2)], &[], 11, 2);
+        assert!(matches!(err, Err(BookError::Unsorted { .. })));
+        assert_eq!(book, before);
+    }
+
+    #[test]
+    fn delta_sets_inserts_and_removes_levels() {
+        let mut book = sample();
+        book.apply_delta(
+            Delta {
+                side: BookSide::Bid,
+                price: 98,
+                size: 3,
+            },
+            Some(11),
+            2,
+        )
+        .unwrap();
+        book.apply_delta(
+            Delta {
+                side: BookSide::Ask,
+                price: 101,
+                size: 0,
+            },
+            Some(12),
+            3,
+        )
+        .unwrap();
+        book.apply_delta(
+            Delta {
+                side: BookSide::Ask,
+                price: 103,
+                size: 0,
+            },
+            None,
+            4,
+        )
+        .unwrap();
+        let bids: Vec<_> = book.bids().iter().map(|l| l.price).collect();
+        assert_eq!(bids, vec![100, 99, 98, 97]);
+        assert_eq!(book.asks().best(), Some(lv(102, 3)));
+        assert_eq!(book.sequence(), 12);
+        assert_eq!(book.version(), 4);
+    }
+
+    #[test]
+    fn crossing_delta_batch_is_rolled_back() {
+        let mut book = sample();
+        let before = book.clone();
+        let deltas = [
+            Delta {
+                side: BookSide::Ask,
+                price: 101,
+                size: 9,
+            },
+            Delta {
+                side: BookSide::Bid,
+                price: 100,
+                size: 0,
+            },
+            Delta {
+                side: BookSide::Bid,
+                price: 102,
+                size: 1,
+            },
+        ];
+        assert!(matches!(
+            book.apply_deltas(&deltas, Some(11), 2),
+            Err(BookError::Crossed { bid: 102, ask: 101 })
+        ));
+        assert_eq!(book, before);
+    }
+
+    #[test]
+    fn depth_within_bps_counts_levels_on_the_bound() {
+        let mut book = Book::new(0, 0).unwrap();
+        book.apply_snapshot(
+            &[lv(10_000, 1), lv(9_990, 2), lv(9_989, 4)],
+            &[lv(10_001, 1), lv(10_011, 2), lv(10_012, 4)],
+            1,
+            1,
+        )
+        .unwrap();
+        let ten = Bps::from_f64(10.0).unwrap();
+        // 10_001 * 1.001 = 10_011.001 -> 10_011 is inside, 10_012 outside.
+        assert_eq!(book.depth_within_bps(BookSide::Ask, ten), 3);
+        // 10_000 * 0.999 = 9_990 exactly -> on the bound.
+        assert_eq!(book.depth_within_bps(BookSide::Bid, ten), 3);
+    }
+
+    fn arb_side() -> impl Strategy<Value = BookSide> {
+        prop_oneof![Just(BookSide::Bid), Just(BookSide::Ask)]
+    }
+
+    proptest! {
+        /// The ladder agrees with a BTreeMap after any sequence of sets.
+        #[test]
+        fn ladder_matches_a_map_model(
+            side in arb_side(),
+            ops in proptest::collection::vec((1u64..60, 0u64..4), 0..200),
+        ) {
+            let mut ladder = Ladder::new(side);
+            let mut model = BTreeMap::new();
+            for (price, size) in ops {
+                let old = ladder.set(price, size);
+                let model_old = if size == 0 { model.remove(&price) } else { model.insert(price, size) };
+                prop_assert_eq!(old, model_old.unwrap_or(0));
+            }
+            let got: Vec<(u64, u64)> = ladder.iter().map(|l| (l.price, l.size)).collect();
+            let want: Vec<(u64, u64)> = match side {
+                BookSide::Bid => model.iter().rev().map(|(&p, &s)| (p, s)).collect(),
+                BookSide::Ask => model.iter().map(|(&p, &s)| (p, s)).collect(),
+            };
+            prop_assert_eq!(got, want);
+        }
+
+        /// A rejected delta batch never changes the book; an accepted one is never crossed.
+        #[test]
+        fn delta_batches_are_all_or_nothing(
+            deltas in proptest::collection::vec((arb_side(), 90u64..112, 0u64..4), 0..20),
+        ) {
+            let mut book = sample();
+            let before = book.clone();
+            let deltas: Vec<Delta> = deltas
+                .into_iter()
+                .map(|(side, price, size)| Delta { side, price, size })
+                .collect();
+            match book.apply_deltas(&deltas, Some(99), 5) {
+                Ok(()) => prop_assert!(book.crossing().is_none()),
+                Err(_) => prop_assert_eq!(book, before),
+            }
+        }
+    }
+}

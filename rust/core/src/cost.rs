@@ -1,0 +1,70 @@
+//! All-in execution cost: what a walk costs (or yields) once the venue's taker fee is added.
+
+use crate::book::{BPS_UNITS_PER_ONE, Bps, TakerSide};
+use crate::walk::Walk;
+
+/// The cost of executing a walk as a taker, in quote units.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cost {
+    /// The taker fee paid, in quote units.
+    pub fee: f64,
+    /// For a buy, notional plus fee (what is paid); for a sell, notional minus fee (what is
+    /// received). In quote units.
+    pub total: f64,
+    /// `total / filled`: the price per unit of base once fees are included (0 if nothing filled).
+    pub effective_price: f64,
+}
+
+/// Fee-inclusive cost of a walk on a book with the given precisions and taker fee.
+#[must_use]
+pub fn execution_cost(
+    walk: &Walk,
+    side: TakerSide,
+    taker_fee: Bps,
+    price_decimals: u8,
+    size_decimals: u8,
+) -> Cost {
+    let notional = walk.notional_f64(price_decimals, size_decimals);
+    let fee = notional * taker_fee.0 as f64 / BPS_UNITS_PER_ONE as f64;
+    let total = match side {
+        TakerSide::Buy => notional + fee,
+        TakerSide::Sell => notional - fee,
+    };
+    let filled = walk.filled as f64 / 10f64.powi(i32::from(size_decimals));
+    let effective_price = if walk.filled == 0 {
+        0.0
+    } else {
+        total / filled
+    };
+    Cost {
+        fee,
+        total,
+        effective_price,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buy_pays_fee_on_top_and_sell_receives_less() {
+        let walk = Walk {
+            filled: 200,
+            notional: 2_000_000,
+            best_price: 10_000,
+            worst_price: 10_000,
+            levels: 1,
+            complete: true,
+        };
+        // 2 base at 100.00 quote = 200 quote; 10 bps fee = 0.2 quote.
+        let fee = Bps::from_f64(10.0).unwrap();
+        let buy = execution_cost(&walk, TakerSide::Buy, fee, 2, 2);
+        assert!((buy.fee - 0.2).abs() < 1e-12);
+        assert!((buy.total - 200.2).abs() < 1e-9);
+        assert!((buy.effective_price - 100.1).abs() < 1e-9);
+        let sell = execution_cost(&walk, TakerSide::Sell, fee, 2, 2);
+        assert!((sell.total - 199.8).abs() < 1e-9);
+        assert!((sell.effective_price - 99.9).abs() < 1e-9);
+    }
+}

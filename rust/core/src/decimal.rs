@@ -1,0 +1,432 @@
+//! Exact fixed-point numbers parsed from the decimal strings exchanges send.
+//!
+//! A price or size is stored as an integer count of the market's smallest unit (a *tick* for
+//! prices, a *lot* for sizes) at a fixed number of decimal places. Parsing never goes through a
+//! float, so `"65000.01"` at 2 decimals is exactly `6_500_001` and level keys never drift.
+
+use thiserror::Error;
+
+/// The most decimal places a price or size may carry (10^19 overflows `u64`).
+pub const MAX_DECIMALS: u8 = 18;
+
+/// Why a decimal string could not be turned into a fixed-point integer.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DecimalError {
+    /// The text is empty.
+    #[error("empty number")]
+    Empty,
+    /// The text is not a plain decimal number (digits, one point, an optional exponent).
+    #[error("{0:?} is not a decimal number")]
+    Malformed(String),
+    /// The text names a non-finite value (NaN or infinity).
+    #[error("{0:?} is not finite")]
+    NotFinite(String),
+    /// The value is below zero.
+    #[error("{0:?} is negative")]
+    Negative(String),
+    /// The value has non-zero digits beyond the allowed precision.
+    #[error("{text:?} has non-zero digits beyond {decimals} decimal places")]
+    TooPrecise {
+        /// The text as given.
+        text: String,
+        /// The precision it had to fit.
+        decimals: u8,
+    },
+    /// The value does not fit in 64 bits at the requested precision.
+    #[error("{text:?} is too large for {decimals} decimal places")]
+    Overflow {
+        /// The text as given.
+        text: String,
+        /// The precision it had to fit.
+        decimals: u8,
+    },
+    /// The precision itself is out of range.
+    #[error("precision of {0} decimal places is out of range (0..={MAX_DECIMALS})")]
+    BadPrecision(u8),
+    /// A float that is NaN, infinite or negative.
+    #[error("{0} is not a finite non-negative number")]
+    BadFloat(String),
+}
+
+/// 10^n for n in 0..=19.
+pub const POW10: [u64; 20] = {
+    let mut table = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+/// 10^n as u128 for n in 0..=38.
+#[must_use]
+pub fn pow10_u128(n: u32) -> u128 {
+    10u128.pow(n)
+}
+
+/// Checks that a precision is usable.
+pub fn check_decimals(decimals: u8) -> Result<(), DecimalError> {
+    if decimals > MAX_DECIMALS {
+        Err(DecimalError::BadPrecision(decimals))
+    } else {
+        Ok(())
+    }
+}
+
+/// Splits a non-negative decimal string into `(digits, power)` with value `digits * 10^power`.
+///
+/// Accepts `"1"`, `"0.5"`, `".5"`, `"1."`, `"+2"` and exponents (`"1E-8"`, as Python's
+/// `str(Decimal)` writes small values). Trailing zeros are stripped from the digits, so
+/// `"0.01000000"` is `(1, -2)`. Rejects NaN, infinities, negative values and malformed text.
+fn parse_parts(text: &str) -> Result<(u128, i64), DecimalError> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return Err(DecimalError::Empty);
+    }
+    let malformed = || DecimalError::Malformed(text.to_owned());
+    let (negative, mut i) = match bytes[0] {
+        b'+' => (false, 1),
+        b'-' => (true, 1),
+        _ => (false, 0),
+    };
+    if bytes
+        .get(i)
+        .is_some_and(|b| !b.is_ascii_digit() && *b != b'.')
+    {
+        let lower = text.to_ascii_lowercase();
+        let word = lower.trim_start_matches(['+', '-']);
+        if matches!(word, "nan" | "snan" | "inf" | "infinity") {
+            return Err(DecimalError::NotFinite(text.to_owned()));
+        }
+        return Err(malformed());
+    }
+    let mut mantissa: u128 = 0;
+    let mut digits = 0usize;
+    let mut power: i64 = 0;
+    let mut seen_point = false;
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii_digit() {
+            digits += 1;
+            let d = u128::from(b - b'0');
+            if mantissa < 10u128.pow(37) {
+                mantissa = mantissa * 10 + d;
+                if seen_point {
+                    power -= 1;
+                }
+            } else if d != 0 && seen_point {
+                // More significant digits than any supported precision can hold.
+                return Err(DecimalError::TooPrecise {
+                    text: text.to_owned(),
+                    decimals: MAX_DECIMALS,
+                });
+            } else if !seen_point {
+                power += 1;
+            }
+        } else if b == b'.' && !seen_point {
+            seen_point = true;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return Err(malformed());
+    }
+    if let Some(&marker) = bytes.get(i) {
+        if marker != b'e' && marker != b'E' {
+            return Err(malformed());
+        }
+        i += 1;
+        let exp_negative = bytes.get(i) == Some(&b'-');
+        if matches!(bytes.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if i == bytes.len() {
+            return Err(malformed());
+        }
+        let mut exponent: i64 = 0;
+        for &b in &bytes[i..] {
+            if !b.is_ascii_digit() {
+                return Err(malformed());
+            }
+            exponent = exponent
+                .saturating_mul(10)
+                .saturating_add(i64::from(b - b'0'));
+        }
+        power = power.saturating_add(if exp_negative { -exponent } else { exponent });
+    }
+    if mantissa == 0 {
+        return Ok((0, 0));
+    }
+    if negative {
+        return Err(DecimalError::Negative(text.to_owned()));
+    }
+    while mantissa % 10 == 0 {
+        mantissa /= 10;
+        power += 1;
+    }
+    Ok((mantissa, power))
+}
+
+/// Parses a non-negative decimal string into an integer count of `10^-decimals` units.
+///
+/// Accepts everything [`parse_parts`] does, including trailing zeros beyond the precision
+/// (`"0.01000000"` at 2 decimals). Rejects non-zero digits beyond the precision and values that
+/// overflow `u64`.
+pub fn parse_fixed(text: &str, decimals: u8) -> Result<u64, DecimalError> {
+    check_decimals(decimals)?;
+    let (mantissa, power) = parse_parts(text)?;
+    let shift = power.saturating_add(i64::from(decimals));
+    if shift < 0 {
+        return Err(DecimalError::TooPrecise {
+            text: text.to_owned(),
+            decimals,
+        });
+    }
+    let overflow = || DecimalError::Overflow {
+        text: text.to_owned(),
+        decimals,
+    };
+    if shift > 38 {
+        return Err(overflow());
+    }
+    let scaled = mantissa
+        .checked_mul(pow10_u128(shift as u32))
+        .ok_or_else(overflow)?;
+    u64::try_from(scaled).map_err(|_| overflow())
+}
+
+/// Converts a float to the nearest `10^-decimals` unit (ties away from zero).
+///
+/// This is the one explicit door for floats: it goes through the float's shortest decimal
+/// representation, so `0.1` becomes exactly one tenth, not the binary value nearest to it.
+pub fn fixed_from_f64(value: f64, decimals: u8) -> Result<u64, DecimalError> {
+    check_decimals(decimals)?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(DecimalError::BadFloat(value.to_string()));
+    }
+    // The shortest round-trip representation, e.g. "65000.01" or "1e-8".
+    let text = format!("{value:e}");
+    let (mantissa_text, exp_text) = text.split_once('e').unwrap_or((text.as_str(), "0"));
+    let exponent: i64 = exp_text
+        .parse()
+        .map_err(|_| DecimalError::BadFloat(value.to_string()))?;
+    let (int_part, frac_part) = mantissa_text.split_once('.').unwrap_or((mantissa_text, ""));
+    let digits: String = format!("{int_part}{frac_part}");
+    let mantissa: u128 = digits
+        .parse()
+        .map_err(|_| DecimalError::BadFloat(value.to_string()))?;
+    // value = mantissa * 10^(exponent - frac_len)
+    let shift = exponent - frac_part.len() as i64 + i64::from(decimals);
+    let overflow = || DecimalError::Overflow {
+        text: value.to_string(),
+        decimals,
+    };
+    let scaled: u128 = if shift >= 0 {
+        if shift > 38 {
+            return Err(overflow());
+        }
+        mantissa
+            .checked_mul(pow10_u128(shift as u32))
+            .ok_or_else(overflow)?
+    } else {
+        let down = (-shift) as u32;
+        if down > 38 {
+            0
+        } else {
+            let divisor = pow10_u128(down);
+            let quotient = mantissa / divisor;
+            let remainder = mantissa % divisor;
+            if remainder * 2 >= divisor {
+                quotient + 1
+            } else {
+                quotient
+            }
+        }
+    };
+    u64::try_from(scaled).map_err(|_| overflow())
+}
+
+/// Writes an integer count of `10^-decimals` units as a plain decimal string (`6500001`, 2 →
+/// `"65000.01"`), without trailing zeros beyond the point.
+#[must_use]
+pub fn format_fixed(value: u128, decimals: u8) -> String {
+    if decimals == 0 {
+        return value.to_string();
+    }
+    let scale = pow10_u128(u32::from(decimals));
+    let int_part = value / scale;
+    let frac_part = value % scale;
+    if frac_part == 0 {
+        return int_part.to_string();
+    }
+    let frac = format!("{frac_part:0width$}", width = usize::from(decimals));
+    format!("{int_part}.{}", frac.trim_end_matches('0'))
+}
+
+/// Converts a fixed-point integer to a float (for derived figures only).
+#[must_use]
+pub fn to_f64(value: u128, decimals: u8) -> f64 {
+    value as f64 / pow10_u128(u32::from(decimals)) as f64
+}
+
+/// Rescales a count of `10^-from` units to `10^-to` units, if it is exactly representable.
+#[must_use]
+pub fn rescale(value: u64, from: u8, to: u8) -> Option<u64> {
+    if to >= from {
+        value.checked_mul(*POW10.get(usize::from(to - from))?)
+    } else {
+        let divisor = *POW10.get(usize::from(from - to))?;
+        (value % divisor == 0).then_some(value / divisor)
+    }
+}
+
+/// A non-negative exact decimal number with its own scale: `mantissa * 10^-scale`.
+///
+/// Used for quantities that are given once and then applied to books of different precisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity {
+    /// The digits as an integer.
+    pub mantissa: u64,
+    /// The number of decimal places.
+    pub scale: u8,
+}
+
+impl Quantity {
+    /// Parses a decimal string, keeping the smallest scale that represents it exactly.
+    pub fn parse(text: &str) -> Result<Self, DecimalError> {
+        let (mantissa, power) = parse_parts(text)?;
+        let scale = if power < 0 { -power } else { 0 };
+        let scale = u8::try_from(scale)
+            .ok()
+            .filter(|s| *s <= MAX_DECIMALS)
+            .ok_or_else(|| DecimalError::TooPrecise {
+                text: text.to_owned(),
+                decimals: MAX_DECIMALS,
+            })?;
+        let mantissa = u32::try_from(power.max(0))
+            .ok()
+            .filter(|p| *p <= 38)
+            .and_then(|p| mantissa.checked_mul(pow10_u128(p)))
+            .and_then(|m| u64::try_from(m).ok())
+            .ok_or_else(|| DecimalError::Overflow {
+                text: text.to_owned(),
+                decimals: scale,
+            })?;
+        Ok(Self { mantissa, scale })
+    }
+
+    /// This quantity as a count of `10^-decimals` units, if it is exactly representable.
+    #[must_use]
+    pub fn at_scale(self, decimals: u8) -> Option<u64> {
+        rescale(self.mantissa, self.scale, decimals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("65000.01", 2, 6_500_001)]
+    #[case("0.01000000", 2, 1)]
+    #[case("1", 8, 100_000_000)]
+    #[case(".5", 1, 5)]
+    #[case("1.", 0, 1)]
+    #[case("+2", 0, 2)]
+    #[case("1E-8", 8, 1)]
+    #[case("1.5e3", 0, 1500)]
+    #[case("-0", 2, 0)]
+    #[case("0.00", 0, 0)]
+    #[case("18446744073709551615", 0, u64::MAX)]
+    fn parses_exchange_style_decimals(#[case] text: &str, #[case] decimals: u8, #[case] want: u64) {
+        assert_eq!(parse_fixed(text, decimals), Ok(want));
+    }
+
+    #[rstest]
+    #[case("", 2)]
+    #[case("abc", 2)]
+    #[case("1.2.3", 2)]
+    #[case("1e", 2)]
+    #[case(".", 2)]
+    #[case("1,5", 2)]
+    #[case(" 1", 2)]
+    fn rejects_malformed_text(#[case] text: &str, #[case] decimals: u8) {
+        assert!(matches!(
+            parse_fixed(text, decimals),
+            Err(DecimalError::Malformed(_) | DecimalError::Empty)
+        ));
+    }
+
+    #[test]
+    fn rejects_negative_non_finite_too_precise_and_overflowing_values() {
+        assert!(matches!(
+            parse_fixed("-1", 2),
+            Err(DecimalError::Negative(_))
+        ));
+        assert!(matches!(
+            parse_fixed("NaN", 2),
+            Err(DecimalError::NotFinite(_))
+        ));
+        assert!(matches!(
+            parse_fixed("-Infinity", 2),
+            Err(DecimalError::NotFinite(_))
+        ));
+        assert!(matches!(
+            parse_fixed("0.001", 2),
+            Err(DecimalError::TooPrecise { .. })
+        ));
+        assert!(matches!(
+            parse_fixed("18446744073709551616", 0),
+            Err(DecimalError::Overflow { .. })
+        ));
+        assert!(matches!(
+            parse_fixed("1", 19),
+            Err(DecimalError::BadPrecision(19))
+        ));
+    }
+
+    #[test]
+    fn floats_round_to_the_nearest_unit_through_their_shortest_text() {
+        assert_eq!(fixed_from_f64(0.1, 1), Ok(1));
+        assert_eq!(fixed_from_f64(65000.015, 2), Ok(6_500_002));
+        assert_eq!(fixed_from_f64(1e-8, 8), Ok(1));
+        assert_eq!(fixed_from_f64(1e-9, 8), Ok(0));
+        assert!(fixed_from_f64(f64::NAN, 2).is_err());
+        assert!(fixed_from_f64(-1.0, 2).is_err());
+    }
+
+    #[test]
+    fn formats_without_trailing_zeros() {
+        assert_eq!(format_fixed(6_500_001, 2), "65000.01");
+        assert_eq!(format_fixed(6_500_000, 2), "65000");
+        assert_eq!(format_fixed(1, 8), "0.00000001");
+        assert_eq!(format_fixed(10, 8), "0.0000001");
+    }
+
+    #[test]
+    fn quantity_keeps_the_smallest_exact_scale() {
+        assert_eq!(
+            Quantity::parse("1.2500"),
+            Ok(Quantity {
+                mantissa: 125,
+                scale: 2
+            })
+        );
+        assert_eq!(
+            Quantity::parse("1.25").unwrap().at_scale(8),
+            Some(125_000_000)
+        );
+        assert_eq!(Quantity::parse("1.25").unwrap().at_scale(1), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn format_then_parse_round_trips(value in 0u64..u64::MAX, decimals in 0u8..=18) {
+            let text = format_fixed(u128::from(value), decimals);
+            proptest::prop_assert_eq!(parse_fixed(&text, decimals), Ok(value));
+        }
+    }
+}

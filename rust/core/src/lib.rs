@@ -1,0 +1,20 @@
+//! sor-core: the pure-Rust heart of the sor smart order router.
+//!
+//! Exact fixed-point order books ([`book`]), walking a side for a quantity, a notional or up to a
+//! limit price ([`walk`]), fee-inclusive execution cost ([`cost`]), explainable multi-factor venue
+//! scoring ([`score`]) and lowest-cost multi-venue allocation ([`allocate`]). No Python here: the
+//! `sor-python` crate binds this to the `sor._core` module.
+
+pub mod allocate;
+pub mod book;
+pub mod cost;
+pub mod decimal;
+pub mod score;
+pub mod walk;
+
+pub use book::{
+    BPS_UNITS_PER_ONE, Book, BookError, BookSide, Bps, Delta, Ladder, Level, TakerSide,
+};
+pub use cost::{Cost, execution_cost};
+pub use decimal::{DecimalError, Quantity};
+pub use walk::{Walk, WalkLimits, walk};

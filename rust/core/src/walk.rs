@@ -1,0 +1,268 @@
+//! Walking one side of a book: what a taker order of a given size would fill, and at what price.
+
+use crate::book::{Ladder, TakerSide};
+use crate::decimal::to_f64;
+
+/// What a walk should stop at. Every bound that is set applies; the first reached stops the walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WalkLimits {
+    /// Stop after this many lots of base quantity.
+    pub quantity: Option<u64>,
+    /// Stop before spending (or receiving) more than this notional, in units of
+    /// `10^-(price_decimals + size_decimals)` quote.
+    pub notional: Option<u128>,
+    /// Do not take levels priced worse than this (ticks).
+    pub limit_price: Option<u64>,
+}
+
+/// The outcome of a walk, in exact integers at the book's precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Walk {
+    /// Base quantity filled, in lots.
+    pub filled: u64,
+    /// Quote notional of the fill, in units of `10^-(price_decimals + size_decimals)`.
+    pub notional: u128,
+    /// Best price of the side when the walk started, in ticks (0 if the side was empty).
+    pub best_price: u64,
+    /// Price of the last level taken from, in ticks (0 if nothing filled).
+    pub worst_price: u64,
+    /// Number of levels taken from, including a partly taken last level.
+    pub levels: u32,
+    /// True if the quantity or notional target was reached (always true for a limit-only walk).
+    pub complete: bool,
+}
+
+impl Walk {
+    /// Average fill price as a float in quote units (0 if nothing filled).
+    #[must_use]
+    pub fn average_price(&self, price_decimals: u8) -> f64 {
+        if self.filled == 0 {
+            return 0.0;
+        }
+        self.notional as f64 / self.filled as f64 / 10f64.powi(i32::from(price_decimals))
+    }
+
+    /// Average fill price in ticks, as a float (0 if nothing filled).
+    #[must_use]
+    pub fn average_ticks(&self) -> f64 {
+        if self.filled == 0 {
+            return 0.0;
+        }
+        self.notional as f64 / self.filled as f64
+    }
+
+    /// Slippage of the average price versus the best price, in basis points (never negative
+    /// for a real walk: buys pay up, sells receive less).
+    #[must_use]
+    pub fn slippage_bps(&self, side: TakerSide) -> f64 {
+        if self.filled == 0 || self.best_price == 0 {
+            return 0.0;
+        }
+        let best = self.best_price as f64;
+        let avg = self.average_ticks();
+        let diff = match side {
+            TakerSide::Buy => avg - best,
+            TakerSide::Sell => best - avg,
+        };
+        (diff / best * 1e4).max(0.0)
+    }
+
+    /// Notional as a float in quote units.
+    #[must_use]
+    pub fn notional_f64(&self, price_decimals: u8, size_decimals: u8) -> f64 {
+        to_f64(self.notional, price_decimals + size_decimals)
+    }
+}
+
+/// Walks a ladder from its best level until a limit is reached or the ladder runs out.
+///
+/// With no limit at all the whole ladder is taken. Levels priced worse than `limit_price` are
+/// never touched. A notional target takes whole lots only, never spending more than the target.
+#[must_use]
+pub fn walk(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
+    debug_assert_eq!(side.consumes(), ladder.side());
+    let mut out = Walk {
+        best_price: ladder.best().map_or(0, |l| l.price),
+        ..Walk::default()
+    };
+    let mut remaining_qty = limits.quantity.unwrap_or(u64::MAX);
+    let mut remaining_notional = limits.notional.unwrap_or(u128::MAX);
+    let targeted = limits.quantity.is_some() || limits.notional.is_some();
+    if remaining_qty == 0 || remaining_notional == 0 {
+        out.complete = true;
+        return out;
+    }
+    for level in ladder.iter() {
+        if let Some(limit) = limits.limit_price {
+            let worse = match side {
+                TakerSide::Buy => level.price > limit,
+                TakerSide::Sell => level.price < limit,
+            };
+            if worse {
+                break;
+            }
+        }
+        let price = u128::from(level.price);
+        let mut take = level.size.min(remaining_qty);
+        let cost = price * u128::from(take);
+        let cost = if cost > remaining_notional {
+            // Whole lots only: the largest quantity whose notional fits.
+            take = (remaining_notional / price) as u64;
+            price * u128::from(take)
+        } else {
+            cost
+        };
+        if take == 0 {
+            out.complete = true;
+            break;
+        }
+        out.filled += take;
+        out.notional += cost;
+        out.worst_price = level.price;
+        out.levels += 1;
+        remaining_qty -= take;
+        remaining_notional -= cost;
+        if remaining_qty == 0 || remaining_notional < price {
+            out.complete = true;
+            break;
+        }
+    }
+    if !targeted {
+        out.complete = true;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::{Book, Level};
+    use proptest::prelude::*;
+
+    fn book(asks: &[(u64, u64)]) -> Book {
+        let mut book = Book::new(0, 0).unwrap();
+        let asks: Vec<Level> = asks
+            .iter()
+            .map(|&(price, size)| Level { price, size })
+            .collect();
+        book.apply_snapshot(
+            &[Level {
+                price: 99,
+                size: 10,
+            }],
+            &asks,
+            1,
+            1,
+        )
+        .unwrap();
+        book
+    }
+
+    fn qty(q: u64) -> WalkLimits {
+        WalkLimits {
+            quantity: Some(q),
+            ..WalkLimits::default()
+        }
+    }
+
+    #[test]
+    fn walk_fills_across_levels_and_reports_average_and_worst() {
+        let book = book(&[(100, 2), (101, 3), (105, 10)]);
+        let w = walk(book.asks(), TakerSide::Buy, &qty(4));
+        assert_eq!(
+            (w.filled, w.notional, w.worst_price, w.levels, w.complete),
+            (4, 402, 101, 2, true)
+        );
+        assert!((w.average_price(0) - 100.5).abs() < 1e-12);
+        assert!((w.slippage_bps(TakerSide::Buy) - 50.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn walk_reports_partial_fill_when_book_is_thin() {
+        let book = book(&[(100, 2), (101, 3)]);
+        let w = walk(book.asks(), TakerSide::Buy, &qty(10));
+        assert_eq!(
+            (w.filled, w.notional, w.levels, w.complete),
+            (5, 503, 2, false)
+        );
+    }
+
+    #[test]
+    fn notional_walk_takes_whole_lots_without_overspending() {
+        let book = book(&[(100, 2), (101, 3)]);
+        let w = walk(
+            book.asks(),
+            TakerSide::Buy,
+            &WalkLimits {
+                notional: Some(350),
+                ..WalkLimits::default()
+            },
+        );
+        assert_eq!((w.filled, w.notional, w.complete), (3, 301, true));
+    }
+
+    #[test]
+    fn limit_price_stops_before_worse_levels() {
+        let book = book(&[(100, 2), (101, 3), (102, 1)]);
+        let w = walk(
+            book.asks(),
+            TakerSide::Buy,
+            &WalkLimits {
+                quantity: Some(10),
+                limit_price: Some(101),
+                ..WalkLimits::default()
+            },
+        );
+        assert_eq!((w.filled, w.worst_price, w.complete), (5, 101, false));
+        let w = walk(
+            book.asks(),
+            TakerSide::Buy,
+            &WalkLimits {
+                limit_price: Some(101),
+                ..WalkLimits::default()
+            },
+        );
+        assert_eq!((w.filled, w.complete), (5, true));
+    }
+
+    #[test]
+    fn sell_walk_consumes_bids_downward() {
+        let mut book = Book::new(0, 0).unwrap();
+        let bids = [
+            Level {
+                price: 100,
+                size: 1,
+            },
+            Level { price: 90, size: 1 },
+        ];
+        book.apply_snapshot(&bids, &[], 1, 1).unwrap();
+        let w = walk(book.bids(), TakerSide::Sell, &qty(2));
+        assert_eq!((w.notional, w.best_price, w.worst_price), (190, 100, 90));
+        assert!((w.slippage_bps(TakerSide::Sell) - 500.0).abs() < 1e-9);
+    }
+
+    proptest! {
+        /// A walk never reports more than the book holds or was asked for, and its notional is
+        /// the exact sum over the levels it took.
+        #[test]
+        fn walk_never_exceeds_book_or_request(
+            sizes in proptest::collection::vec(1u64..50, 1..40),
+            want in 0u64..2_000,
+        ) {
+            let asks: Vec<(u64, u64)> = sizes.iter().enumerate().map(|(i, &s)| (100 + i as u64, s)).collect();
+            let book = book(&asks);
+            let total: u64 = sizes.iter().sum();
+            let w = walk(book.asks(), TakerSide::Buy, &qty(want));
+            prop_assert_eq!(w.filled, want.min(total));
+            prop_assert_eq!(w.complete, want <= total);
+            let mut left = want;
+            let mut notional = 0u128;
+            for &(price, size) in &asks {
+                let take = size.min(left);
+                notional += u128::from(price) * u128::from(take);
+                left -= take;
+            }
+            prop_assert_eq!(w.notional, notional);
+        }
+    }
+}
