@@ -500,7 +500,7 @@ pub const BPS_UNITS_PER_ONE: u64 = 100_000_000;
 impl Bps {
     /// Converts a float number of basis points, rounded to 1e-4 bps.
     pub fn from_f64(bps: f64) -> Result<Self, DecimalError> {
-        if !bps.is_finite() || bps < 0.0 || bps > 1e12 {
+        if !bps.is_finite() || !(0.0..=1e12).contains(&bps) {
             return Err(DecimalError::BadFloat(bps.to_string()));
         }
         Ok(Self((bps * 1e4).round() as u64))
