@@ -1,1 +1,36 @@
-//! placeholder
+//! `sor._core`: the Python binding of sor-core. Conversions and error mapping only; every
+//! decision lives in the core crate.
+
+mod allocation;
+mod book;
+mod convert;
+mod errors;
+mod results;
+mod scoring;
+
+use pyo3::prelude::*;
+
+/// The Rust core of sor: exact order books, walking, cost, scoring and allocation.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<book::Level>()?;
+    m.add_class::<book::OrderBook>()?;
+    m.add_class::<results::WalkResult>()?;
+    m.add_class::<results::ExecutionCost>()?;
+    m.add_class::<scoring::Weights>()?;
+    m.add_class::<scoring::FactorScores>()?;
+    m.add_class::<scoring::VenueScore>()?;
+    m.add_class::<scoring::Candidate>()?;
+    m.add_class::<scoring::Ranking>()?;
+    m.add_class::<allocation::VenueRules>()?;
+    m.add_class::<allocation::AllocationPart>()?;
+    m.add_class::<allocation::Allocation>()?;
+    m.add_function(wrap_pyfunction!(results::execution_cost_of, m)?)?;
+    m.add_function(wrap_pyfunction!(scoring::score, m)?)?;
+    m.add_function(wrap_pyfunction!(scoring::rank_venues, m)?)?;
+    m.add_function(wrap_pyfunction!(allocation::allocate, m)?)?;
+    m.add_function(wrap_pyfunction!(allocation::allocate_many, m)?)?;
+    m.add_function(wrap_pyfunction!(allocation::walk_many, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,388 @@
+"""Type stubs for ``sor._core``, the Rust core of sor (written by hand, checked by stubtest).
+
+Prices and sizes are exact fixed-point numbers at a book's precision: ``price_decimals`` places
+for prices (a *tick* is ``10**-price_decimals``), ``size_decimals`` for sizes (a *lot* is
+``10**-size_decimals``). Decimal inputs are ``str``, ``decimal.Decimal`` or ``int``; floats are
+refused everywhere except :meth:`OrderBook.from_floats`, which rounds them explicitly.
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Literal, TypeAlias, final
+
+import numpy as np
+from numpy.typing import NDArray
+
+DecimalLike: TypeAlias = str | Decimal | int
+BookSide: TypeAlias = Literal["bid", "ask"]
+TakerSide: TypeAlias = Literal["buy", "sell"]
+
+class SorError(Exception):
+    """Base class of every error sor raises."""
+
+class InvalidInput(SorError, ValueError):
+    """An argument is malformed or out of range; the message names it."""
+
+class BookError(SorError, ValueError):
+    """A book update was refused (unsorted, crossed); the book is unchanged."""
+
+class RoutingError(SorError):
+    """No valid route or allocation exists for the request."""
+
+@final
+class Level:
+    """One price level of a book."""
+
+    @property
+    def price(self) -> Decimal:
+        """Price in quote units."""
+    @property
+    def size(self) -> Decimal:
+        """Size in base units."""
+    @property
+    def price_ticks(self) -> int:
+        """Price as an integer count of ticks."""
+    @property
+    def size_lots(self) -> int:
+        """Size as an integer count of lots."""
+    def __eq__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class OrderBook:
+    """An exact order book for one market on one venue (mutable; not thread-safe to update)."""
+
+    def __new__(cls, price_decimals: int, size_decimals: int) -> OrderBook: ...
+    @staticmethod
+    def from_floats(
+        bids: Sequence[tuple[float, float]],
+        asks: Sequence[tuple[float, float]],
+        price_decimals: int,
+        size_decimals: int,
+        sequence: int = 0,
+    ) -> OrderBook:
+        """Builds a book from float levels, rounding each to the nearest tick and lot."""
+    @property
+    def price_decimals(self) -> int:
+        """Decimal places of prices."""
+    @property
+    def size_decimals(self) -> int:
+        """Decimal places of sizes."""
+    @property
+    def sequence(self) -> int:
+        """Exchange sequence number of the last update."""
+    @property
+    def updated_at_ns(self) -> int:
+        """When the last update was applied, in nanoseconds since the Unix epoch."""
+    @property
+    def version(self) -> int:
+        """Counter bumped by every successful update."""
+    def apply_snapshot(
+        self,
+        bids: Sequence[tuple[DecimalLike, DecimalLike]],
+        asks: Sequence[tuple[DecimalLike, DecimalLike]],
+        sequence: int = 0,
+        timestamp_ns: int | None = None,
+    ) -> None:
+        """Replaces the book with best-first ``(price, size)`` levels; all or nothing."""
+    def apply_delta(
+        self,
+        side: BookSide,
+        price: DecimalLike,
+        size: DecimalLike,
+        sequence: int | None = None,
+        timestamp_ns: int | None = None,
+    ) -> None:
+        """Sets the size at a price (size 0 removes the level); refused if it crosses the book."""
+    def apply_deltas(
+        self,
+        deltas: Sequence[tuple[BookSide, DecimalLike, DecimalLike]],
+        sequence: int | None = None,
+        timestamp_ns: int | None = None,
+    ) -> None:
+        """Applies ``(side, price, size)`` deltas in order, all or nothing."""
+    def apply_deltas_array(
+        self,
+        sides: NDArray[np.uint8],
+        prices: NDArray[np.uint64],
+        sizes: NDArray[np.uint64],
+        sequence: int | None = None,
+        timestamp_ns: int | None = None,
+    ) -> None:
+        """Applies deltas given as arrays (side 0 = bid, 1 = ask; prices in ticks, sizes in lots)."""
+    def clear(self, timestamp_ns: int | None = None) -> None:
+        """Removes every level (before a resync)."""
+    def best_bid(self) -> Level | None:
+        """The highest bid."""
+    def best_ask(self) -> Level | None:
+        """The lowest ask."""
+    def spread(self) -> Decimal | None:
+        """Best ask minus best bid, in quote units."""
+    def mid(self) -> float | None:
+        """Average of best bid and best ask, in quote units."""
+    def depth_within_bps(self, side: BookSide, bps: float) -> Decimal:
+        """Total size on a side within ``bps`` basis points of that side's best price."""
+    def levels(self, side: BookSide, n: int | None = None) -> list[Level]:
+        """The best ``n`` levels of a side (all if ``n`` is None), best first."""
+    def level_count(self, side: BookSide) -> int:
+        """Number of levels on a side."""
+    def is_crossed(self) -> bool:
+        """True if the best bid is at or above the best ask (never after a successful update)."""
+    def price_to_ticks(self, price: DecimalLike) -> int:
+        """Converts a price to ticks at this book's precision."""
+    def size_to_lots(self, size: DecimalLike) -> int:
+        """Converts a size to lots at this book's precision."""
+    def walk(
+        self,
+        side: TakerSide,
+        quantity: DecimalLike | None = None,
+        *,
+        notional: DecimalLike | None = None,
+        limit_price: DecimalLike | None = None,
+    ) -> WalkResult:
+        """What a taker order would fill: by base quantity, quote notional and/or limit price."""
+    def cost(self, side: TakerSide, quantity: DecimalLike, taker_fee_bps: float) -> ExecutionCost:
+        """Walks for a base quantity and adds the taker fee."""
+    def copy(self) -> OrderBook:
+        """An independent copy of the book."""
+    def __eq__(self, other: object, /) -> bool:
+        """Same precisions and same levels (sequence, timestamps and version are ignored)."""
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class WalkResult:
+    """What walking one side of a book filled."""
+
+    @property
+    def side(self) -> TakerSide: ...
+    @property
+    def filled(self) -> Decimal:
+        """Base quantity filled."""
+    @property
+    def filled_lots(self) -> int:
+        """Base quantity filled, in lots."""
+    @property
+    def notional(self) -> Decimal:
+        """Quote notional of the fill (exact)."""
+    @property
+    def notional_raw(self) -> int:
+        """Notional in units of ``10**-(price_decimals + size_decimals)`` quote."""
+    @property
+    def average_price(self) -> float:
+        """Average fill price (0.0 if nothing filled)."""
+    @property
+    def best_price(self) -> Decimal | None:
+        """Best price of the side when the walk started."""
+    @property
+    def worst_price(self) -> Decimal | None:
+        """Price of the last level taken from."""
+    @property
+    def levels_consumed(self) -> int:
+        """Number of levels taken from, including a partly taken last one."""
+    @property
+    def slippage_bps(self) -> float:
+        """Average price versus best price, in basis points."""
+    @property
+    def complete(self) -> bool:
+        """True if the book could fill the whole quantity or notional."""
+    @property
+    def price_decimals(self) -> int: ...
+    @property
+    def size_decimals(self) -> int: ...
+
+def execution_cost(walk: WalkResult, taker_fee_bps: float) -> ExecutionCost:
+    """The fee-inclusive cost of a walk."""
+
+@final
+class ExecutionCost:
+    """A walk priced with the venue's taker fee."""
+
+    @property
+    def walk(self) -> WalkResult: ...
+    @property
+    def taker_fee_bps(self) -> float: ...
+    @property
+    def fee(self) -> float:
+        """Fee paid, in quote units."""
+    @property
+    def total(self) -> float:
+        """Notional plus fee for a buy (paid); notional minus fee for a sell (received)."""
+    @property
+    def effective_price(self) -> float:
+        """``total / filled``: the all-in price per unit of base."""
+
+@final
+class Weights:
+    """Scoring weights (any non-negative values, scaled to sum to 1)."""
+
+    def __new__(
+        cls,
+        price: float = 0.4,
+        liquidity: float = 0.3,
+        latency: float = 0.2,
+        reliability: float = 0.1,
+    ) -> Weights: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def liquidity(self) -> float: ...
+    @property
+    def latency(self) -> float: ...
+    @property
+    def reliability(self) -> float: ...
+
+@final
+class FactorScores:
+    """One number per scoring factor."""
+
+    @property
+    def price(self) -> float: ...
+    @property
+    def liquidity(self) -> float: ...
+    @property
+    def latency(self) -> float: ...
+    @property
+    def reliability(self) -> float: ...
+
+@final
+class VenueScore:
+    """A candidate's score and how each factor contributed to it."""
+
+    @property
+    def index(self) -> int:
+        """Position of the candidate in the input."""
+    @property
+    def total(self) -> float:
+        """Weighted sum of the normalised factors, in [0, 1]."""
+    @property
+    def normalised(self) -> FactorScores:
+        """Each factor min-max normalised across the candidates."""
+    @property
+    def contributions(self) -> FactorScores:
+        """Each factor's weight times its normalised value (they sum to ``total``)."""
+
+def score(
+    factors: Sequence[tuple[float, float, float, float]], weights: Weights | None = None
+) -> list[VenueScore]:
+    """Scores ``(price, liquidity, latency, reliability)`` rows (higher is better), best first."""
+
+@final
+class Candidate:
+    """One venue evaluated for an order by :func:`rank_venues`."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def walk(self) -> WalkResult: ...
+    @property
+    def cost(self) -> ExecutionCost: ...
+    @property
+    def liquidity_ratio(self) -> float:
+        """Depth within the slippage bound divided by the order quantity."""
+    @property
+    def eligible(self) -> bool:
+        """True if the venue fills the whole order within the slippage bound."""
+    @property
+    def raw(self) -> FactorScores:
+        """The higher-is-better factor values that were scored."""
+    @property
+    def score(self) -> VenueScore: ...
+
+@final
+class Ranking:
+    """Venues ranked for one order, best first (eligible venues before the others)."""
+
+    @property
+    def best(self) -> int | None:
+        """Input index of the best eligible venue, or None if no venue is eligible."""
+    @property
+    def candidates(self) -> list[Candidate]: ...
+    def __len__(self) -> int: ...
+
+def rank_venues(
+    books: Sequence[OrderBook],
+    side: TakerSide,
+    quantity: DecimalLike,
+    taker_fees_bps: Sequence[float],
+    latencies_ms: Sequence[float],
+    reliabilities: Sequence[float],
+    weights: Weights | None = None,
+    max_slippage_bps: float = 100.0,
+) -> Ranking:
+    """The best-execution ranking of several venues for one order, in one call."""
+
+@final
+class VenueRules:
+    """A venue's trading rules for one market (quantities in base units)."""
+
+    def __new__(
+        cls,
+        taker_fee_bps: float = 0.0,
+        lot_size: DecimalLike | None = None,
+        min_quantity: DecimalLike | None = None,
+        min_notional: DecimalLike | None = None,
+        max_quantity: DecimalLike | None = None,
+    ) -> VenueRules: ...
+    @property
+    def taker_fee_bps(self) -> float: ...
+    @property
+    def lot_size(self) -> Decimal | None:
+        """Quantity step; None means one lot of the book."""
+    @property
+    def min_quantity(self) -> Decimal: ...
+    @property
+    def min_notional(self) -> Decimal: ...
+    @property
+    def max_quantity(self) -> Decimal | None: ...
+
+@final
+class AllocationPart:
+    """One venue's share of an allocation."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def walk(self) -> WalkResult: ...
+    @property
+    def cost(self) -> ExecutionCost: ...
+
+@final
+class Allocation:
+    """An order split across venues for the lowest total all-in cost."""
+
+    @property
+    def parts(self) -> list[AllocationPart]: ...
+    @property
+    def requested(self) -> Decimal: ...
+    @property
+    def filled(self) -> Decimal: ...
+    @property
+    def unfilled(self) -> Decimal: ...
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def total(self) -> float:
+        """Sum of the parts' fee-inclusive totals (paid for a buy, received for a sell)."""
+
+def allocate(
+    books: Sequence[OrderBook],
+    side: TakerSide,
+    quantity: DecimalLike,
+    rules: Sequence[VenueRules],
+) -> Allocation:
+    """Splits one order across books for the lowest total all-in cost."""
+
+def walk_many(
+    books: Sequence[OrderBook], side: TakerSide, quantities: Sequence[DecimalLike]
+) -> list[WalkResult]:
+    """Walks ``books[i]`` for ``quantities[i]``, without holding the GIL."""
+
+def allocate_many(
+    books: Sequence[OrderBook],
+    side: TakerSide,
+    quantities: Sequence[DecimalLike],
+    rules: Sequence[VenueRules],
+) -> list[Allocation]:
+    """Allocates each quantity across the same books, without holding the GIL."""

@@ -1,0 +1,397 @@
+//! Multi-venue allocation and the batch entry points: `VenueRules`, `AllocationPart`,
+//! `Allocation`, `allocate()`, `allocate_many()` and `walk_many()`.
+
+use pyo3::prelude::*;
+use sor_core::allocate::{self as core_allocate, VenueRules as CoreRules};
+use sor_core::book::{Book, Bps, TakerSide};
+use sor_core::decimal::Quantity;
+use sor_core::walk::{WalkLimits, walk};
+
+use crate::book::OrderBook;
+use crate::convert::{bps, fixed, quantity, taker_side, to_decimal};
+use crate::errors::{allocate_error, invalid};
+use crate::results::{ExecutionCost, WalkResult};
+
+/// A venue's trading rules for one market (quantities in base units, notional in quote).
+#[pyclass(module = "sor._core", frozen, from_py_object)]
+#[derive(Clone, Copy)]
+pub struct VenueRules {
+    taker_fee: Bps,
+    lot_size: Option<Quantity>,
+    min_quantity: Quantity,
+    min_notional: Quantity,
+    max_quantity: Option<Quantity>,
+}
+
+/// `q` in units of `10^-decimals`, rounded down (`up = false`) or up.
+fn at_scale_rounded(q: Quantity, decimals: u8, up: bool) -> Option<u128> {
+    let m = u128::from(q.mantissa);
+    if decimals >= q.scale {
+        m.checked_mul(10u128.pow(u32::from(decimals - q.scale)))
+    } else {
+        let d = 10u128.pow(u32::from(q.scale - decimals));
+        Some(if up { m.div_ceil(d) } else { m / d })
+    }
+}
+
+impl VenueRules {
+    /// These rules in the units of one book; `index` names the venue in errors.
+    fn for_book(&self, index: usize, book: &Book) -> PyResult<CoreRules> {
+        let (pd, sd) = (book.price_decimals(), book.size_decimals());
+        let too_large = |field: &str| invalid(format!("rules[{index}].{field}: too large"));
+        let lot_size = match self.lot_size {
+            None => 1,
+            Some(lot) => lot.at_scale(sd).ok_or_else(|| {
+                invalid(format!(
+                    "rules[{index}].lot_size: finer than the book's size precision ({sd} decimals)"
+                ))
+            })?,
+        };
+        if lot_size == 0 {
+            return Err(invalid(format!(
+                "rules[{index}].lot_size: must be positive"
+            )));
+        }
+        let min_quantity = at_scale_rounded(self.min_quantity, sd, true)
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or_else(|| too_large("min_quantity"))?;
+        let min_notional = at_scale_rounded(self.min_notional, pd + sd, true)
+            .ok_or_else(|| too_large("min_notional"))?;
+        let max_quantity = self
+            .max_quantity
+            .map(|q| {
+                at_scale_rounded(q, sd, false)
+                    .map(|v| u64::try_from(v).unwrap_or(u64::MAX))
+                    .ok_or_else(|| too_large("max_quantity"))
+            })
+            .transpose()?;
+        Ok(CoreRules {
+            taker_fee: self.taker_fee,
+            lot_size,
+            min_quantity,
+            min_notional,
+            max_quantity,
+        })
+    }
+}
+
+fn quantity_decimal(py: Python<'_>, q: Quantity) -> PyResult<Py<PyAny>> {
+    to_decimal(py, u128::from(q.mantissa), q.scale)
+}
+
+#[pymethods]
+impl VenueRules {
+    #[new]
+    #[pyo3(signature = (taker_fee_bps = 0.0, lot_size = None, min_quantity = None, min_notional = None, max_quantity = None))]
+    fn py_new(
+        taker_fee_bps: f64,
+        lot_size: Option<&Bound<'_, PyAny>>,
+        min_quantity: Option<&Bound<'_, PyAny>>,
+        min_notional: Option<&Bound<'_, PyAny>>,
+        max_quantity: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let zero = Quantity {
+            mantissa: 0,
+            scale: 0,
+        };
+        let lot_size = lot_size.map(|v| quantity("lot_size", v)).transpose()?;
+        if lot_size.is_some_and(|l| l.mantissa == 0) {
+            return Err(invalid("lot_size: must be positive"));
+        }
+        Ok(Self {
+            taker_fee: bps("taker_fee_bps", taker_fee_bps)?,
+            lot_size,
+            min_quantity: min_quantity
+                .map(|v| quantity("min_quantity", v))
+                .transpose()?
+                .unwrap_or(zero),
+            min_notional: min_notional
+                .map(|v| quantity("min_notional", v))
+                .transpose()?
+                .unwrap_or(zero),
+            max_quantity: max_quantity
+                .map(|v| quantity("max_quantity", v))
+                .transpose()?,
+        })
+    }
+    #[getter]
+    fn taker_fee_bps(&self) -> f64 {
+        self.taker_fee.as_f64()
+    }
+    #[getter]
+    fn lot_size(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.lot_size.map(|q| quantity_decimal(py, q)).transpose()
+    }
+    #[getter]
+    fn min_quantity(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        quantity_decimal(py, self.min_quantity)
+    }
+    #[getter]
+    fn min_notional(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        quantity_decimal(py, self.min_notional)
+    }
+    #[getter]
+    fn max_quantity(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.max_quantity
+            .map(|q| quantity_decimal(py, q))
+            .transpose()
+    }
+    fn __repr__(&self) -> String {
+        let show = |q: Option<Quantity>| {
+            q.map_or("None".to_owned(), |q| {
+                sor_core::decimal::format_fixed(u128::from(q.mantissa), q.scale)
+            })
+        };
+        format!(
+            "VenueRules(taker_fee_bps={}, lot_size={}, min_quantity={}, min_notional={}, max_quantity={})",
+            self.taker_fee.as_f64(),
+            show(self.lot_size),
+            show(Some(self.min_quantity)),
+            show(Some(self.min_notional)),
+            show(self.max_quantity)
+        )
+    }
+}
+
+/// One venue's share of an allocation.
+#[pyclass(module = "sor._core", frozen)]
+#[derive(Clone)]
+pub struct AllocationPart {
+    index: usize,
+    cost: ExecutionCost,
+}
+
+#[pymethods]
+impl AllocationPart {
+    #[getter]
+    fn index(&self) -> usize {
+        self.index
+    }
+    #[getter]
+    fn quantity(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let walk = &self.cost.walk;
+        to_decimal(py, u128::from(walk.walk.filled), walk.size_decimals)
+    }
+    #[getter]
+    fn walk(&self) -> WalkResult {
+        self.cost.walk.clone()
+    }
+    #[getter]
+    fn cost(&self) -> ExecutionCost {
+        self.cost.clone()
+    }
+    fn __repr__(&self) -> String {
+        let walk = &self.cost.walk;
+        format!(
+            "AllocationPart(index={}, quantity={}, total={})",
+            self.index,
+            sor_core::decimal::format_fixed(u128::from(walk.walk.filled), walk.size_decimals),
+            self.cost.cost.total
+        )
+    }
+}
+
+/// An order split across venues for the lowest total all-in cost.
+#[pyclass(module = "sor._core", frozen)]
+pub struct Allocation {
+    parts: Vec<AllocationPart>,
+    requested: Quantity,
+    filled: Quantity,
+    unfilled: Quantity,
+    total: f64,
+}
+
+#[pymethods]
+impl Allocation {
+    #[getter]
+    fn parts(&self) -> Vec<AllocationPart> {
+        self.parts.clone()
+    }
+    #[getter]
+    fn requested(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        quantity_decimal(py, self.requested)
+    }
+    #[getter]
+    fn filled(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        quantity_decimal(py, self.filled)
+    }
+    #[getter]
+    fn unfilled(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        quantity_decimal(py, self.unfilled)
+    }
+    #[getter]
+    fn complete(&self) -> bool {
+        self.unfilled.mantissa == 0
+    }
+    #[getter]
+    fn total(&self) -> f64 {
+        self.total
+    }
+    fn __repr__(&self) -> String {
+        let show = |q: Quantity| sor_core::decimal::format_fixed(u128::from(q.mantissa), q.scale);
+        format!(
+            "Allocation(parts={}, filled={}, unfilled={}, total={})",
+            self.parts.len(),
+            show(self.filled),
+            show(self.unfilled),
+            self.total
+        )
+    }
+}
+
+/// Everything `allocate` needs, converted from Python while the GIL is held.
+struct Prepared<'a> {
+    books: Vec<&'a Book>,
+    rules: Vec<CoreRules>,
+    fees: Vec<f64>,
+}
+
+fn prepare<'a>(books: &'a [PyRef<'_, OrderBook>], rules: &[VenueRules]) -> PyResult<Prepared<'a>> {
+    if books.len() != rules.len() {
+        return Err(invalid(format!(
+            "books and rules must have the same length, got {} and {}",
+            books.len(),
+            rules.len()
+        )));
+    }
+    let books: Vec<&Book> = books.iter().map(|b| &b.book).collect();
+    let core_rules = books
+        .iter()
+        .zip(rules)
+        .enumerate()
+        .map(|(index, (book, rule))| rule.for_book(index, book))
+        .collect::<PyResult<Vec<_>>>()?;
+    let fees = rules.iter().map(|r| r.taker_fee.as_f64()).collect();
+    Ok(Prepared {
+        books,
+        rules: core_rules,
+        fees,
+    })
+}
+
+fn wrap(
+    result: core_allocate::Allocation,
+    requested: Quantity,
+    side: TakerSide,
+    prepared: &Prepared<'_>,
+) -> Allocation {
+    let parts = result
+        .parts
+        .iter()
+        .map(|part| {
+            let book = prepared.books[part.index];
+            AllocationPart {
+                index: part.index,
+                cost: ExecutionCost {
+                    walk: WalkResult::new(
+                        part.walk,
+                        side,
+                        book.price_decimals(),
+                        book.size_decimals(),
+                    ),
+                    cost: part.cost,
+                    taker_fee_bps: prepared.fees[part.index],
+                },
+            }
+        })
+        .collect();
+    Allocation {
+        parts,
+        requested,
+        filled: result.filled,
+        unfilled: result.unfilled,
+        total: result.total,
+    }
+}
+
+/// Splits one order across books for the lowest total all-in cost.
+#[pyfunction]
+pub fn allocate(
+    books: Vec<PyRef<'_, OrderBook>>,
+    side: &str,
+    quantity: &Bound<'_, PyAny>,
+    rules: Vec<VenueRules>,
+) -> PyResult<Allocation> {
+    let side = taker_side(side)?;
+    let requested = crate::convert::quantity("quantity", quantity)?;
+    let prepared = prepare(&books, &rules)?;
+    let result = core_allocate::allocate(&prepared.books, side, requested, &prepared.rules)
+        .map_err(|e| allocate_error(&e))?;
+    Ok(wrap(result, requested, side, &prepared))
+}
+
+/// Allocates each quantity across the same books, without holding the GIL.
+#[pyfunction]
+pub fn allocate_many(
+    py: Python<'_>,
+    books: Vec<PyRef<'_, OrderBook>>,
+    side: &str,
+    quantities: Vec<Bound<'_, PyAny>>,
+    rules: Vec<VenueRules>,
+) -> PyResult<Vec<Allocation>> {
+    let side = taker_side(side)?;
+    let requested = quantities
+        .iter()
+        .enumerate()
+        .map(|(i, q)| crate::convert::quantity(&format!("quantities[{i}]"), q))
+        .collect::<PyResult<Vec<_>>>()?;
+    let prepared = prepare(&books, &rules)?;
+    let results = py.detach(|| {
+        requested
+            .iter()
+            .map(|&q| core_allocate::allocate(&prepared.books, side, q, &prepared.rules))
+            .collect::<Vec<_>>()
+    });
+    results
+        .into_iter()
+        .zip(requested)
+        .enumerate()
+        .map(|(i, (result, q))| {
+            result
+                .map(|r| wrap(r, q, side, &prepared))
+                .map_err(|e| invalid(format!("quantities[{i}]: {e}")))
+        })
+        .collect()
+}
+
+/// Walks `books[i]` for `quantities[i]`, without holding the GIL.
+#[pyfunction]
+pub fn walk_many(
+    py: Python<'_>,
+    books: Vec<PyRef<'_, OrderBook>>,
+    side: &str,
+    quantities: Vec<Bound<'_, PyAny>>,
+) -> PyResult<Vec<WalkResult>> {
+    let side = taker_side(side)?;
+    if books.len() != quantities.len() {
+        return Err(invalid(format!(
+            "books and quantities must have the same length, got {} and {}",
+            books.len(),
+            quantities.len()
+        )));
+    }
+    let lots = books
+        .iter()
+        .zip(&quantities)
+        .enumerate()
+        .map(|(i, (book, q))| fixed(&format!("quantities[{i}]"), q, book.book.size_decimals()))
+        .collect::<PyResult<Vec<u64>>>()?;
+    let refs: Vec<&Book> = books.iter().map(|b| &b.book).collect();
+    let walks = py.detach(|| {
+        refs.iter()
+            .zip(&lots)
+            .map(|(book, &lots)| {
+                let limits = WalkLimits {
+                    quantity: Some(lots),
+                    ..WalkLimits::default()
+                };
+                walk(book.ladder(side.consumes()), side, &limits)
+            })
+            .collect::<Vec<_>>()
+    });
+    Ok(walks
+        .into_iter()
+        .zip(&refs)
+        .map(|(w, book)| WalkResult::new(w, side, book.price_decimals(), book.size_decimals()))
+        .collect())
+}

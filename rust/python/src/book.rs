@@ -1,0 +1,411 @@
+//! The `OrderBook` and `Level` classes.
+
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+use pyo3::types::{PySequence, PyString, PyTuple};
+use sor_core::book::{Book, BookSide, Delta, Level as CoreLevel};
+use sor_core::decimal::fixed_from_f64;
+use sor_core::walk::{WalkLimits, walk};
+
+use crate::convert::{book_side, bps, decimals, fixed, fixed_wide, now_ns, taker_side, to_decimal};
+use crate::errors::{book_error, decimal_error, invalid};
+use crate::results::{ExecutionCost, WalkResult};
+
+/// One price level of a book.
+#[pyclass(module = "sor._core", frozen, eq, hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Level {
+    price_ticks: u64,
+    size_lots: u64,
+    price_decimals: u8,
+    size_decimals: u8,
+}
+
+#[pymethods]
+impl Level {
+    #[getter]
+    fn price(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_decimal(py, u128::from(self.price_ticks), self.price_decimals)
+    }
+    #[getter]
+    fn size(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_decimal(py, u128::from(self.size_lots), self.size_decimals)
+    }
+    #[getter]
+    fn price_ticks(&self) -> u64 {
+        self.price_ticks
+    }
+    #[getter]
+    fn size_lots(&self) -> u64 {
+        self.size_lots
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Level(price={}, size={})",
+            sor_core::decimal::format_fixed(u128::from(self.price_ticks), self.price_decimals),
+            sor_core::decimal::format_fixed(u128::from(self.size_lots), self.size_decimals),
+        )
+    }
+}
+
+/// An exact order book for one market on one venue.
+#[pyclass(module = "sor._core")]
+#[derive(Clone)]
+pub struct OrderBook {
+    pub(crate) book: Book,
+}
+
+impl OrderBook {
+    fn level(&self, level: CoreLevel) -> Level {
+        Level {
+            price_ticks: level.price,
+            size_lots: level.size,
+            price_decimals: self.book.price_decimals(),
+            size_decimals: self.book.size_decimals(),
+        }
+    }
+
+    fn parse_levels(&self, name: &str, levels: &Bound<'_, PyAny>) -> PyResult<Vec<CoreLevel>> {
+        let seq = levels.cast::<PySequence>().map_err(|_| {
+            invalid(format!(
+                "{name}: expected a sequence of (price, size) pairs"
+            ))
+        })?;
+        let len = seq.len()?;
+        let mut out = Vec::with_capacity(len);
+        let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
+        for index in 0..len {
+            let item = seq.get_item(index)?;
+            let (price, size) = pair(name, index, &item)?;
+            out.push(CoreLevel {
+                price: fixed(&format!("{name}[{index}].price"), &price, pd)?,
+                size: fixed(&format!("{name}[{index}].size"), &size, sd)?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn side_arg(side: &str) -> PyResult<BookSide> {
+        book_side("side", side)
+    }
+}
+
+/// Splits a 2-item sequence into its items, naming the offending element if it is not one.
+fn pair<'py>(
+    name: &str,
+    index: usize,
+    item: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    if let Ok(tuple) = item.cast::<PyTuple>()
+        && tuple.len() == 2
+    {
+        return Ok((tuple.get_item(0)?, tuple.get_item(1)?));
+    }
+    let seq = item
+        .cast::<PySequence>()
+        .ok()
+        .filter(|s| s.len().ok() == Some(2) && !item.is_instance_of::<PyString>())
+        .ok_or_else(|| invalid(format!("{name}[{index}]: expected a (price, size) pair")))?;
+    Ok((seq.get_item(0)?, seq.get_item(1)?))
+}
+
+#[pymethods]
+impl OrderBook {
+    #[new]
+    fn py_new(price_decimals: i64, size_decimals: i64) -> PyResult<Self> {
+        let pd = decimals("price_decimals", price_decimals)?;
+        let sd = decimals("size_decimals", size_decimals)?;
+        let book = Book::new(pd, sd).map_err(|err| decimal_error("decimals", &err))?;
+        Ok(Self { book })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (bids, asks, price_decimals, size_decimals, sequence = 0))]
+    fn from_floats(
+        bids: Vec<(f64, f64)>,
+        asks: Vec<(f64, f64)>,
+        price_decimals: i64,
+        size_decimals: i64,
+        sequence: u64,
+    ) -> PyResult<Self> {
+        let mut this = Self::py_new(price_decimals, size_decimals)?;
+        let (pd, sd) = (this.book.price_decimals(), this.book.size_decimals());
+        let convert = |name: &str, levels: &[(f64, f64)]| -> PyResult<Vec<CoreLevel>> {
+            levels
+                .iter()
+                .enumerate()
+                .map(|(i, &(price, size))| {
+                    Ok(CoreLevel {
+                        price: fixed_from_f64(price, pd)
+                            .map_err(|e| decimal_error(&format!("{name}[{i}].price"), &e))?,
+                        size: fixed_from_f64(size, sd)
+                            .map_err(|e| decimal_error(&format!("{name}[{i}].size"), &e))?,
+                    })
+                })
+                .collect()
+        };
+        let bids = convert("bids", &bids)?;
+        let asks = convert("asks", &asks)?;
+        this.book
+            .apply_snapshot(&bids, &asks, sequence, now_ns())
+            .map_err(|e| book_error(&e, pd))?;
+        Ok(this)
+    }
+
+    #[getter]
+    fn price_decimals(&self) -> u8 {
+        self.book.price_decimals()
+    }
+    #[getter]
+    fn size_decimals(&self) -> u8 {
+        self.book.size_decimals()
+    }
+    #[getter]
+    fn sequence(&self) -> u64 {
+        self.book.sequence()
+    }
+    #[getter]
+    fn updated_at_ns(&self) -> u64 {
+        self.book.updated_at_ns()
+    }
+    #[getter]
+    fn version(&self) -> u64 {
+        self.book.version()
+    }
+
+    #[pyo3(signature = (bids, asks, sequence = 0, timestamp_ns = None))]
+    fn apply_snapshot(
+        &mut self,
+        bids: &Bound<'_, PyAny>,
+        asks: &Bound<'_, PyAny>,
+        sequence: u64,
+        timestamp_ns: Option<u64>,
+    ) -> PyResult<()> {
+        let bids = self.parse_levels("bids", bids)?;
+        let asks = self.parse_levels("asks", asks)?;
+        self.book
+            .apply_snapshot(&bids, &asks, sequence, timestamp_ns.unwrap_or_else(now_ns))
+            .map_err(|e| book_error(&e, self.book.price_decimals()))
+    }
+
+    #[pyo3(signature = (side, price, size, sequence = None, timestamp_ns = None))]
+    fn apply_delta(
+        &mut self,
+        side: &str,
+        price: &Bound<'_, PyAny>,
+        size: &Bound<'_, PyAny>,
+        sequence: Option<u64>,
+        timestamp_ns: Option<u64>,
+    ) -> PyResult<()> {
+        let delta = Delta {
+            side: Self::side_arg(side)?,
+            price: fixed("price", price, self.book.price_decimals())?,
+            size: fixed("size", size, self.book.size_decimals())?,
+        };
+        self.book
+            .apply_delta(delta, sequence, timestamp_ns.unwrap_or_else(now_ns))
+            .map_err(|e| book_error(&e, self.book.price_decimals()))
+    }
+
+    #[pyo3(signature = (deltas, sequence = None, timestamp_ns = None))]
+    fn apply_deltas(
+        &mut self,
+        deltas: &Bound<'_, PyAny>,
+        sequence: Option<u64>,
+        timestamp_ns: Option<u64>,
+    ) -> PyResult<()> {
+        let seq = deltas
+            .cast::<PySequence>()
+            .map_err(|_| invalid("deltas: expected a sequence of (side, price, size) tuples"))?;
+        let len = seq.len()?;
+        let mut parsed = Vec::with_capacity(len);
+        let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
+        for index in 0..len {
+            let item = seq.get_item(index)?;
+            let tuple = item
+                .cast::<PyTuple>()
+                .ok()
+                .filter(|t| t.len() == 3)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "deltas[{index}]: expected a (side, price, size) tuple"
+                    ))
+                })?;
+            let side_obj = tuple.get_item(0)?;
+            let side_text = side_obj
+                .cast::<PyString>()
+                .map_err(|_| invalid(format!("deltas[{index}].side: expected 'bid' or 'ask'")))?;
+            parsed.push(Delta {
+                side: book_side(&format!("deltas[{index}].side"), side_text.to_str()?)?,
+                price: fixed(&format!("deltas[{index}].price"), &tuple.get_item(1)?, pd)?,
+                size: fixed(&format!("deltas[{index}].size"), &tuple.get_item(2)?, sd)?,
+            });
+        }
+        self.book
+            .apply_deltas(&parsed, sequence, timestamp_ns.unwrap_or_else(now_ns))
+            .map_err(|e| book_error(&e, self.book.price_decimals()))
+    }
+
+    #[pyo3(signature = (sides, prices, sizes, sequence = None, timestamp_ns = None))]
+    fn apply_deltas_array(
+        &mut self,
+        sides: PyReadonlyArray1<'_, u8>,
+        prices: PyReadonlyArray1<'_, u64>,
+        sizes: PyReadonlyArray1<'_, u64>,
+        sequence: Option<u64>,
+        timestamp_ns: Option<u64>,
+    ) -> PyResult<()> {
+        let contiguous = |name: &str| invalid(format!("{name}: array must be contiguous"));
+        let sides = sides.as_slice().map_err(|_| contiguous("sides"))?;
+        let prices = prices.as_slice().map_err(|_| contiguous("prices"))?;
+        let sizes = sizes.as_slice().map_err(|_| contiguous("sizes"))?;
+        if sides.len() != prices.len() || sides.len() != sizes.len() {
+            return Err(invalid(format!(
+                "sides, prices and sizes must have the same length, got {}, {} and {}",
+                sides.len(),
+                prices.len(),
+                sizes.len()
+            )));
+        }
+        let mut parsed = Vec::with_capacity(sides.len());
+        for (index, ((&side, &price), &size)) in sides.iter().zip(prices).zip(sizes).enumerate() {
+            let side = match side {
+                0 => BookSide::Bid,
+                1 => BookSide::Ask,
+                other => {
+                    return Err(invalid(format!(
+                        "sides[{index}]: expected 0 (bid) or 1 (ask), got {other}"
+                    )));
+                }
+            };
+            parsed.push(Delta { side, price, size });
+        }
+        self.book
+            .apply_deltas(&parsed, sequence, timestamp_ns.unwrap_or_else(now_ns))
+            .map_err(|e| book_error(&e, self.book.price_decimals()))
+    }
+
+    #[pyo3(signature = (timestamp_ns = None))]
+    fn clear(&mut self, timestamp_ns: Option<u64>) {
+        self.book.clear(timestamp_ns.unwrap_or_else(now_ns));
+    }
+
+    fn best_bid(&self) -> Option<Level> {
+        self.book.bids().best().map(|l| self.level(l))
+    }
+
+    fn best_ask(&self) -> Option<Level> {
+        self.book.asks().best().map(|l| self.level(l))
+    }
+
+    fn spread(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        self.book
+            .spread()
+            .map(|s| to_decimal(py, u128::from(s), self.book.price_decimals()))
+            .transpose()
+    }
+
+    fn mid(&self) -> Option<f64> {
+        self.book
+            .mid_ticks()
+            .map(|m| m / 10f64.powi(i32::from(self.book.price_decimals())))
+    }
+
+    fn depth_within_bps(&self, py: Python<'_>, side: &str, bps: f64) -> PyResult<Py<PyAny>> {
+        let side = Self::side_arg(side)?;
+        let depth = self.book.depth_within_bps(side, crate::convert::bps("bps", bps)?);
+        to_decimal(py, depth, self.book.size_decimals())
+    }
+
+    #[pyo3(signature = (side, n = None))]
+    fn levels(&self, side: &str, n: Option<usize>) -> PyResult<Vec<Level>> {
+        let ladder = self.book.ladder(Self::side_arg(side)?);
+        let take = n.unwrap_or(usize::MAX);
+        Ok(ladder.iter().take(take).map(|l| self.level(l)).collect())
+    }
+
+    fn level_count(&self, side: &str) -> PyResult<usize> {
+        Ok(self.book.ladder(Self::side_arg(side)?).len())
+    }
+
+    fn is_crossed(&self) -> bool {
+        self.book.crossing().is_some()
+    }
+
+    fn price_to_ticks(&self, price: &Bound<'_, PyAny>) -> PyResult<u64> {
+        fixed("price", price, self.book.price_decimals())
+    }
+
+    fn size_to_lots(&self, size: &Bound<'_, PyAny>) -> PyResult<u64> {
+        fixed("size", size, self.book.size_decimals())
+    }
+
+    #[pyo3(signature = (side, quantity = None, *, notional = None, limit_price = None))]
+    fn walk(
+        &self,
+        side: &str,
+        quantity: Option<&Bound<'_, PyAny>>,
+        notional: Option<&Bound<'_, PyAny>>,
+        limit_price: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<WalkResult> {
+        let side = taker_side(side)?;
+        let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
+        let limits = WalkLimits {
+            quantity: quantity.map(|q| fixed("quantity", q, sd)).transpose()?,
+            notional: notional
+                .map(|n| fixed_wide("notional", n, pd + sd))
+                .transpose()?,
+            limit_price: limit_price
+                .map(|p| fixed("limit_price", p, pd))
+                .transpose()?,
+        };
+        let walked = walk(self.book.ladder(side.consumes()), side, &limits);
+        Ok(WalkResult::new(walked, side, pd, sd))
+    }
+
+    fn cost(
+        &self,
+        side: &str,
+        quantity: &Bound<'_, PyAny>,
+        taker_fee_bps: f64,
+    ) -> PyResult<ExecutionCost> {
+        let fee = bps("taker_fee_bps", taker_fee_bps)?;
+        let result = self.walk(side, Some(quantity), None, None)?;
+        Ok(result.cost(fee))
+    }
+
+    fn copy(&self) -> Self {
+        self.clone()
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        match other.cast::<OrderBook>() {
+            Ok(other) => {
+                let other = other.borrow();
+                let (a, b) = (&self.book, &other.book);
+                a.price_decimals() == b.price_decimals()
+                    && a.size_decimals() == b.size_decimals()
+                    && a.bids() == b.bids()
+                    && a.asks() == b.asks()
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        let fmt = |l: Option<CoreLevel>, d: u8| {
+            l.map_or("None".to_owned(), |l| {
+                sor_core::decimal::format_fixed(u128::from(l.price), d)
+            })
+        };
+        let pd = self.book.price_decimals();
+        format!(
+            "OrderBook(bids={} levels, asks={} levels, best_bid={}, best_ask={}, sequence={})",
+            self.book.bids().len(),
+            self.book.asks().len(),
+            fmt(self.book.bids().best(), pd),
+            fmt(self.book.asks().best(), pd),
+            self.book.sequence()
+        )
+    }
+}

@@ -1,0 +1,138 @@
+//! Conversions between Python values and the core's exact fixed-point numbers.
+//!
+//! Decimal inputs are `str`, `decimal.Decimal` or `int`; floats (and bools) are refused with a
+//! message that says why. Exact outputs are `decimal.Decimal`.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyType};
+use sor_core::book::{BookSide, TakerSide};
+use sor_core::decimal::{Quantity, format_fixed, parse_fixed};
+
+use crate::errors::{decimal_error, invalid};
+
+static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Runs `f` on the text of a decimal-like Python value (str, Decimal or int).
+fn with_text<R>(
+    field: &str,
+    value: &Bound<'_, PyAny>,
+    f: impl FnOnce(&str) -> PyResult<R>,
+) -> PyResult<R> {
+    if let Ok(text) = value.cast::<PyString>() {
+        return f(text.to_str()?);
+    }
+    if value.is_instance_of::<PyFloat>() {
+        return Err(invalid(format!(
+            "{field}: floats are not accepted (inexact); pass a str or decimal.Decimal \
+             (OrderBook.from_floats converts float levels explicitly)"
+        )));
+    }
+    if value.is_instance_of::<PyBool>() {
+        return Err(invalid(format!(
+            "{field}: expected a decimal number, got a bool"
+        )));
+    }
+    let decimal = DECIMAL.import(value.py(), "decimal", "Decimal")?;
+    if value.is_instance_of::<PyInt>() || value.is_instance(decimal)? {
+        let text = value.str()?;
+        return f(text.to_str()?);
+    }
+    Err(invalid(format!(
+        "{field}: expected str, decimal.Decimal or int, got {}",
+        value.get_type().name()?
+    )))
+}
+
+/// Parses a decimal-like value into units of `10^-decimals`.
+pub fn fixed(field: &str, value: &Bound<'_, PyAny>, decimals: u8) -> PyResult<u64> {
+    with_text(field, value, |text| {
+        parse_fixed(text, decimals).map_err(|err| decimal_error(field, &err))
+    })
+}
+
+/// Parses a decimal-like value into units of `10^-decimals`, allowing 128-bit results
+/// (for notionals, whose scale is price decimals + size decimals).
+pub fn fixed_wide(field: &str, value: &Bound<'_, PyAny>, decimals: u8) -> PyResult<u128> {
+    let quantity = quantity(field, value)?;
+    if quantity.scale > decimals {
+        return Err(invalid(format!(
+            "{field}: has more than {decimals} decimal places"
+        )));
+    }
+    u128::from(quantity.mantissa)
+        .checked_mul(10u128.pow(u32::from(decimals - quantity.scale)))
+        .ok_or_else(|| invalid(format!("{field}: too large")))
+}
+
+/// Parses a decimal-like value keeping its own scale.
+pub fn quantity(field: &str, value: &Bound<'_, PyAny>) -> PyResult<Quantity> {
+    with_text(field, value, |text| {
+        Quantity::parse(text).map_err(|err| decimal_error(field, &err))
+    })
+}
+
+/// A `decimal.Decimal` for `value * 10^-decimals`.
+pub fn to_decimal(py: Python<'_>, value: u128, decimals: u8) -> PyResult<Py<PyAny>> {
+    let decimal = DECIMAL.import(py, "decimal", "Decimal")?;
+    Ok(decimal.call1((format_fixed(value, decimals),))?.unbind())
+}
+
+/// Parses `"bid"` / `"ask"`.
+pub fn book_side(field: &str, value: &str) -> PyResult<BookSide> {
+    match value {
+        "bid" => Ok(BookSide::Bid),
+        "ask" => Ok(BookSide::Ask),
+        other => Err(invalid(format!(
+            "{field}: expected 'bid' or 'ask', got {other:?}"
+        ))),
+    }
+}
+
+/// Parses `"buy"` / `"sell"`.
+pub fn taker_side(value: &str) -> PyResult<TakerSide> {
+    match value {
+        "buy" => Ok(TakerSide::Buy),
+        "sell" => Ok(TakerSide::Sell),
+        other => Err(invalid(format!(
+            "side: expected 'buy' or 'sell', got {other:?}"
+        ))),
+    }
+}
+
+/// The Python name of a taker side.
+pub fn taker_side_name(side: TakerSide) -> &'static str {
+    match side {
+        TakerSide::Buy => "buy",
+        TakerSide::Sell => "sell",
+    }
+}
+
+/// Checks a Python precision argument.
+pub fn decimals(field: &str, value: i64) -> PyResult<u8> {
+    u8::try_from(value)
+        .ok()
+        .filter(|d| *d <= sor_core::decimal::MAX_DECIMALS)
+        .ok_or_else(|| {
+            invalid(format!(
+                "{field}: must be between 0 and {}, got {value}",
+                sor_core::decimal::MAX_DECIMALS
+            ))
+        })
+}
+
+/// Converts a basis-point float argument, naming the field on error.
+pub fn bps(field: &str, value: f64) -> PyResult<sor_core::Bps> {
+    sor_core::Bps::from_f64(value).map_err(|_| {
+        invalid(format!(
+            "{field}: must be a finite number >= 0, got {value}"
+        ))
+    })
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
