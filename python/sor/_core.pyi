@@ -20,7 +20,7 @@ TakerSide: TypeAlias = Literal["buy", "sell"]
 class SorError(Exception):
     """Base class of every error sor raises."""
 
-class InvalidInput(SorError, ValueError):
+class InvalidInput(SorError, ValueError):  # noqa: N818 (the name STYLE.md gives)
     """An argument is malformed or out of range; the message names it."""
 
 class BookError(SorError, ValueError):
@@ -109,7 +109,7 @@ class OrderBook:
         sequence: int | None = None,
         timestamp_ns: int | None = None,
     ) -> None:
-        """Applies deltas given as arrays (side 0 = bid, 1 = ask; prices in ticks, sizes in lots)."""
+        """Applies deltas as arrays: side 0 = bid, 1 = ask; prices in ticks, sizes in lots."""
     def clear(self, timestamp_ns: int | None = None) -> None:
         """Removes every level (before a resync)."""
     def best_bid(self) -> Level | None:
