@@ -8,7 +8,7 @@ use sor_core::decimal::Quantity;
 use sor_core::walk::{WalkLimits, walk};
 
 use crate::book::OrderBook;
-use crate::convert::{bps, fixed, quantity, taker_side, to_decimal};
+use crate::convert::{Field, bps, fixed, quantity, taker_side, to_decimal};
 use crate::errors::{allocate_error, invalid};
 use crate::results::{ExecutionCost, WalkResult};
 
@@ -333,7 +333,7 @@ pub fn allocate_many(
     let requested = quantities
         .iter()
         .enumerate()
-        .map(|(i, q)| crate::convert::quantity(&format!("quantities[{i}]"), q))
+        .map(|(i, q)| crate::convert::quantity(Field::item("quantities", i, None), q))
         .collect::<PyResult<Vec<_>>>()?;
     let prepared = prepare(&books, &rules)?;
     let results = py.detach(|| {
@@ -374,7 +374,13 @@ pub fn walk_many(
         .iter()
         .zip(&quantities)
         .enumerate()
-        .map(|(i, (book, q))| fixed(&format!("quantities[{i}]"), q, book.book.size_decimals()))
+        .map(|(i, (book, q))| {
+            fixed(
+                Field::item("quantities", i, None),
+                q,
+                book.book.size_decimals(),
+            )
+        })
         .collect::<PyResult<Vec<u64>>>()?;
     let refs: Vec<&Book> = books.iter().map(|b| &b.book).collect();
     let walks = py.detach(|| {

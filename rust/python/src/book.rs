@@ -7,7 +7,10 @@ use sor_core::book::{Book, BookSide, Delta, Level as CoreLevel};
 use sor_core::decimal::fixed_from_f64;
 use sor_core::walk::{WalkLimits, walk};
 
-use crate::convert::{book_side, bps, decimals, fixed, fixed_wide, now_ns, taker_side, to_decimal};
+use crate::convert::{
+    Field, book_side, bps, decimals, fixed, fixed_wide, for_each_item, len_hint, now_ns,
+    taker_side, to_decimal,
+};
 use crate::errors::{book_error, decimal_error, invalid};
 use crate::results::{ExecutionCost, WalkResult};
 
@@ -66,22 +69,17 @@ impl OrderBook {
     }
 
     fn parse_levels(&self, name: &str, levels: &Bound<'_, PyAny>) -> PyResult<Vec<CoreLevel>> {
-        let seq = levels.cast::<PySequence>().map_err(|_| {
-            invalid(format!(
-                "{name}: expected a sequence of (price, size) pairs"
-            ))
-        })?;
-        let len = seq.len()?;
-        let mut out = Vec::with_capacity(len);
+        let mut out = Vec::with_capacity(len_hint(levels));
         let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
-        for index in 0..len {
-            let item = seq.get_item(index)?;
+        let expected = format!("{name}: expected a sequence of (price, size) pairs");
+        for_each_item(levels, &expected, |index, item| {
             let (price, size) = pair(name, index, &item)?;
             out.push(CoreLevel {
-                price: fixed(&format!("{name}[{index}].price"), &price, pd)?,
-                size: fixed(&format!("{name}[{index}].size"), &size, sd)?,
+                price: fixed(Field::item(name, index, Some("price")), &price, pd)?,
+                size: fixed(Field::item(name, index, Some("size")), &size, sd)?,
             });
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -137,9 +135,9 @@ impl OrderBook {
                 .map(|(i, &(price, size))| {
                     Ok(CoreLevel {
                         price: fixed_from_f64(price, pd)
-                            .map_err(|e| decimal_error(&format!("{name}[{i}].price"), &e))?,
+                            .map_err(|e| decimal_error(Field::item(name, i, Some("price")), &e))?,
                         size: fixed_from_f64(size, sd)
-                            .map_err(|e| decimal_error(&format!("{name}[{i}].size"), &e))?,
+                            .map_err(|e| decimal_error(Field::item(name, i, Some("size")), &e))?,
                     })
                 })
                 .collect()
@@ -214,14 +212,10 @@ impl OrderBook {
         sequence: Option<u64>,
         timestamp_ns: Option<u64>,
     ) -> PyResult<()> {
-        let seq = deltas
-            .cast::<PySequence>()
-            .map_err(|_| invalid("deltas: expected a sequence of (side, price, size) tuples"))?;
-        let len = seq.len()?;
-        let mut parsed = Vec::with_capacity(len);
+        let mut parsed = Vec::with_capacity(len_hint(deltas));
         let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
-        for index in 0..len {
-            let item = seq.get_item(index)?;
+        let expected = "deltas: expected a sequence of (side, price, size) tuples";
+        for_each_item(deltas, expected, |index, item| {
             let tuple = item
                 .cast::<PyTuple>()
                 .ok()
@@ -236,11 +230,23 @@ impl OrderBook {
                 .cast::<PyString>()
                 .map_err(|_| invalid(format!("deltas[{index}].side: expected 'bid' or 'ask'")))?;
             parsed.push(Delta {
-                side: book_side(&format!("deltas[{index}].side"), side_text.to_str()?)?,
-                price: fixed(&format!("deltas[{index}].price"), &tuple.get_item(1)?, pd)?,
-                size: fixed(&format!("deltas[{index}].size"), &tuple.get_item(2)?, sd)?,
+                side: book_side(
+                    Field::item("deltas", index, Some("side")),
+                    side_text.to_str()?,
+                )?,
+                price: fixed(
+                    Field::item("deltas", index, Some("price")),
+                    &tuple.get_item(1)?,
+                    pd,
+                )?,
+                size: fixed(
+                    Field::item("deltas", index, Some("size")),
+                    &tuple.get_item(2)?,
+                    sd,
+                )?,
             });
-        }
+            Ok(())
+        })?;
         self.book
             .apply_deltas(&parsed, sequence, timestamp_ns.unwrap_or_else(now_ns))
             .map_err(|e| book_error(&e, self.book.price_decimals()))
@@ -313,7 +319,9 @@ impl OrderBook {
 
     fn depth_within_bps(&self, py: Python<'_>, side: &str, bps: f64) -> PyResult<Py<PyAny>> {
         let side = Self::side_arg(side)?;
-        let depth = self.book.depth_within_bps(side, crate::convert::bps("bps", bps)?);
+        let depth = self
+            .book
+            .depth_within_bps(side, crate::convert::bps("bps", bps)?);
         to_decimal(py, depth, self.book.size_decimals())
     }
 

@@ -5,7 +5,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyString, PyType};
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple, PyType};
 use sor_core::book::{BookSide, TakerSide};
 use sor_core::decimal::{Quantity, format_fixed, parse_fixed};
 
@@ -13,9 +13,51 @@ use crate::errors::{decimal_error, invalid};
 
 static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
+/// The name of an input for error messages (`bids[3].price`), formatted only on error.
+#[derive(Clone, Copy)]
+pub struct Field<'a> {
+    name: &'a str,
+    index: Option<usize>,
+    attr: Option<&'a str>,
+}
+
+impl<'a> Field<'a> {
+    /// Element `index` of the sequence `name`, optionally one attribute of it.
+    pub fn item(name: &'a str, index: usize, attr: Option<&'a str>) -> Self {
+        Self {
+            name,
+            index: Some(index),
+            attr,
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Field<'a> {
+    fn from(name: &'a str) -> Self {
+        Self {
+            name,
+            index: None,
+            attr: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)?;
+        if let Some(index) = self.index {
+            write!(f, "[{index}]")?;
+        }
+        if let Some(attr) = self.attr {
+            write!(f, ".{attr}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Runs `f` on the text of a decimal-like Python value (str, Decimal or int).
 fn with_text<R>(
-    field: &str,
+    field: Field<'_>,
     value: &Bound<'_, PyAny>,
     f: impl FnOnce(&str) -> PyResult<R>,
 ) -> PyResult<R> {
@@ -45,7 +87,12 @@ fn with_text<R>(
 }
 
 /// Parses a decimal-like value into units of `10^-decimals`.
-pub fn fixed(field: &str, value: &Bound<'_, PyAny>, decimals: u8) -> PyResult<u64> {
+pub fn fixed<'a>(
+    field: impl Into<Field<'a>>,
+    value: &Bound<'_, PyAny>,
+    decimals: u8,
+) -> PyResult<u64> {
+    let field = field.into();
     with_text(field, value, |text| {
         parse_fixed(text, decimals).map_err(|err| decimal_error(field, &err))
     })
@@ -53,7 +100,12 @@ pub fn fixed(field: &str, value: &Bound<'_, PyAny>, decimals: u8) -> PyResult<u6
 
 /// Parses a decimal-like value into units of `10^-decimals`, allowing 128-bit results
 /// (for notionals, whose scale is price decimals + size decimals).
-pub fn fixed_wide(field: &str, value: &Bound<'_, PyAny>, decimals: u8) -> PyResult<u128> {
+pub fn fixed_wide<'a>(
+    field: impl Into<Field<'a>>,
+    value: &Bound<'_, PyAny>,
+    decimals: u8,
+) -> PyResult<u128> {
+    let field = field.into();
     let quantity = quantity(field, value)?;
     if quantity.scale > decimals {
         return Err(invalid(format!(
@@ -66,7 +118,8 @@ pub fn fixed_wide(field: &str, value: &Bound<'_, PyAny>, decimals: u8) -> PyResu
 }
 
 /// Parses a decimal-like value keeping its own scale.
-pub fn quantity(field: &str, value: &Bound<'_, PyAny>) -> PyResult<Quantity> {
+pub fn quantity<'a>(field: impl Into<Field<'a>>, value: &Bound<'_, PyAny>) -> PyResult<Quantity> {
+    let field = field.into();
     with_text(field, value, |text| {
         Quantity::parse(text).map_err(|err| decimal_error(field, &err))
     })
@@ -79,12 +132,13 @@ pub fn to_decimal(py: Python<'_>, value: u128, decimals: u8) -> PyResult<Py<PyAn
 }
 
 /// Parses `"bid"` / `"ask"`.
-pub fn book_side(field: &str, value: &str) -> PyResult<BookSide> {
+pub fn book_side<'a>(field: impl Into<Field<'a>>, value: &str) -> PyResult<BookSide> {
     match value {
         "bid" => Ok(BookSide::Bid),
         "ask" => Ok(BookSide::Ask),
         other => Err(invalid(format!(
-            "{field}: expected 'bid' or 'ask', got {other:?}"
+            "{}: expected 'bid' or 'ask', got {other:?}",
+            field.into()
         ))),
     }
 }
@@ -122,12 +176,44 @@ pub fn decimals(field: &str, value: i64) -> PyResult<u8> {
 }
 
 /// Converts a basis-point float argument, naming the field on error.
-pub fn bps(field: &str, value: f64) -> PyResult<sor_core::Bps> {
+pub fn bps<'a>(field: impl Into<Field<'a>>, value: f64) -> PyResult<sor_core::Bps> {
     sor_core::Bps::from_f64(value).map_err(|_| {
         invalid(format!(
-            "{field}: must be a finite number >= 0, got {value}"
+            "{}: must be a finite number >= 0, got {value}",
+            field.into()
         ))
     })
+}
+
+/// Calls `f` on each item of a list or tuple (fast paths) or any other sequence; `expected`
+/// describes the argument for the error when `value` is not a sequence.
+pub fn for_each_item<'py>(
+    value: &Bound<'py, PyAny>,
+    expected: &str,
+    mut f: impl FnMut(usize, Bound<'py, PyAny>) -> PyResult<()>,
+) -> PyResult<()> {
+    if let Ok(list) = value.cast::<PyList>() {
+        for (index, item) in list.iter().enumerate() {
+            f(index, item)?;
+        }
+    } else if let Ok(tuple) = value.cast::<PyTuple>() {
+        for (index, item) in tuple.iter().enumerate() {
+            f(index, item)?;
+        }
+    } else {
+        let seq = value
+            .cast::<PySequence>()
+            .map_err(|_| invalid(expected.to_owned()))?;
+        for index in 0..seq.len()? {
+            f(index, seq.get_item(index)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// The length of a sequence argument (0 if it has none), to size buffers.
+pub fn len_hint(value: &Bound<'_, PyAny>) -> usize {
+    value.len().unwrap_or(0)
 }
 
 /// Nanoseconds since the Unix epoch, now.

@@ -106,7 +106,7 @@ pub fn invalid(message: impl Into<String>) -> PyErr {
 }
 
 /// An `InvalidInput` error for a field whose decimal value was refused.
-pub fn decimal_error(field: &str, err: &DecimalError) -> PyErr {
+pub fn decimal_error(field: impl std::fmt::Display, err: &DecimalError) -> PyErr {
     invalid(format!("{field}: {err}"))
 }
 

@@ -6,7 +6,7 @@ use sor_core::book::TakerSide;
 use sor_core::score::{self as core_score, Factors, Score, VenueInput};
 
 use crate::book::OrderBook;
-use crate::convert::{bps, taker_side};
+use crate::convert::{Field, bps, taker_side};
 use crate::errors::{invalid, score_error};
 use crate::results::{ExecutionCost, WalkResult};
 
@@ -292,7 +292,7 @@ pub fn rank_venues(
         .enumerate()
     {
         venues.push(VenueInput {
-            taker_fee: bps(&format!("taker_fees_bps[{index}]"), fee)?,
+            taker_fee: bps(Field::item("taker_fees_bps", index, None), fee)?,
             latency_ms,
             reliability,
         });
