@@ -278,7 +278,7 @@ class Candidate:
     def cost(self) -> ExecutionCost: ...
     @property
     def liquidity_ratio(self) -> float:
-        """Depth within the slippage bound divided by the order quantity."""
+        """Depth within the slippage bound divided by the order quantity, capped at 10."""
     @property
     def eligible(self) -> bool:
         """True if the venue fills the whole order within the slippage bound."""

@@ -190,16 +190,36 @@ impl Ladder {
         }
     }
 
+    /// Position of `key` in `keys` (`Ok`) or where it would be inserted (`Err`).
+    ///
+    /// Most updates land near the best level, which is at the end: the last few keys are scanned
+    /// linearly before falling back to a binary search of the rest.
+    #[inline]
+    fn find(&self, key: u64) -> Result<usize, usize> {
+        const NEAR_TOP: usize = 16;
+        let len = self.keys.len();
+        let near = len.saturating_sub(NEAR_TOP);
+        if len > 0 && key >= self.keys[near] {
+            let mut i = len;
+            while i > near {
+                let k = self.keys[i - 1];
+                if k == key {
+                    return Ok(i - 1);
+                }
+                if k < key {
+                    return Err(i);
+                }
+                i -= 1;
+            }
+            return Err(near);
+        }
+        self.keys[..near].binary_search(&key)
+    }
+
     /// Sets the size at a price (0 removes it) and returns the size that was there before.
     pub fn set(&mut self, price: u64, size: u64) -> u64 {
         let key = self.key(price);
-        // Most updates are near the best level, which is at the end: check there first.
-        let found = match self.keys.last() {
-            Some(&last) if last == key => Ok(self.keys.len() - 1),
-            Some(&last) if last < key => Err(self.keys.len()),
-            _ => self.keys.binary_search(&key),
-        };
-        match found {
+        match self.find(key) {
             Ok(i) if size == 0 => {
                 self.keys.remove(i);
                 self.sizes.remove(i)
@@ -214,13 +234,47 @@ impl Ladder {
         }
     }
 
+    /// The raw arrays: keys (`price` for bids, `!price` for asks) and sizes, best level last.
+    #[must_use]
+    #[inline]
+    pub fn raw(&self) -> (&[u64], &[u64]) {
+        (&self.keys, &self.sizes)
+    }
+
+    /// Converts a raw key of this ladder back to a price in ticks.
+    #[must_use]
+    #[inline]
+    pub fn price_of(&self, key: u64) -> u64 {
+        self.key(key)
+    }
+
+    /// Total size of the levels whose price is at least as good as `limit`, counting from the
+    /// best level and stopping early once the total reaches `cap` (the result is then `>= cap`).
+    #[must_use]
+    pub fn size_up_to_capped(&self, limit: u64, cap: u128) -> u128 {
+        let limit_key = self.key(limit);
+        let start = self.keys.partition_point(|&k| k < limit_key);
+        let mut total: u128 = 0;
+        // Sum chunks from the best end; each chunk sums 32-bit halves in u64 lanes, which
+        // vectorises, then the running total is checked against the cap once per chunk.
+        for chunk in self.sizes[start..].rchunks(64) {
+            let (mut low, mut high) = (0u64, 0u64);
+            for &size in chunk {
+                low += size & 0xFFFF_FFFF;
+                high += size >> 32;
+            }
+            total += (u128::from(high) << 32) + u128::from(low);
+            if total >= cap {
+                break;
+            }
+        }
+        total
+    }
+
     /// Total size of the levels whose price is at least as good as `limit`.
     #[must_use]
     pub fn size_up_to(&self, limit: u64) -> u128 {
-        let limit_key = self.key(limit);
-        // Keys at or above limit_key are at least as good as the limit.
-        let start = self.keys.partition_point(|&k| k < limit_key);
-        self.sizes[start..].iter().map(|&s| u128::from(s)).sum()
+        self.size_up_to_capped(limit, u128::MAX)
     }
 
     /// Replaces every level from a best-first list, refusing unsorted input without changing.
@@ -280,6 +334,8 @@ pub struct Book {
     sequence: u64,
     updated_at_ns: u64,
     version: u64,
+    /// Reused undo log of `apply_deltas` (always empty between calls).
+    undo: Vec<(BookSide, u64, u64)>,
 }
 
 impl Book {
@@ -295,6 +351,7 @@ impl Book {
             sequence: 0,
             updated_at_ns: 0,
             version: 0,
+            undo: Vec::new(),
         })
     }
 
@@ -414,15 +471,21 @@ impl Book {
                 field: format!("deltas[{index}].price"),
             });
         }
-        let mut undo: Vec<(BookSide, u64, u64)> = Vec::with_capacity(deltas.len());
+        let mut undo = std::mem::take(&mut self.undo);
+        undo.clear();
         for delta in deltas {
             let old = self.ladder_mut(delta.side).set(delta.price, delta.size);
             undo.push((delta.side, delta.price, old));
         }
-        if let Some((bid, ask)) = self.crossing() {
+        let crossed = self.crossing();
+        if crossed.is_some() {
             for &(side, price, old) in undo.iter().rev() {
                 self.ladder_mut(side).set(price, old);
             }
+        }
+        undo.clear();
+        self.undo = undo;
+        if let Some((bid, ask)) = crossed {
             return Err(BookError::Crossed { bid, ask });
         }
         self.stamp(sequence, timestamp_ns);
@@ -482,10 +545,17 @@ impl Book {
     /// bids down to `best * (1 - bps/1e4)` (rounded up). Levels exactly on the bound count.
     #[must_use]
     pub fn depth_within_bps(&self, side: BookSide, bps: Bps) -> u128 {
+        self.depth_within_bps_capped(side, bps, u128::MAX)
+    }
+
+    /// Like [`Book::depth_within_bps`], but may stop counting once the depth reaches `cap`
+    /// (the result is exact below `cap`, and `>= cap` otherwise).
+    #[must_use]
+    pub fn depth_within_bps_capped(&self, side: BookSide, bps: Bps, cap: u128) -> u128 {
         let ladder = self.ladder(side);
         match ladder.best() {
             None => 0,
-            Some(best) => ladder.size_up_to(bps.bound(best.price, side)),
+            Some(best) => ladder.size_up_to_capped(bps.bound(best.price, side), cap),
         }
     }
 }

@@ -169,6 +169,47 @@ fn parse_parts(text: &str) -> Result<(u128, i64), DecimalError> {
     Ok((mantissa, power))
 }
 
+/// The fast path of [`parse_fixed`] for the plain form exchanges send (`"65000.01000000"`):
+/// digits with at most one point, no sign or exponent, fitting `u64` at the precision.
+/// Returns `None` for anything else, including every error, so the general path decides.
+#[inline]
+fn parse_plain(bytes: &[u8], decimals: u8) -> Option<u64> {
+    let mut value: u64 = 0;
+    let mut i = 0;
+    let mut digits = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(d))?;
+        digits += 1;
+        i += 1;
+    }
+    let mut frac_used: u8 = 0;
+    if bytes.get(i) == Some(&b'.') {
+        i += 1;
+        while let Some(&b) = bytes.get(i) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            if frac_used < decimals {
+                value = value.checked_mul(10)?.checked_add(u64::from(d))?;
+                frac_used += 1;
+            } else if d != 0 {
+                return None;
+            }
+            digits += 1;
+            i += 1;
+        }
+    }
+    if i != bytes.len() || digits == 0 {
+        return None;
+    }
+    value.checked_mul(POW10[usize::from(decimals - frac_used)])
+}
+
 /// Parses a non-negative decimal string into an integer count of `10^-decimals` units.
 ///
 /// Accepts everything [`parse_parts`] does, including trailing zeros beyond the precision
@@ -176,6 +217,9 @@ fn parse_parts(text: &str) -> Result<(u128, i64), DecimalError> {
 /// overflow `u64`.
 pub fn parse_fixed(text: &str, decimals: u8) -> Result<u64, DecimalError> {
     check_decimals(decimals)?;
+    if let Some(value) = parse_plain(text.as_bytes(), decimals) {
+        return Ok(value);
+    }
     let (mantissa, power) = parse_parts(text)?;
     let shift = power.saturating_add(i64::from(decimals));
     if shift < 0 {
@@ -422,7 +466,38 @@ mod tests {
         assert_eq!(Quantity::parse("1.25").unwrap().at_scale(1), None);
     }
 
+    /// The general path alone, for checking the fast path against it.
+    fn parse_general(text: &str, decimals: u8) -> Result<u64, DecimalError> {
+        let (mantissa, power) = parse_parts(text)?;
+        let shift = power + i64::from(decimals);
+        if shift < 0 {
+            return Err(DecimalError::TooPrecise {
+                text: text.to_owned(),
+                decimals,
+            });
+        }
+        mantissa
+            .checked_mul(pow10_u128(shift as u32))
+            .and_then(|v| u64::try_from(v).ok())
+            .ok_or(DecimalError::Overflow {
+                text: text.to_owned(),
+                decimals,
+            })
+    }
+
     proptest::proptest! {
+        #[test]
+        fn plain_fast_path_agrees_with_the_general_parser(
+            text in "[0-9]{0,14}(\\.[0-9]{0,14})?",
+            decimals in 0u8..=18,
+        ) {
+            if let Some(value) = parse_plain(text.as_bytes(), decimals) {
+                proptest::prop_assert_eq!(parse_general(&text, decimals), Ok(value));
+            }
+            let general = parse_general(&text, decimals).ok();
+            proptest::prop_assert_eq!(parse_fixed(&text, decimals).ok(), general);
+        }
+
         #[test]
         fn format_then_parse_round_trips(value in 0u64..u64::MAX, decimals in 0u8..=18) {
             let text = format_fixed(u128::from(value), decimals);

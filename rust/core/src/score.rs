@@ -221,6 +221,11 @@ pub fn score(raw: &[Factors], weights: &Weights) -> Result<Vec<Score>, ScoreErro
     Ok(scores)
 }
 
+/// The liquidity ratio at which depth stops counting: a book holding ten times the order within
+/// the slippage bound is as liquid as any deeper one for that order. (It also bounds the work:
+/// depth is summed from the best level only until it reaches the cap.)
+pub const LIQUIDITY_RATIO_CAP: u128 = 10;
+
 /// What the ranking needs to know about a venue besides its book.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct VenueInput {
@@ -241,7 +246,8 @@ pub struct Candidate {
     pub walk: Walk,
     /// The fee-inclusive cost of that walk.
     pub cost: Cost,
-    /// Depth within the slippage bound divided by the order quantity (2.0 = twice the order).
+    /// Depth within the slippage bound divided by the order quantity (2.0 = twice the order),
+    /// capped at [`LIQUIDITY_RATIO_CAP`].
     pub liquidity_ratio: f64,
     /// True if the book fills the whole order within the slippage bound.
     pub eligible: bool,
@@ -310,7 +316,10 @@ pub fn rank_venues(
             book.price_decimals(),
             book.size_decimals(),
         );
-        let depth = book.depth_within_bps(side.consumes(), max_slippage);
+        let cap = u128::from(lots) * LIQUIDITY_RATIO_CAP;
+        let depth = book
+            .depth_within_bps_capped(side.consumes(), max_slippage, cap)
+            .min(cap);
         let liquidity_ratio = depth as f64 / lots as f64;
         let within_slippage = walked.filled > 0
             && match side {

@@ -1,6 +1,6 @@
 //! Walking one side of a book: what a taker order of a given size would fill, and at what price.
 
-use crate::book::{Ladder, TakerSide};
+use crate::book::{BookSide, Ladder, TakerSide};
 use crate::decimal::to_f64;
 
 /// What a walk should stop at. Every bound that is set applies; the first reached stops the walk.
@@ -81,6 +81,53 @@ impl Walk {
 #[must_use]
 pub fn walk(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
     debug_assert_eq!(side.consumes(), ladder.side());
+    if let (Some(quantity), None, None) = (limits.quantity, limits.notional, limits.limit_price) {
+        return match ladder.side() {
+            BookSide::Bid => walk_quantity::<false>(ladder, quantity),
+            BookSide::Ask => walk_quantity::<true>(ladder, quantity),
+        };
+    }
+    walk_general(ladder, side, limits)
+}
+
+/// The common case of [`walk`]: a base quantity only, with the side fixed at compile time.
+#[inline]
+fn walk_quantity<const ASK: bool>(ladder: &Ladder, quantity: u64) -> Walk {
+    let (keys, sizes) = ladder.raw();
+    let price_of = |key: u64| if ASK { !key } else { key };
+    let mut out = Walk {
+        best_price: keys.last().map_or(0, |&k| price_of(k)),
+        ..Walk::default()
+    };
+    if quantity == 0 {
+        out.complete = true;
+        return out;
+    }
+    let mut remaining = quantity;
+    let mut notional: u128 = 0;
+    let mut levels: u32 = 0;
+    for (&key, &size) in keys.iter().zip(sizes).rev() {
+        let price = price_of(key);
+        levels += 1;
+        if size >= remaining {
+            notional += u128::from(price) * u128::from(remaining);
+            remaining = 0;
+            out.worst_price = price;
+            break;
+        }
+        notional += u128::from(price) * u128::from(size);
+        remaining -= size;
+        out.worst_price = price;
+    }
+    out.filled = quantity - remaining;
+    out.notional = notional;
+    out.levels = levels;
+    out.complete = remaining == 0;
+    out
+}
+
+/// [`walk`] with any combination of quantity, notional and limit price.
+fn walk_general(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
     let mut out = Walk {
         best_price: ladder.best().map_or(0, |l| l.price),
         ..Walk::default()
@@ -242,6 +289,26 @@ mod tests {
     }
 
     proptest! {
+        /// The quantity fast path and the general walk agree on both sides.
+        #[test]
+        fn quantity_fast_path_matches_general_walk(
+            sizes in proptest::collection::vec(1u64..50, 0..40),
+            want in 0u64..2_000,
+        ) {
+            let levels: Vec<Level> = sizes.iter().enumerate().map(|(i, &size)| Level { price: 100 + i as u64, size }).collect();
+            let mut bids = levels.clone();
+            for (i, level) in bids.iter_mut().enumerate() {
+                level.price = 99 - i as u64;
+            }
+            let mut book = Book::new(0, 0).unwrap();
+            book.apply_snapshot(&bids, &levels, 1, 1).unwrap();
+            for (side, ladder) in [(TakerSide::Buy, book.asks()), (TakerSide::Sell, book.bids())] {
+                let fast = walk(ladder, side, &qty(want));
+                let general = walk_general(ladder, side, &qty(want));
+                prop_assert_eq!(fast, general);
+            }
+        }
+
         /// A walk never reports more than the book holds or was asked for, and its notional is
         /// the exact sum over the levels it took.
         #[test]
