@@ -69,13 +69,14 @@ impl Weights {
                 return Err(ScoreError::BadWeight { name, value });
             }
         }
-        let sum: f64 = weights.to_array().iter().sum();
-        if sum <= 0.0 {
+        // Scale by the largest weight first so that huge weights cannot overflow the sum.
+        let largest = weights.to_array().into_iter().fold(0.0, f64::max);
+        if largest <= 0.0 {
             return Err(ScoreError::ZeroWeights);
         }
-        Ok(Self(Factors::from_array(
-            weights.to_array().map(|w| w / sum),
-        )))
+        let scaled = weights.to_array().map(|w| w / largest);
+        let sum: f64 = scaled.iter().sum();
+        Ok(Self(Factors::from_array(scaled.map(|w| w / sum))))
     }
 
     /// The weights, scaled to sum to 1.
@@ -195,9 +196,10 @@ pub fn score_with_range(
         .map(|(index, factors)| {
             let values = factors.to_array();
             let normalised: [f64; 4] = std::array::from_fn(|k| {
-                let span = high[k] - low[k];
+                // Halving is exact and keeps differences of huge values finite.
+                let span = high[k] * 0.5 - low[k] * 0.5;
                 if span > 0.0 {
-                    ((values[k] - low[k]) / span).clamp(0.0, 1.0)
+                    ((values[k] * 0.5 - low[k] * 0.5) / span).clamp(0.0, 1.0)
                 } else {
                     1.0
                 }

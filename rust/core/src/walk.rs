@@ -139,6 +139,7 @@ fn walk_general(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
         out.complete = true;
         return out;
     }
+    let mut stopped_at_target = false;
     for level in ladder.iter() {
         if let Some(limit) = limits.limit_price {
             let worse = match side {
@@ -151,32 +152,40 @@ fn walk_general(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
         }
         let price = u128::from(level.price);
         let mut take = level.size.min(remaining_qty);
-        let cost = price * u128::from(take);
-        let cost = if cost > remaining_notional {
+        let mut cost = price * u128::from(take);
+        if cost > remaining_notional {
             // Whole lots only: the largest quantity whose notional fits.
             take = (remaining_notional / price) as u64;
-            price * u128::from(take)
-        } else {
-            cost
-        };
-        if take == 0 {
-            out.complete = true;
-            break;
+            cost = price * u128::from(take);
         }
-        out.filled += take;
-        out.notional += cost;
-        out.worst_price = level.price;
-        out.levels += 1;
-        remaining_qty -= take;
-        remaining_notional -= cost;
-        if remaining_qty == 0 || remaining_notional < price {
-            out.complete = true;
+        if take > 0 {
+            out.filled += take;
+            out.notional += cost;
+            out.worst_price = level.price;
+            out.levels += 1;
+            remaining_qty -= take;
+            remaining_notional -= cost;
+        }
+        // Levels are taken in price order and none is skipped: the walk ends at the first level
+        // it does not take whole, because the quantity or the notional ran out there.
+        if take < level.size {
+            stopped_at_target = true;
             break;
         }
     }
-    if !targeted {
-        out.complete = true;
-    }
+    out.complete = if !targeted || remaining_qty == 0 || stopped_at_target {
+        true
+    } else if limits.notional.is_none() || out.filled == 0 {
+        false
+    } else {
+        match side {
+            // Out of book or at the limit with notional left: later asks cost at least the
+            // last price taken, so a remainder below it could buy nothing more anyway.
+            TakerSide::Buy => remaining_notional < u128::from(out.worst_price),
+            // Later bids may be as cheap as one tick: only a spent notional is complete.
+            TakerSide::Sell => remaining_notional == 0,
+        }
+    };
     out
 }
 
@@ -246,6 +255,22 @@ mod tests {
             },
         );
         assert_eq!((w.filled, w.notional, w.complete), (3, 301, true));
+    }
+
+    #[test]
+    fn sell_notional_walk_continues_into_cheaper_levels() {
+        let mut book = Book::new(0, 0).unwrap();
+        let bids = [Level { price: 2, size: 1 }, Level { price: 1, size: 1 }];
+        book.apply_snapshot(&bids, &[], 1, 1).unwrap();
+        let limits = WalkLimits {
+            notional: Some(3),
+            ..WalkLimits::default()
+        };
+        let w = walk(book.bids(), TakerSide::Sell, &limits);
+        assert_eq!(
+            (w.filled, w.notional, w.levels, w.complete),
+            (2, 3, 2, true)
+        );
     }
 
     #[test]
