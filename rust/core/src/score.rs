@@ -147,6 +147,9 @@ pub enum ScoreError {
     },
 }
 
+/// Factor ranges narrower than this fraction of the values are float noise and count as ties.
+pub const RELATIVE_TIE: f64 = 1e-12;
+
 /// One candidate's score: the total, each factor normalised to `[0, 1]`, and each factor's
 /// weighted contribution (the contributions sum to the total).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,7 +201,10 @@ pub fn score_with_range(
             let normalised: [f64; 4] = std::array::from_fn(|k| {
                 // Halving is exact and keeps differences of huge values finite.
                 let span = high[k] * 0.5 - low[k] * 0.5;
-                if span > 0.0 {
+                // Spans within float rounding of the values (e.g. one all-in price computed at
+                // two precisions) are ties, not a best and a worst.
+                let magnitude = high[k].abs().max(low[k].abs()) * 0.5;
+                if span > magnitude * RELATIVE_TIE {
                     ((values[k] * 0.5 - low[k] * 0.5) / span).clamp(0.0, 1.0)
                 } else {
                     1.0
