@@ -1,0 +1,1 @@
+"""sor's pytest-benchmark suite: sor against its baselines (see README.md)."""
