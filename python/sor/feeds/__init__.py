@@ -1,0 +1,60 @@
+"""Live market data: exchange websocket feeds that keep exact :class:`sor.OrderBook` books.
+
+A :class:`Feed` runs one websocket connection for an :class:`ExchangeAdapter` (one exchange's
+wire protocol, for a list of :class:`Market`) and keeps each market's book in sync: snapshot
+plus deltas under the exchange's sequence rule, resync on any doubt, reconnect with backoff,
+staleness, counters. Symbols are ccxt's unified form (``"BTC/USDT"``).
+
+Example::
+
+    adapter = BinanceSpotAdapter([Market("BTC/USDT", price_decimals=2, size_decimals=5)])
+    async with Feed(adapter) as feed:
+        await feed.wait_live()
+        if feed.is_fresh("BTC/USDT"):
+            print(feed.book("BTC/USDT").best_bid())
+"""
+
+from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.backoff import Backoff, BackoffPolicy
+from sor.feeds.binance import BinanceSpotAdapter
+from sor.feeds.config import FeedConfig
+from sor.feeds.events import (
+    BookDelta,
+    BookSnapshot,
+    Control,
+    FeedEvent,
+    MalformedMessage,
+    Market,
+    Reconnect,
+    Verdict,
+)
+from sor.feeds.feed import Feed
+from sor.feeds.http import HttpError
+from sor.feeds.ratelimit import WeightLimiter
+from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
+from sor.feeds.sync import BookSync, Outcome, SyncState
+
+__all__ = [
+    "Backoff",
+    "BackoffPolicy",
+    "BinanceSpotAdapter",
+    "BookDelta",
+    "BookHealth",
+    "BookSnapshot",
+    "BookSync",
+    "Control",
+    "ExchangeAdapter",
+    "Feed",
+    "FeedConfig",
+    "FeedEvent",
+    "FeedHealth",
+    "FeedStats",
+    "HttpError",
+    "MalformedMessage",
+    "Market",
+    "Outcome",
+    "Reconnect",
+    "SyncState",
+    "Verdict",
+    "WeightLimiter",
+]

@@ -1,0 +1,404 @@
+"""A market-data feed: one websocket connection keeping exact books for one or more symbols.
+
+The feed owns every task it starts (the connection loop, its stall watchdog and one snapshot
+task per symbol that needs one) and cancels them on :meth:`Feed.stop` or when leaving
+``async with feed:``. It never dies on bad input or a bad network:
+
+- a lost, refused or stalled connection (no message for ``receive_timeout``; pings cover a dead
+  TCP connection) is replaced after an exponential backoff with jitter, and every book is
+  rebuilt from a fresh snapshot — never patched across the outage;
+- a sequence gap, a refused update (it would cross the book), an update that does not parse or
+  a bad checksum throws that symbol's book away and resyncs it from a fresh snapshot, after a
+  per-symbol backoff; snapshot requests go through the adapter's request-weight limiter, so a
+  burst of resyncs is spread out;
+- a message that cannot be read is counted and logged; if it was meant for a known book (or
+  the exchange's sequences cannot reveal a lost update) that book is resynced too.
+
+Books are :class:`sor.OrderBook` objects that live as long as the feed: readers may keep a
+reference and must check :meth:`Feed.is_fresh` before trusting one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from sor._core import InvalidInput, OrderBook
+from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.backoff import Backoff
+from sor.feeds.config import FeedConfig
+from sor.feeds.events import BookDelta, BookSnapshot, MalformedMessage, Reconnect
+from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
+from sor.feeds.sync import FAILURES, BookSync, Outcome, SyncState
+
+logger = logging.getLogger(__name__)
+
+_EXCERPT = 200
+
+
+class _StalledError(Exception):
+    """The connection delivered nothing for ``receive_timeout`` seconds."""
+
+
+class Feed:
+    """Keeps one exchange's books for the adapter's markets in sync over one websocket."""
+
+    def __init__(self, adapter: ExchangeAdapter, config: FeedConfig | None = None) -> None:
+        self.adapter = adapter
+        self.config = config or FeedConfig()
+        self.stats = FeedStats()
+        """The feed's counters (see :class:`FeedStats`)."""
+        self._rng = random.Random(self.config.seed)
+        now = time.monotonic()
+        self._syncs: dict[str, BookSync] = {
+            symbol: BookSync(
+                symbol,
+                adapter.new_book(symbol),
+                adapter,
+                Backoff(self.config.resync_backoff, self._rng),
+                max_buffer=self.config.max_buffer,
+                now=now,
+            )
+            for symbol in adapter.markets
+        }
+        self._live = {symbol: asyncio.Event() for symbol in self._syncs}
+        self._reconnect_backoff = Backoff(self.config.reconnect_backoff, self._rng)
+        self._runner: asyncio.Task[None] | None = None
+        self._snapshot_tasks: dict[str, asyncio.Task[None]] = {}
+        self._connected = False
+        self._last_message = now
+
+    # -- reading the books ------------------------------------------------------------------
+
+    @property
+    def symbols(self) -> list[str]:
+        """The feed's symbols (unified form)."""
+        return list(self._syncs)
+
+    @property
+    def books(self) -> Mapping[str, OrderBook]:
+        """Every book, by symbol (check :meth:`is_fresh` before trusting one)."""
+        return {symbol: sync.book for symbol, sync in self._syncs.items()}
+
+    def book(self, symbol: str) -> OrderBook:
+        """The book of ``symbol`` (check :meth:`is_fresh` before trusting it)."""
+        return self._sync(symbol).book
+
+    def state(self, symbol: str) -> SyncState:
+        """Where the book of ``symbol`` is in its life cycle."""
+        return self._sync(symbol).state
+
+    def last_update_age(self, symbol: str) -> float:
+        """Seconds since the book of ``symbol`` last changed (or since the feed was created)."""
+        return self._sync(symbol).age(time.monotonic())
+
+    def is_fresh(self, symbol: str) -> bool:
+        """True if the book of ``symbol`` is live and updated within its staleness limit."""
+        sync = self._sync(symbol)
+        return sync.state is SyncState.LIVE and sync.age(
+            time.monotonic()
+        ) <= self.config.staleness_for(symbol)
+
+    def health(self) -> FeedHealth:
+        """The feed's counters and each book's state, at this moment."""
+        now = time.monotonic()
+        books = tuple(
+            BookHealth(
+                symbol=symbol,
+                state=sync.state.value,
+                fresh=self.is_fresh(symbol),
+                last_update_age=sync.age(now),
+                sequence=sync.book.sequence,
+                bid_levels=sync.book.level_count("bid"),
+                ask_levels=sync.book.level_count("ask"),
+            )
+            for symbol, sync in self._syncs.items()
+        )
+        return FeedHealth(self.adapter.name, self._connected, self.stats.as_dict(), books)
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._runner is not None and not self._runner.done()
+
+    @property
+    def connected(self) -> bool:
+        """True while the websocket is open and subscribed."""
+        return self._connected
+
+    async def wait_live(self, symbols: Iterable[str] | None = None, timeout: float = 30.0) -> None:
+        """Waits until the books of ``symbols`` (default: all) are live; raises TimeoutError."""
+        wanted = list(self._syncs) if symbols is None else [self._sync(s).symbol for s in symbols]
+        waits = [self._live[symbol].wait() for symbol in wanted]
+        await asyncio.wait_for(asyncio.gather(*waits), timeout)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Starts connecting in the background (returns at once)."""
+        if self.running:
+            raise RuntimeError("feed is already running")
+        self._runner = asyncio.create_task(self._run(), name=f"feed:{self.adapter.name}")
+
+    async def stop(self) -> None:
+        """Cancels every task of the feed, closes its connection and marks the books stopped."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+        for symbol, sync in self._syncs.items():
+            sync.stop()
+            self._live[symbol].clear()
+
+    async def __aenter__(self) -> Feed:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    # -- the connection loop ----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        name = self.adapter.name
+        while True:
+            try:
+                reason = await self._connection()
+                logger.warning("%s: reconnecting: %s", name, reason)
+            except (ConnectionClosed, OSError, asyncio.TimeoutError, InvalidHandshake) as error:
+                logger.warning("%s: connection lost: %s", name, _describe(error))
+            except _StalledError as error:
+                logger.warning("%s: connection stalled: %s", name, error)
+            except InvalidURI as error:
+                logger.error("%s: bad stream URL: %s", name, error)
+            except Exception:
+                # A bug must not end the feed: log it loudly and start over.
+                logger.exception("%s: unexpected error in the connection loop", name)
+            finally:
+                self._connected = False
+                await self._cancel_snapshot_tasks()
+                for symbol, sync in self._syncs.items():
+                    sync.reset()
+                    self._live[symbol].clear()
+            self.stats.reconnects += 1
+            await asyncio.sleep(self._reconnect_backoff.next_delay())
+
+    async def _connection(self) -> str:
+        """Runs one connection until it fails (raises) or the exchange asks for a reconnect."""
+        config = self.config
+        async with connect(
+            self.adapter.stream_url(),
+            open_timeout=config.open_timeout,
+            close_timeout=config.close_timeout,
+            ping_interval=config.ping_interval,
+            ping_timeout=config.ping_timeout,
+            max_size=config.max_message_size,
+            compression=None,
+        ) as ws:
+            for message in self.adapter.subscribe_messages():
+                await asyncio.wait_for(ws.send(message, text=True), config.send_timeout)
+            self._connected = True
+            self._last_message = time.monotonic()
+            for sync in self._syncs.values():
+                self._schedule_snapshot(sync, after_backoff=False)
+            receiver = asyncio.create_task(self._receive(ws))
+            watchdog = asyncio.create_task(self._watchdog())
+            try:
+                done, _ = await asyncio.wait(
+                    {receiver, watchdog}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for task in (receiver, watchdog):
+                    task.cancel()
+                await asyncio.gather(receiver, watchdog, return_exceptions=True)
+            if receiver in done:
+                return receiver.result()
+            # A stalled peer would not answer a closing handshake either: drop the connection.
+            ws.transport.abort()
+            raise _StalledError(f"no message for {config.receive_timeout:g} s")
+
+    async def _watchdog(self) -> None:
+        """Returns when the connection has been silent for ``receive_timeout`` seconds."""
+        timeout = self.config.receive_timeout
+        while True:
+            idle = time.monotonic() - self._last_message
+            if idle >= timeout:
+                return
+            await asyncio.sleep(timeout - idle)
+
+    async def _receive(self, ws: ClientConnection) -> str:
+        """Reads and applies messages; returns the reason if the exchange asks to reconnect."""
+        stats = self.stats
+        parse = self.adapter.parse
+        syncs = self._syncs
+        monotonic = time.monotonic
+        while True:
+            data = await ws.recv(decode=False)
+            now = monotonic()
+            self._last_message = now
+            stats.messages += 1
+            stats.bytes += len(data)
+            try:
+                events = parse(data)
+            except MalformedMessage as error:
+                self._on_malformed(error, data)
+                continue
+            except Exception:
+                logger.exception(
+                    "%s: adapter failed to parse %r", self.adapter.name, data[:_EXCERPT]
+                )
+                self._on_malformed(MalformedMessage("adapter error"), data)
+                continue
+            for event in events:
+                if isinstance(event, BookDelta):
+                    sync = syncs.get(event.symbol)
+                    if sync is None:
+                        self._on_malformed(MalformedMessage("update for an unknown symbol"), data)
+                        continue
+                    outcome = sync.on_delta(event, now)
+                    if outcome in FAILURES or outcome is Outcome.STALE_SNAPSHOT:
+                        self._on_failure(sync, outcome, now)
+                elif isinstance(event, BookSnapshot):
+                    sync = syncs.get(event.symbol)
+                    if sync is None:
+                        self._on_malformed(MalformedMessage("snapshot for an unknown symbol"), data)
+                        continue
+                    self._on_snapshot_outcome(sync, sync.on_snapshot(event, now), now)
+                elif isinstance(event, Reconnect):
+                    return f"the exchange asked: {event.reason}"
+
+    # -- sync bookkeeping -------------------------------------------------------------------
+
+    def _on_malformed(self, error: MalformedMessage, data: bytes) -> None:
+        self.stats.malformed += 1
+        logger.warning(
+            "%s: malformed message: %s: %r", self.adapter.name, error, bytes(data[:_EXCERPT])
+        )
+        if error.symbol is not None and error.symbol in self._syncs:
+            self._resync(self._syncs[error.symbol], "malformed update")
+        elif error.symbol is None and not self.adapter.gapless_sequences:
+            for sync in self._syncs.values():
+                self._resync(sync, "unattributable malformed message")
+
+    def _on_failure(self, sync: BookSync, outcome: Outcome, now: float) -> None:
+        """Counts a failed delta or replay and throws the book away."""
+        stats = self.stats
+        if outcome is Outcome.STALE_SNAPSHOT:
+            stats.stale_snapshots += 1
+            reason = "snapshot older than the stream"
+        else:
+            if outcome is Outcome.GAP:
+                stats.gaps += 1
+            elif outcome is Outcome.CROSSED:
+                stats.crossed += 1
+            elif outcome is Outcome.MALFORMED:
+                stats.malformed += 1
+            elif outcome is Outcome.CHECKSUM_FAILED:
+                stats.checksum_failures += 1
+            reason = outcome.value
+        if (
+            sync.live_since is not None
+            and now - sync.live_since >= self.config.resync_backoff_reset
+        ):
+            sync.backoff.reset()
+        self._resync(sync, reason, count=outcome is not Outcome.STALE_SNAPSHOT)
+
+    def _on_snapshot_outcome(self, sync: BookSync, outcome: Outcome, now: float) -> bool:
+        """Counts what applying a snapshot did; True if the book is now live."""
+        if outcome is Outcome.LIVE:
+            self.stats.snapshots += 1
+            self._on_live(sync)
+            return True
+        if outcome is Outcome.BAD_SNAPSHOT:
+            self.stats.malformed += 1
+            logger.warning("%s: %s: snapshot refused by the book", self.adapter.name, sync.symbol)
+            return False
+        if outcome is Outcome.STALE_SNAPSHOT and sync.state is not SyncState.LIVE:
+            # The buffer is kept: the next snapshot is checked against it again.
+            self.stats.stale_snapshots += 1
+            logger.info("%s: %s: snapshot older than the stream", self.adapter.name, sync.symbol)
+            return False
+        self.stats.snapshots += 1
+        self._on_failure(sync, outcome, now)
+        return False
+
+    def _on_live(self, sync: BookSync) -> None:
+        self._live[sync.symbol].set()
+        self._reconnect_backoff.reset()
+        logger.info(
+            "%s: %s: live at sequence %d", self.adapter.name, sync.symbol, sync.book.sequence
+        )
+
+    def _resync(self, sync: BookSync, reason: str, *, count: bool = True) -> None:
+        """Empties the book and makes sure a snapshot will rebuild it."""
+        if count:
+            self.stats.resyncs += 1
+            logger.warning("%s: %s: resync: %s", self.adapter.name, sync.symbol, reason)
+        sync.reset()
+        self._live[sync.symbol].clear()
+        if self._connected:
+            self._schedule_snapshot(sync, after_backoff=True)
+
+    def _schedule_snapshot(self, sync: BookSync, *, after_backoff: bool) -> None:
+        """Starts the snapshot task of ``sync`` unless one is already running (it will do)."""
+        task = self._snapshot_tasks.get(sync.symbol)
+        if task is not None and not task.done():
+            return
+        delay = sync.backoff.next_delay() if after_backoff else 0.0
+        task = asyncio.create_task(
+            self._snapshot_loop(sync, delay), name=f"snapshot:{self.adapter.name}:{sync.symbol}"
+        )
+        self._snapshot_tasks[sync.symbol] = task
+
+    async def _snapshot_loop(self, sync: BookSync, delay: float) -> None:
+        """Fetches snapshots of one symbol until its book is live."""
+        if delay > 0:
+            await asyncio.sleep(delay)
+        name = self.adapter.name
+        while True:
+            try:
+                snapshot = await self.adapter.fetch_snapshot(sync.symbol)
+            except MalformedMessage as error:
+                self.stats.malformed += 1
+                self.stats.snapshot_failures += 1
+                logger.warning("%s: %s: malformed snapshot: %s", name, sync.symbol, error)
+            except Exception as error:  # network, HTTP status, timeout: retry after a backoff
+                self.stats.snapshot_failures += 1
+                logger.warning("%s: %s: snapshot failed: %s", name, sync.symbol, _describe(error))
+            else:
+                if sync.state is SyncState.LIVE:
+                    return  # a snapshot on the stream got there first
+                now = time.monotonic()
+                if self._on_snapshot_outcome(sync, sync.on_snapshot(snapshot, now), now):
+                    return
+            await asyncio.sleep(sync.backoff.next_delay())
+
+    async def _cancel_snapshot_tasks(self) -> None:
+        tasks = list(self._snapshot_tasks.values())
+        self._snapshot_tasks.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _sync(self, symbol: str) -> BookSync:
+        try:
+            return self._syncs[symbol]
+        except KeyError:
+            raise InvalidInput(f"symbol: {symbol!r} is not one of this feed's markets") from None
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,0 +1,480 @@
+"""A local Binance spot market-data server: the diff-depth websocket stream and the REST snapshot.
+
+It speaks Binance's wire protocol on 127.0.0.1 (one port for both; see
+https://github.com/binance/binance-spot-api-docs, ``web-socket-streams.md`` and ``rest-api.md``):
+
+- websocket ``/ws`` (streams added with ``{"method": "SUBSCRIBE", "params": [...], "id": 1}``,
+  answered ``{"result": null, "id": 1}``) or ``/ws/<stream>``; the streams
+  ``<symbol>@depth@100ms`` and ``<symbol>@depth`` carry ``depthUpdate`` events
+  (``e``, ``E``, ``s``, ``U``, ``u``, ``b``, ``a``; decimals written with 8 places like Binance);
+- ``GET /api/v3/depth?symbol=BTCUSDT&limit=1000``: ``{"lastUpdateId", "bids", "asks"}``, with
+  Binance's request weights (5/25/50/250 by limit), the ``X-MBX-USED-WEIGHT-1M`` header, and
+  ``429`` plus ``Retry-After`` past the per-minute weight limit.
+
+Each market's book is a seeded :class:`BookModel` that keeps the exact truth
+(:meth:`BinanceSimulator.true_book`). Events are published on demand (:meth:`publish`, for
+tests) or every ``interval`` seconds (for demos). Faults are injected on demand: a dropped event
+(a gap), a disconnect, a stall, malformed JSON, an update with bad fields, a crossed update,
+failing or stale snapshots, a ``serverShutdown`` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from types import TracebackType
+from typing import Literal
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from sor._core import InvalidInput, OrderBook
+from sor.sim.book_model import BookModel, SimMarket, Step, format_decimal
+
+#: Binance writes prices and quantities with this many decimals.
+WIRE_DECIMALS = 8
+#: Binance's default request-weight limit per IP and minute.
+WEIGHT_PER_MINUTE = 6_000
+_DEPTH_WEIGHTS = ((100, 5), (500, 25), (1_000, 50), (5_000, 250))
+
+
+@dataclass(frozen=True)
+class SnapshotRequest:
+    """One ``GET /api/v3/depth`` the simulator answered."""
+
+    at: float
+    """When it arrived (``time.monotonic()``)."""
+    symbol: str
+    limit: int
+    status: int
+
+
+@dataclass(eq=False)
+class _Client:
+    connection: ServerConnection
+    streams: set[str] = field(default_factory=set)
+    stalled: bool = False
+
+
+class BinanceSimulator:
+    """A Binance spot market-data server on 127.0.0.1 with the true books kept for comparison."""
+
+    def __init__(
+        self,
+        markets: Sequence[SimMarket],
+        *,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        interval: float | None = None,
+        weight_limit: int = WEIGHT_PER_MINUTE,
+        ping_interval: float | None = 20.0,
+    ) -> None:
+        if not markets:
+            raise InvalidInput("markets: expected at least one market")
+        rng = random.Random(seed)
+        self._rng = rng
+        self._models = {m.symbol: BookModel(m, random.Random(rng.getrandbits(64))) for m in markets}
+        self._by_exchange = {_binance_symbol(symbol): symbol for symbol in self._models}
+        self._streams = {
+            symbol: {
+                f"{_binance_symbol(symbol).lower()}@depth@100ms",
+                f"{_binance_symbol(symbol).lower()}@depth",
+            }
+            for symbol in self._models
+        }
+        self.host = host
+        self._port = port
+        self.interval = interval
+        self.weight_limit = weight_limit
+        self.ping_interval = ping_interval
+        self._server: Server | None = None
+        self._clients: set[_Client] = set()
+        self._auto_task: asyncio.Task[None] | None = None
+        self._paused = False
+        self._drop: Counter[str] = Counter()
+        self._held: dict[str, bytes] = {}
+        self._failures: deque[tuple[int, float | None]] = deque()
+        self._weights: deque[tuple[float, int]] = deque()
+        self.snapshot_requests: list[SnapshotRequest] = []
+        """Every depth snapshot request answered, in order."""
+        self.connections = 0
+        """Websocket connections accepted since the start."""
+        self.events_sent = 0
+        """``depthUpdate`` events sent (one per event, whatever the number of clients)."""
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Starts listening (on a free port unless given one); streams if it has an interval."""
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self._port,
+            process_request=self._process_request,
+            ping_interval=self.ping_interval,
+            close_timeout=1.0,
+            compression=None,
+        )
+        self._port = self._server.sockets[0].getsockname()[1]
+        if self.interval is not None:
+            self._auto_task = asyncio.create_task(self._stream_forever(self.interval))
+
+    async def stop(self) -> None:
+        """Stops streaming, drops every client and closes the server."""
+        if self._auto_task is not None:
+            self._auto_task.cancel()
+            await asyncio.gather(self._auto_task, return_exceptions=True)
+            self._auto_task = None
+        for client in list(self._clients):
+            client.connection.transport.abort()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> BinanceSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return self._port
+
+    @property
+    def ws_url(self) -> str:
+        """The raw-stream websocket endpoint (Binance's ``wss://stream.binance.com:9443/ws``)."""
+        return f"ws://{self.host}:{self._port}/ws"
+
+    @property
+    def rest_url(self) -> str:
+        """The REST endpoint (Binance's ``https://api.binance.com``)."""
+        return f"http://{self.host}:{self._port}"
+
+    # -- the truth ----------------------------------------------------------------------------
+
+    @property
+    def symbols(self) -> list[str]:
+        """The simulated markets' unified symbols."""
+        return list(self._models)
+
+    def model(self, symbol: str) -> BookModel:
+        """The book model of ``symbol``."""
+        return self._models[symbol]
+
+    def true_book(self, symbol: str) -> OrderBook:
+        """The exact current book of ``symbol``."""
+        return self._models[symbol].to_order_book()
+
+    def update_id(self, symbol: str) -> int:
+        """The last update ID of ``symbol``."""
+        return self._models[symbol].update_id
+
+    def subscribers(self, symbol: str) -> int:
+        """Connected clients subscribed to a depth stream of ``symbol``."""
+        streams = self._streams[symbol]
+        return sum(1 for client in self._clients if client.streams & streams)
+
+    # -- streaming ----------------------------------------------------------------------------
+
+    async def publish(self, count: int = 1, symbol: str | None = None) -> None:
+        """Moves the books by ``count`` events (of ``symbol`` or random markets) and sends them."""
+        symbols = self.symbols
+        for _ in range(count):
+            target = symbol if symbol is not None else self._rng.choice(symbols)
+            step = self._models[target].step()
+            if self._drop[target] > 0:
+                self._drop[target] -= 1
+                continue
+            await self._broadcast(target, self._depth_update(target, step))
+
+    def pause(self) -> None:
+        """Stops the interval streaming (``publish`` still works)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Resumes the interval streaming."""
+        self._paused = False
+
+    async def _stream_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            for symbol in self.symbols:
+                # Checked before every event: once paused, the books stop moving at once.
+                if self._paused:
+                    break
+                await self.publish(1, symbol)
+
+    def _depth_update(self, symbol: str, step: Step) -> bytes:
+        model = self._models[symbol]
+        price_decimals = model.market.price_decimals
+        size_decimals = model.market.size_decimals
+        bids: list[list[str]] = []
+        asks: list[list[str]] = []
+        for side, tick, lots in step.changes:
+            level = [
+                format_decimal(tick, price_decimals, WIRE_DECIMALS),
+                format_decimal(lots, size_decimals, WIRE_DECIMALS),
+            ]
+            (bids if side == "bid" else asks).append(level)
+        return self._event(symbol, step.first, step.final, bids, asks)
+
+    def _event(
+        self, symbol: str, first: int, final: int, bids: list[list[str]], asks: list[list[str]]
+    ) -> bytes:
+        return orjson.dumps(
+            {
+                "e": "depthUpdate",
+                "E": time.time_ns() // 1_000_000,
+                "s": _binance_symbol(symbol),
+                "U": first,
+                "u": final,
+                "b": bids,
+                "a": asks,
+            }
+        )
+
+    async def _broadcast(self, symbol: str | None, payload: bytes) -> None:
+        """Sends ``payload`` to every live client subscribed to ``symbol`` (all if None)."""
+        streams = self._streams[symbol] if symbol is not None else None
+        self.events_sent += 1
+        for client in list(self._clients):
+            if client.stalled or (streams is not None and not client.streams & streams):
+                continue
+            try:
+                await client.connection.send(payload, text=True)
+            except ConnectionClosed:
+                self._clients.discard(client)
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def drop_next(self, symbol: str, count: int = 1) -> None:
+        """The next ``count`` events of ``symbol`` change the book but are not sent (a gap)."""
+        self._drop[symbol] += count
+
+    async def send_malformed(
+        self, symbol: str | None = None, kind: Literal["json", "fields"] = "json"
+    ) -> None:
+        """Sends a bad message: truncated JSON (``"json"``, to every client subscribed to
+        ``symbol`` or to all) or a ``depthUpdate`` of ``symbol`` whose price is not a number
+        (``"fields"``; it uses an update ID, so the update is lost to the client)."""
+        if kind == "json":
+            await self._broadcast(symbol, b'{"e":"depthUpdate","E":17000000,"s":"')
+            return
+        if symbol is None:
+            raise InvalidInput("symbol: a 'fields' malformed update needs a symbol")
+        first, final = self._models[symbol].skip_ids(1)
+        await self._broadcast(symbol, self._event(symbol, first, final, [["12x.5", "1.0"]], []))
+
+    async def send_crossed(self, symbol: str) -> None:
+        """Sends a well-sequenced update that would cross the book (the truth ignores it)."""
+        model = self._models[symbol]
+        _side, tick, lots = model.crossing_change()
+        first, final = model.skip_ids(1)
+        level = [
+            format_decimal(tick, model.market.price_decimals, WIRE_DECIMALS),
+            format_decimal(lots, model.market.size_decimals, WIRE_DECIMALS),
+        ]
+        await self._broadcast(symbol, self._event(symbol, first, final, [level], []))
+
+    async def send_server_shutdown(self) -> None:
+        """Sends Binance's ``serverShutdown`` event to every client."""
+        payload = orjson.dumps({"e": "serverShutdown", "E": time.time_ns() // 1_000_000})
+        await self._broadcast(None, payload)
+
+    async def disconnect(self, *, abrupt: bool = False) -> None:
+        """Closes every client connection (``abrupt``: drops the TCP connection without a close)."""
+        clients = list(self._clients)
+        self._clients.clear()
+        for client in clients:
+            if abrupt:
+                client.connection.transport.abort()
+            else:
+                await client.connection.close(1001, "going away")
+
+    def stall(self) -> None:
+        """Current connections go silent: no events, no pongs (new connections are served)."""
+        for client in self._clients:
+            client.stalled = True
+            client.connection.transport.pause_reading()
+
+    def fail_snapshots(
+        self, count: int = 1, status: int = 500, retry_after: float | None = None
+    ) -> None:
+        """The next ``count`` snapshot requests fail with ``status`` (and ``Retry-After``)."""
+        for _ in range(count):
+            self._failures.append((status, retry_after))
+
+    def hold_snapshot(self, symbol: str, limit: int = 1_000) -> None:
+        """The next snapshot request of ``symbol`` gets the book as it is now (it will be stale)."""
+        self._held[symbol] = self._snapshot_body(symbol, limit)
+
+    # -- websocket ----------------------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        path = urlsplit(connection.request.path).path
+        client = _Client(connection, {s for s in path.split("/")[2:] if s})
+        self._clients.add(client)
+        self.connections += 1
+        try:
+            async for message in connection:
+                reply = self._control(client, message)
+                await connection.send(orjson.dumps(reply), text=True)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._clients.discard(client)
+
+    def _control(self, client: _Client, message: str | bytes) -> dict[str, object]:
+        """Answers a ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS`` request."""
+        try:
+            request = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            return {"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}
+        if type(request) is not dict or "method" not in request:
+            return {"code": 2, "msg": "Invalid request: missing field `method`"}
+        request_id = request.get("id")
+        method = request["method"]
+        params = request.get("params", [])
+        if method in ("SUBSCRIBE", "UNSUBSCRIBE"):
+            if type(params) is not list or not all(type(p) is str for p in params):
+                return {
+                    "code": 2,
+                    "msg": "Invalid request: params must be stream names",
+                    "id": request_id,
+                }
+            if method == "SUBSCRIBE":
+                client.streams.update(params)
+            else:
+                client.streams.difference_update(params)
+            return {"result": None, "id": request_id}
+        if method == "LIST_SUBSCRIPTIONS":
+            return {"result": sorted(client.streams), "id": request_id}
+        return {
+            "code": 2,
+            "msg": f"Invalid request: unknown variant {method!r}, expected one of "
+            "`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`",
+            "id": request_id,
+        }
+
+    # -- REST ---------------------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        url = urlsplit(request.path)
+        if request.headers.get("Upgrade", "").lower() == "websocket":
+            if url.path == "/ws" or url.path.startswith("/ws/"):
+                return None  # go on with the websocket handshake
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        if url.path != "/api/v3/depth":
+            return _json(HTTPStatus.NOT_FOUND, {"code": -1000, "msg": "Unknown path."})
+        query = parse_qs(url.query)
+        exchange_symbol = query.get("symbol", [""])[0]
+        symbol = self._by_exchange.get(exchange_symbol)
+        if symbol is None:
+            return _json(HTTPStatus.BAD_REQUEST, {"code": -1121, "msg": "Invalid symbol."})
+        try:
+            limit = min(5_000, int(query.get("limit", ["100"])[0]))
+        except ValueError:
+            return _json(
+                HTTPStatus.BAD_REQUEST,
+                {"code": -1100, "msg": "Illegal characters found in parameter 'limit'."},
+            )
+        if limit <= 0:
+            return _json(
+                HTTPStatus.BAD_REQUEST, {"code": -1100, "msg": "Illegal parameter 'limit'."}
+            )
+        now = time.monotonic()
+        while self._weights and self._weights[0][0] <= now - 60.0:
+            self._weights.popleft()
+        used = sum(weight for _, weight in self._weights)
+        weight = _depth_weight(limit)
+        if self._failures:
+            status, retry_after = self._failures.popleft()
+        elif used + weight > self.weight_limit:
+            status, retry_after = 429, max(1.0, self._weights[0][0] + 60.0 - now)
+        else:
+            status, retry_after = 200, None
+        self.snapshot_requests.append(SnapshotRequest(now, symbol, limit, status))
+        if status != 200:
+            body = (
+                {"code": -1003, "msg": "Too many requests."}
+                if status == 429
+                else {"code": -1000, "msg": "Unknown error."}
+            )
+            response = _json(HTTPStatus(status), body)
+            if retry_after is not None:
+                response.headers["Retry-After"] = f"{retry_after:g}"
+            return response
+        self._weights.append((now, weight))
+        held = self._held.pop(symbol, None)
+        response = _json(
+            HTTPStatus.OK, held if held is not None else self._snapshot_body(symbol, limit)
+        )
+        response.headers["X-MBX-USED-WEIGHT-1M"] = str(used + weight)
+        return response
+
+    def _snapshot_body(self, symbol: str, limit: int) -> bytes:
+        model = self._models[symbol]
+        price_decimals = model.market.price_decimals
+        size_decimals = model.market.size_decimals
+
+        def wire(levels: list[tuple[int, int]]) -> list[list[str]]:
+            return [
+                [
+                    format_decimal(tick, price_decimals, WIRE_DECIMALS),
+                    format_decimal(lots, size_decimals, WIRE_DECIMALS),
+                ]
+                for tick, lots in levels
+            ]
+
+        return orjson.dumps(
+            {
+                "lastUpdateId": model.update_id,
+                "bids": wire(model.levels("bid", limit)),
+                "asks": wire(model.levels("ask", limit)),
+            }
+        )
+
+
+def _json(status: HTTPStatus, body: object) -> Response:
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    headers = Headers(
+        [
+            ("Date", email.utils.formatdate(usegmt=True)),
+            ("Connection", "close"),
+            ("Content-Type", "application/json;charset=UTF-8"),
+            ("Content-Length", str(len(data))),
+        ]
+    )
+    return Response(status.value, status.phrase, headers, data)
+
+
+def _binance_symbol(symbol: str) -> str:
+    return symbol.replace("/", "").upper()
+
+
+def _depth_weight(limit: int) -> int:
+    for most, weight in _DEPTH_WEIGHTS:
+        if limit <= most:
+            return weight
+    return _DEPTH_WEIGHTS[-1][1]
