@@ -1,0 +1,61 @@
+"""The errors sor raises: the core's hierarchy, plus :class:`NoRouteError` from the router.
+
+``SorError`` is the base of everything; ``InvalidInput`` (also a ``ValueError``) means an argument
+was malformed and names it; ``RoutingError`` means no valid route exists. The router raises
+:class:`NoRouteError`, a ``RoutingError`` carrying the reason as data, whenever it cannot route
+the *whole* order under its constraints: it never returns a partial or infeasible decision.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sor._core import BookError, InvalidInput, RoutingError, SorError
+from sor.models import NoRouteReason, OrderRequest, Rejection
+
+__all__ = ["BookError", "InvalidInput", "NoRouteError", "RoutingError", "SorError"]
+
+
+class NoRouteError(RoutingError):
+    """No venue, nor split, can take the whole order under its constraints.
+
+    The message says why in a trader's words (``"insufficient liquidity: 3.2 of 5.0 BTC
+    available within 100 bps on 3 venues"``) followed by each venue's own reason. The same facts
+    are attributes: ``reason`` (the headline, a :class:`NoRouteReason`), ``order``,
+    ``rejections`` (one per venue) and ``available`` (the base quantity that could be routed
+    within the constraints, across venues; None when no book was looked at).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: NoRouteReason,
+        order: OrderRequest,
+        rejections: tuple[Rejection, ...] = (),
+        available: Decimal | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.order = order
+        self.rejections = rejections
+        self.available = available
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickles with its attributes (they are keyword-only)."""
+        return (
+            _rebuild_no_route_error,
+            (str(self), self.reason, self.order, self.rejections, self.available),
+        )
+
+
+def _rebuild_no_route_error(
+    message: str,
+    reason: NoRouteReason,
+    order: OrderRequest,
+    rejections: tuple[Rejection, ...],
+    available: Decimal | None,
+) -> NoRouteError:
+    return NoRouteError(
+        message, reason=reason, order=order, rejections=rejections, available=available
+    )

@@ -1,0 +1,525 @@
+"""The values the router takes and returns: orders, routing decisions and venue health figures.
+
+Every model is a frozen dataclass validated at construction: a bad field raises
+:class:`sor.InvalidInput` (a ``ValueError``) whose message names the field. Quantities and prices
+are exact ``Decimal`` values (floats are refused, as everywhere in sor); derived figures such as
+average prices and costs are floats, as the core reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from sor._core import ExecutionCost, FactorScores, InvalidInput, VenueScore, WalkResult
+from sor._validate import (
+    DecimalInput,
+    StrEnum,
+    to_decimal,
+    to_enum,
+    to_float,
+    to_names,
+)
+
+__all__ = [
+    "DEFAULT_LATENCY_THRESHOLDS",
+    "REJECT_TO_NO_ROUTE",
+    "CandidateScore",
+    "DecimalInput",
+    "ExchangeMetrics",
+    "LatencyCategory",
+    "LatencyThresholds",
+    "NoRouteReason",
+    "OrderRequest",
+    "OrderSide",
+    "OrderType",
+    "RejectReason",
+    "Rejection",
+    "RoutePart",
+    "RoutingDecision",
+    "RoutingReason",
+    "RoutingStrategy",
+]
+
+
+class RoutingStrategy(StrEnum):
+    """How the router chooses among venues."""
+
+    BEST_EXECUTION = "best_execution"
+    """Composite score: price, liquidity, latency and reliability, weighted (see ``Weights``)."""
+    LOWEST_LATENCY = "lowest_latency"
+    """Only venues under the low-latency threshold, fastest first."""
+    BEST_LIQUIDITY = "best_liquidity"
+    """The venue with the most depth within the slippage bound (for large orders)."""
+    COST_OPTIMIZATION = "cost_optimization"
+    """The lowest all-in cost, fees included."""
+    SPLIT = "split"
+    """The multi-venue allocation with the lowest total all-in cost."""
+
+
+class OrderSide(StrEnum):
+    """Direction of an order (the router only routes taker orders)."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    """Market order (takes what the books hold) or limit order (takes nothing past its price)."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class RoutingReason(StrEnum):
+    """Why a decision chose its primary venue (or its split)."""
+
+    BEST_PRICE = "best_price"
+    """Best composite score, and also the best all-in price."""
+    BEST_SCORE = "best_score"
+    """Best composite score, won on liquidity, latency or reliability over a better price."""
+    BEST_LIQUIDITY = "best_liquidity"
+    """Most depth within the slippage bound."""
+    LOWEST_LATENCY = "lowest_latency"
+    """Fastest venue under the low-latency threshold."""
+    LOWEST_COST = "lowest_cost"
+    """Lowest all-in cost (a split that ended up on one venue also says this)."""
+    PREFERRED_EXCHANGE = "preferred_exchange"
+    """The order's preferred venue, where the strategy alone would have chosen another."""
+    SPLIT = "split"
+    """Split across several venues for the lowest total all-in cost."""
+    ONLY_VENUE = "only_venue"
+    """The only venue that could take the order under its constraints."""
+
+
+class LatencyCategory(StrEnum):
+    """How fast a venue answers, by the thresholds of :class:`LatencyThresholds`."""
+
+    EXCELLENT = "excellent"
+    GOOD = "good"
+    ACCEPTABLE = "acceptable"
+    POOR = "poor"
+    UNACCEPTABLE = "unacceptable"
+
+
+class RejectReason(StrEnum):
+    """Why one venue was not used for an order."""
+
+    EXCLUDED = "excluded"
+    NOT_PREFERRED = "not_preferred"
+    MARKET_INACTIVE = "market_inactive"
+    NO_BOOK = "no_book"
+    STALE_BOOK = "stale_book"
+    NO_HEALTH = "no_health"
+    CIRCUIT_OPEN = "circuit_open"
+    LATENCY = "latency"
+    EMPTY_BOOK = "empty_book"
+    LOT_SIZE = "lot_size"
+    BELOW_MINIMUM = "below_minimum"
+    ABOVE_MAXIMUM = "above_maximum"
+    BALANCE = "balance"
+    LIMIT_PRICE = "limit_price"
+    INSUFFICIENT_LIQUIDITY = "insufficient_liquidity"
+    SLIPPAGE = "slippage"
+    LIQUIDITY_SCORE = "liquidity_score"
+
+
+class NoRouteReason(StrEnum):
+    """Why an order could not be routed at all (the headline of :class:`sor.NoRouteError`)."""
+
+    NO_VENUE_AVAILABLE = "no_venue_available"
+    """Every venue was excluded, stale, unhealthy or too slow before its book was looked at."""
+    INVALID_AMOUNT = "invalid_amount"
+    """The amount fits no venue's lot size, minimums or maximum."""
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    """No venue has the balance for the order."""
+    LIMIT_PRICE = "limit_price"
+    """Not enough is offered at or better than the limit price."""
+    INSUFFICIENT_LIQUIDITY = "insufficient_liquidity"
+    """Not enough depth within the slippage bound (or below the minimum liquidity score)."""
+
+
+#: The order-level reason each venue-level reason contributes to.
+REJECT_TO_NO_ROUTE: dict[RejectReason, NoRouteReason] = {
+    RejectReason.EXCLUDED: NoRouteReason.NO_VENUE_AVAILABLE,
+    RejectReason.NOT_PREFERRED: NoRouteReason.NO_VENUE_AVAILABLE,
+    RejectReason.MARKET_INACTIVE: NoRouteReason.NO_VENUE_AVAILABLE,
+    RejectReason.NO_BOOK: NoRouteReason.NO_VENUE_AVAILABLE,
+    RejectReason.STALE_BOOK: NoRouteReason.NO_VENUE_AVAILABLE,
+    RejectReason.NO_HEALTH: NoRouteReason.NO_VENUE_AVAILABLE,
+    RejectReason.CIRCUIT_OPEN: NoRouteReason.NO_VENUE_AVAILABLE,
+    RejectReason.LATENCY: NoRouteReason.NO_VENUE_AVAILABLE,
+    RejectReason.EMPTY_BOOK: NoRouteReason.INSUFFICIENT_LIQUIDITY,
+    RejectReason.LOT_SIZE: NoRouteReason.INVALID_AMOUNT,
+    RejectReason.BELOW_MINIMUM: NoRouteReason.INVALID_AMOUNT,
+    RejectReason.ABOVE_MAXIMUM: NoRouteReason.INVALID_AMOUNT,
+    RejectReason.BALANCE: NoRouteReason.INSUFFICIENT_BALANCE,
+    RejectReason.LIMIT_PRICE: NoRouteReason.LIMIT_PRICE,
+    RejectReason.INSUFFICIENT_LIQUIDITY: NoRouteReason.INSUFFICIENT_LIQUIDITY,
+    RejectReason.SLIPPAGE: NoRouteReason.INSUFFICIENT_LIQUIDITY,
+    RejectReason.LIQUIDITY_SCORE: NoRouteReason.INSUFFICIENT_LIQUIDITY,
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# The order
+
+
+@dataclass(frozen=True, init=False)
+class OrderRequest:
+    """An order to route: ``OrderRequest("BTC/USDT", "buy", "2.5")``.
+
+    ``symbol`` is in ccxt's unified form (``BASE/QUOTE``, e.g. ``"BTC/USDT"``); ``amount`` is in
+    base units (str, Decimal or int; floats are refused). ``strategy`` and ``max_slippage_bps``
+    default (None) to the router's settings. The slippage bound limits the *worst* price taken,
+    in basis points from the best price of the side (so the average slippage is within it too).
+    ``preferred_exchanges`` are tried first, in the order given; other venues follow unless
+    ``only_preferred``. ``excluded_exchanges`` are never used. ``client_id`` is carried through.
+    """
+
+    symbol: str
+    side: OrderSide
+    amount: Decimal
+    order_type: OrderType
+    limit_price: Decimal | None
+    strategy: RoutingStrategy | None
+    max_slippage_bps: float | None
+    preferred_exchanges: tuple[str, ...]
+    excluded_exchanges: tuple[str, ...]
+    only_preferred: bool
+    client_id: str | None
+
+    def __init__(
+        self,
+        symbol: str,
+        side: OrderSide | Literal["buy", "sell"],
+        amount: DecimalInput,
+        order_type: OrderType | Literal["market", "limit"] = OrderType.MARKET,
+        limit_price: DecimalInput | None = None,
+        strategy: RoutingStrategy | str | None = None,
+        max_slippage_bps: float | None = None,
+        preferred_exchanges: Iterable[str] | None = None,
+        excluded_exchanges: Iterable[str] | None = None,
+        only_preferred: bool = False,
+        client_id: str | None = None,
+    ) -> None:
+        if not isinstance(symbol, str) or not _is_symbol(symbol):
+            raise InvalidInput(
+                "symbol: expected ccxt's unified form BASE/QUOTE such as 'BTC/USDT', "
+                f"got {symbol!r}"
+            )
+        kind = to_enum(OrderType, order_type, "order_type")
+        limit: Decimal | None = None
+        if kind is OrderType.LIMIT:
+            if limit_price is None:
+                raise InvalidInput("limit_price: required for a limit order")
+            limit = to_decimal(limit_price, "limit_price", positive=True)
+        elif limit_price is not None:
+            raise InvalidInput("limit_price: only a limit order has one (order_type is 'market')")
+        preferred = to_names(preferred_exchanges, "preferred_exchanges")
+        excluded = to_names(excluded_exchanges, "excluded_exchanges")
+        if overlap := sorted(set(preferred) & set(excluded)):
+            raise InvalidInput(f"preferred_exchanges: also excluded: {', '.join(overlap)}")
+        if not isinstance(only_preferred, bool):
+            raise InvalidInput(f"only_preferred: expected a bool, got {only_preferred!r}")
+        if only_preferred and not preferred:
+            raise InvalidInput("only_preferred: needs at least one venue in preferred_exchanges")
+        if client_id is not None and (not isinstance(client_id, str) or not client_id):
+            raise InvalidInput(f"client_id: expected a non-empty str, got {client_id!r}")
+        set_ = object.__setattr__
+        set_(self, "symbol", symbol)
+        set_(self, "side", to_enum(OrderSide, side, "side"))
+        set_(self, "amount", to_decimal(amount, "amount", positive=True))
+        set_(self, "order_type", kind)
+        set_(self, "limit_price", limit)
+        set_(
+            self,
+            "strategy",
+            None if strategy is None else to_enum(RoutingStrategy, strategy, "strategy"),
+        )
+        set_(
+            self,
+            "max_slippage_bps",
+            None
+            if max_slippage_bps is None
+            else to_float(max_slippage_bps, "max_slippage_bps", high=10_000.0),
+        )
+        set_(self, "preferred_exchanges", preferred)
+        set_(self, "excluded_exchanges", excluded)
+        set_(self, "only_preferred", only_preferred)
+        set_(self, "client_id", client_id)
+
+    @property
+    def base(self) -> str:
+        """The base asset (``"BTC"`` in ``"BTC/USDT"``)."""
+        return self.symbol.split("/", 1)[0]
+
+    @property
+    def taker_side(self) -> Literal["buy", "sell"]:
+        """The side as the core spells it."""
+        return "buy" if self.side is OrderSide.BUY else "sell"
+
+
+def _is_symbol(symbol: str) -> bool:
+    base, slash, rest = symbol.partition("/")
+    quote = rest.partition(":")[0]
+    return bool(slash and base and quote) and "/" not in rest and symbol == symbol.strip()
+
+
+# ------------------------------------------------------------------------------------------------
+# Venue health
+
+
+@dataclass(frozen=True)
+class LatencyThresholds:
+    """Upper bounds (exclusive, in milliseconds) of the latency categories."""
+
+    excellent_ms: float = 50.0
+    good_ms: float = 100.0
+    acceptable_ms: float = 200.0
+    poor_ms: float = 500.0
+
+    def __post_init__(self) -> None:
+        names = ("excellent_ms", "good_ms", "acceptable_ms", "poor_ms")
+        bounds = [to_float(getattr(self, name), f"latency_thresholds.{name}") for name in names]
+        if list(bounds) != sorted(bounds) or len(set(bounds)) != 4:
+            raise InvalidInput(
+                "latency_thresholds: must increase strictly (excellent < good < acceptable "
+                f"< poor), got {tuple(bounds)}"
+            )
+
+    def categorize(self, latency_ms: float) -> LatencyCategory:
+        """The category of a latency in milliseconds."""
+        if latency_ms < self.excellent_ms:
+            return LatencyCategory.EXCELLENT
+        if latency_ms < self.good_ms:
+            return LatencyCategory.GOOD
+        if latency_ms < self.acceptable_ms:
+            return LatencyCategory.ACCEPTABLE
+        if latency_ms < self.poor_ms:
+            return LatencyCategory.POOR
+        return LatencyCategory.UNACCEPTABLE
+
+
+DEFAULT_LATENCY_THRESHOLDS = LatencyThresholds()
+
+
+@dataclass(frozen=True)
+class ExchangeMetrics:
+    """A venue's health figures, as health monitoring reports them.
+
+    ``latency_ema_ms``: exponential moving average of request round trips, in milliseconds;
+    ``success_rate``: share of recent requests that succeeded, in [0, 1] (the router's
+    *reliability* factor); ``consecutive_failures``: failed requests since the last success;
+    ``uptime``: share of health checks the venue passed, in [0, 1]; ``health_score``: the
+    monitor's overall figure in [0, 1] (reported, not used for ranking); ``circuit_open``: the
+    circuit breaker is open, so the venue must not be routed to.
+    """
+
+    venue: str
+    latency_ema_ms: float
+    success_rate: float = 1.0
+    consecutive_failures: int = 0
+    uptime: float = 1.0
+    health_score: float = 1.0
+    circuit_open: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.venue, str) or not self.venue:
+            raise InvalidInput(f"venue: expected a non-empty str, got {self.venue!r}")
+        to_float(self.latency_ema_ms, "latency_ema_ms")
+        for name in ("success_rate", "uptime", "health_score"):
+            to_float(getattr(self, name), name, high=1.0)
+        failures = self.consecutive_failures
+        if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
+            raise InvalidInput(f"consecutive_failures: expected an int >= 0, got {failures!r}")
+        if not isinstance(self.circuit_open, bool):
+            raise InvalidInput(f"circuit_open: expected a bool, got {self.circuit_open!r}")
+
+    @property
+    def latency_category(self) -> LatencyCategory:
+        """The latency category by the default thresholds (50/100/200/500 ms)."""
+        return DEFAULT_LATENCY_THRESHOLDS.categorize(self.latency_ema_ms)
+
+
+# ------------------------------------------------------------------------------------------------
+# The decision
+
+
+@dataclass(frozen=True)
+class RoutePart:
+    """What one venue is expected to fill: the quantity and the core's walk and cost of it."""
+
+    venue: str
+    quantity: Decimal
+    walk: WalkResult
+    cost: ExecutionCost
+
+    @property
+    def average_price(self) -> float:
+        """Expected average fill price before fees, in quote units."""
+        return self.walk.average_price
+
+    @property
+    def worst_price(self) -> Decimal | None:
+        """Price of the last level the fill takes from."""
+        return self.walk.worst_price
+
+    @property
+    def notional(self) -> Decimal:
+        """Quote notional before fees (exact)."""
+        return self.walk.notional
+
+    @property
+    def fee(self) -> float:
+        """Expected taker fee, in quote units."""
+        return self.cost.fee
+
+    @property
+    def total(self) -> float:
+        """All-in quote amount: paid for a buy (notional + fee), received for a sell."""
+        return self.cost.total
+
+    @property
+    def effective_price(self) -> float:
+        """All-in price per unit of base (``total / quantity``)."""
+        return self.cost.effective_price
+
+    @property
+    def slippage_bps(self) -> float:
+        """Average price versus the best price, in basis points."""
+        return self.walk.slippage_bps
+
+    @property
+    def levels(self) -> int:
+        """Price levels the fill takes from."""
+        return self.walk.levels_consumed
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One venue that was not used, and why in words (``detail``)."""
+
+    venue: str
+    reason: RejectReason
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.venue}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class CandidateScore:
+    """One venue scored for an order: the composite score and each factor's contribution.
+
+    Every candidate the core evaluated is reported, whatever the strategy, with the composite
+    score under the router's weights (``score.contributions`` sum to ``score.total``), the raw
+    higher-is-better factors, and the venue's latency and its category. ``qualified`` says
+    whether it met every constraint for the whole order on its own (else ``rejection`` says why).
+    """
+
+    venue: str
+    score: VenueScore
+    raw: FactorScores
+    liquidity_ratio: float
+    latency_ms: float
+    latency_category: LatencyCategory
+    qualified: bool
+    rejection: Rejection | None
+
+    @property
+    def total(self) -> float:
+        """The composite score, in [0, 1]."""
+        return self.score.total
+
+    @property
+    def contributions(self) -> FactorScores:
+        """Each factor's weight times its normalised value."""
+        return self.score.contributions
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    """Where to execute an order, and why.
+
+    ``parts`` is the route: one part for a single-venue strategy, one per venue for a split,
+    always summing exactly to the order's amount (a route that cannot fill the whole order is
+    never returned: :class:`sor.NoRouteError` is raised instead). ``alternatives`` are the other
+    venues that could take the whole order on their own, best first: what failover walks.
+    ``scores`` explains every evaluated candidate, ``rejections`` every venue left out.
+    ``book_versions`` pairs each consulted venue with the version of its book the decision was
+    computed on. ``decision_time_us`` is how long routing took (the original computation for a
+    ``cached`` decision).
+    """
+
+    order: OrderRequest
+    strategy: RoutingStrategy
+    reason: RoutingReason
+    parts: tuple[RoutePart, ...]
+    alternatives: tuple[RoutePart, ...]
+    scores: tuple[CandidateScore, ...]
+    rejections: tuple[Rejection, ...]
+    max_slippage_bps: float
+    book_versions: tuple[tuple[str, int], ...]
+    decision_time_us: float
+    decided_at_ns: int
+    cached: bool = False
+
+    def __post_init__(self) -> None:
+        parts = self.parts
+        if not parts:
+            raise InvalidInput("parts: a decision routes the order to at least one venue")
+        routed = parts[0].quantity if len(parts) == 1 else sum(p.quantity for p in parts)
+        if routed != self.order.amount:
+            raise InvalidInput(f"parts: route {routed}, but the order is for {self.order.amount}")
+
+    @property
+    def primary(self) -> RoutePart:
+        """The first part (the largest one of a split)."""
+        return self.parts[0]
+
+    @property
+    def is_split(self) -> bool:
+        """True if the route uses more than one venue."""
+        return len(self.parts) > 1
+
+    @property
+    def venues(self) -> tuple[str, ...]:
+        """The venues of the route, in the order of ``parts``."""
+        return tuple(part.venue for part in self.parts)
+
+    @property
+    def quantity(self) -> Decimal:
+        """Total quantity routed (equals the order's amount)."""
+        return sum((part.quantity for part in self.parts), Decimal(0))
+
+    @property
+    def notional(self) -> Decimal:
+        """Total quote notional before fees (exact)."""
+        return sum((part.notional for part in self.parts), Decimal(0))
+
+    @property
+    def fee(self) -> float:
+        """Total expected fees, in quote units."""
+        return sum(part.fee for part in self.parts)
+
+    @property
+    def total(self) -> float:
+        """All-in quote amount: paid for a buy, received for a sell."""
+        return sum(part.total for part in self.parts)
+
+    @property
+    def average_price(self) -> float:
+        """Expected average price before fees, in quote units."""
+        return float(self.notional / self.quantity)
+
+    @property
+    def effective_price(self) -> float:
+        """All-in price per unit of base."""
+        return self.total / float(self.quantity)
+
+    def score_of(self, venue: str) -> CandidateScore | None:
+        """The score of one venue, if it was evaluated."""
+        return next((score for score in self.scores if score.venue == venue), None)

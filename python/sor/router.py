@@ -1,0 +1,269 @@
+"""``SmartOrderRouter``: where to execute an order, and why.
+
+The router holds the venues (their markets in ccxt's format and their balances), a reference to
+each venue's :class:`sor.OrderBook` per symbol (written by the market-data feeds, only read
+here), and a health source (latency, reliability, circuit state). ``route(order)`` is pure
+computation in microseconds::
+
+    router = SmartOrderRouter([binance, kraken], health=InMemoryHealth([...]))
+    router.set_book("binance", "BTC/USDT", binance_book)
+    decision = router.route(OrderRequest("BTC/USDT", "buy", "2.5"))
+    decision.primary.venue, decision.reason, decision.alternatives
+
+Either the decision routes the whole order, or :class:`sor.NoRouteError` says why not: the
+router never returns a partial or infeasible route (``route_many`` returns the error in place of
+the decision instead, so one order cannot sink a batch). Bad input (an unknown symbol or venue,
+a book of the wrong precision) raises :class:`sor.InvalidInput` naming the field.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from decimal import Decimal
+
+from sor._cache import CacheStats, RouteCache, cache_key
+from sor._core import InvalidInput, OrderBook
+from sor._routing import Listing, route_order
+from sor.config import RouterSettings
+from sor.errors import NoRouteError
+from sor.models import OrderRequest, RoutingDecision
+from sor.venues.health import HealthSource, InMemoryHealth
+from sor.venues.venue import Venue
+
+__all__ = ["SmartOrderRouter"]
+
+
+class SmartOrderRouter:
+    """Routes orders across venues by strategy, under constraints, with explainable decisions.
+
+    ``settings`` defaults to :class:`RouterSettings` (the requirements' defaults); ``health`` to
+    an empty :class:`InMemoryHealth` (a venue without health figures is not routed to);
+    ``clock_ns`` gives the wall-clock time in nanoseconds since the epoch, the clock of
+    ``OrderBook.updated_at_ns`` (tests replace it to age books and cache entries).
+    """
+
+    def __init__(
+        self,
+        venues: Iterable[Venue] = (),
+        *,
+        settings: RouterSettings | None = None,
+        health: HealthSource | None = None,
+        clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self._settings = settings if settings is not None else RouterSettings()
+        if not isinstance(self._settings, RouterSettings):
+            raise InvalidInput(f"settings: expected RouterSettings, got {settings!r}")
+        self._health: HealthSource = health if health is not None else InMemoryHealth()
+        self._clock_ns = clock_ns
+        self._weights = self._settings.weights.to_core()
+        self._venues: dict[str, Venue] = {}
+        self._books: dict[tuple[str, str], OrderBook] = {}
+        self._listings: dict[str, tuple[Listing, ...]] = {}
+        self._generation = 0
+        self._cache = RouteCache(self._settings.cache_ttl_s, self._settings.cache_size)
+        for venue in venues:
+            self.add_venue(venue)
+
+    # -- configuration ------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> RouterSettings:
+        """The routing settings."""
+        return self._settings
+
+    @property
+    def health(self) -> HealthSource:
+        """Where latency, reliability and circuit state come from."""
+        return self._health
+
+    @property
+    def venues(self) -> tuple[Venue, ...]:
+        """The venues, in the order they were added."""
+        return tuple(self._venues.values())
+
+    def venue(self, name: str) -> Venue:
+        """One venue by name."""
+        try:
+            return self._venues[name]
+        except KeyError:
+            raise InvalidInput(f"venue: unknown venue {name!r}{self._known()}") from None
+
+    def add_venue(self, venue: Venue) -> None:
+        """Adds a venue, or replaces the one of the same name (e.g. with new balances).
+
+        Books already set for the venue stay, for the symbols it still lists.
+        """
+        if not isinstance(venue, Venue):
+            raise InvalidInput(f"venue: expected Venue, got {venue!r}")
+        kept = [(s, b) for s, b in self._books_of(venue.name) if s in venue.markets]
+        for symbol, book in kept:
+            self._check_precision(venue, symbol, book)  # before changing anything
+        for key in [k for k in self._books if k[0] == venue.name]:
+            del self._books[key]
+        self._books.update(((venue.name, symbol), book) for symbol, book in kept)
+        self._venues[venue.name] = venue
+        self._changed()
+
+    def remove_venue(self, name: str) -> None:
+        """Removes a venue and its books."""
+        self.venue(name)
+        del self._venues[name]
+        for key in [k for k in self._books if k[0] == name]:
+            del self._books[key]
+        self._changed()
+
+    def set_book(self, venue: str, symbol: str, book: OrderBook) -> None:
+        """Registers the book the router reads for ``symbol`` on ``venue`` (it never writes it).
+
+        The book must have at least the market's price and amount decimals.
+        """
+        known = self.venue(venue)
+        if symbol not in known.markets:
+            raise InvalidInput(f"symbol: {venue} does not list {symbol!r}")
+        if not isinstance(book, OrderBook):
+            raise InvalidInput(f"book: expected sor.OrderBook, got {type(book).__name__}")
+        self._check_precision(known, symbol, book)
+        self._books[(venue, symbol)] = book
+        self._changed()
+
+    def remove_book(self, venue: str, symbol: str) -> None:
+        """Forgets a book (the venue is then not routed to for that symbol)."""
+        if self._books.pop((venue, symbol), None) is not None:
+            self._changed()
+
+    def book(self, venue: str, symbol: str) -> OrderBook | None:
+        """The book registered for ``symbol`` on ``venue``, if any."""
+        return self._books.get((venue, symbol))
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def route(self, order: OrderRequest) -> RoutingDecision:
+        """Where to execute ``order``: the route, its expected costs, alternatives and reasons.
+
+        Raises :class:`sor.NoRouteError` (a ``RoutingError``) if the whole order cannot be
+        routed under its constraints, and :class:`sor.InvalidInput` for an unknown symbol or
+        venue name.
+        """
+        listings = self._check(order)
+        now_ns = self._clock_ns()
+        key = cache_key(order)
+        health_version = self._health.version
+        if self._cache.enabled:
+            hit = self._cache.get(key, now_ns, health_version, self._generation)
+            if hit is not None:
+                return replace(hit, order=order, cached=True)
+        started = time.perf_counter_ns()
+        books = tuple(
+            (item.venue, item.book, item.book.version) for item in listings if item.book is not None
+        )
+        route = route_order(order, listings, self._health, self._settings, self._weights, now_ns)
+        decision = RoutingDecision(
+            order=order,
+            strategy=route.strategy,
+            reason=route.reason,
+            parts=route.parts,
+            alternatives=route.alternatives,
+            scores=route.scores,
+            rejections=route.rejections,
+            max_slippage_bps=route.max_slippage_bps,
+            book_versions=tuple((name, version) for name, _, version in books),
+            decision_time_us=(time.perf_counter_ns() - started) / 1_000,
+            decided_at_ns=now_ns,
+        )
+        if self._cache.enabled:
+            self._cache.put(
+                key,
+                decision,
+                now_ns,
+                tuple((book, version) for _, book, version in books),
+                self._fresh_until_ns(books, now_ns),
+                health_version,
+                self._generation,
+            )
+        return decision
+
+    def route_many(self, orders: Iterable[OrderRequest]) -> list[RoutingDecision | NoRouteError]:
+        """Routes a batch: one result per order, in order.
+
+        An order that cannot be routed gives its :class:`sor.NoRouteError` in place of a
+        decision (one order does not sink the batch); a malformed order or unknown symbol or
+        venue raises :class:`sor.InvalidInput` before anything is routed.
+        """
+        batch = list(orders)
+        for order in batch:
+            self._check(order)
+        results: list[RoutingDecision | NoRouteError] = []
+        for order in batch:
+            try:
+                results.append(self.route(order))
+            except NoRouteError as err:
+                results.append(err)
+        return results
+
+    def clear_cache(self) -> None:
+        """Drops every cached decision."""
+        self._cache.clear()
+
+    def cache_stats(self) -> CacheStats:
+        """How the routing cache has served."""
+        return self._cache.stats()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _check(self, order: OrderRequest) -> tuple[Listing, ...]:
+        """The venues listing the order's symbol; refuses unknown symbols and venue names."""
+        if not isinstance(order, OrderRequest):
+            raise InvalidInput(f"order: expected OrderRequest, got {type(order).__name__}")
+        listings = self._listings.get(order.symbol)
+        if not listings:
+            raise InvalidInput(f"symbol: no venue lists {order.symbol!r}{self._known()}")
+        for field in ("preferred_exchanges", "excluded_exchanges"):
+            unknown = [name for name in getattr(order, field) if name not in self._venues]
+            if unknown:
+                raise InvalidInput(f"{field}: unknown venue {', '.join(unknown)}{self._known()}")
+        return listings
+
+    def _fresh_until_ns(self, books: tuple[tuple[str, OrderBook, int], ...], now_ns: int) -> int:
+        """When the first of the books fresh at ``now_ns`` goes stale without an update."""
+        max_age_ns = int(self._settings.max_book_age_s * 1e9)
+        limits = [
+            book.updated_at_ns + max_age_ns
+            for _, book, _ in books
+            if book.updated_at_ns and book.updated_at_ns + max_age_ns >= now_ns
+        ]
+        return min(limits, default=now_ns + max_age_ns)
+
+    def _books_of(self, venue: str) -> list[tuple[str, OrderBook]]:
+        return [(symbol, book) for (name, symbol), book in self._books.items() if name == venue]
+
+    @staticmethod
+    def _check_precision(venue: Venue, symbol: str, book: OrderBook) -> None:
+        market = venue.markets[symbol]
+        for what, have, need, step in (
+            ("price", book.price_decimals, market.price_decimals, market.price_tick),
+            ("size", book.size_decimals, market.amount_decimals, market.amount_step),
+        ):
+            if have < need:
+                raise InvalidInput(
+                    f"book: {venue.name} {symbol} book has {have} {what} decimals, but the "
+                    f"market's step {Decimal(step).normalize():f} needs {need}"
+                )
+
+    def _changed(self) -> None:
+        """Rebuilds the per-symbol listings and invalidates cached decisions."""
+        listings: dict[str, list[Listing]] = {}
+        for venue in self._venues.values():
+            for symbol, market in venue.markets.items():
+                listings.setdefault(symbol, []).append(
+                    Listing(
+                        venue.name, market, venue.balances, self._books.get((venue.name, symbol))
+                    )
+                )
+        self._listings = {symbol: tuple(items) for symbol, items in listings.items()}
+        self._generation += 1
+
+    def _known(self) -> str:
+        names = ", ".join(self._venues) or "none"
+        return f" (venues: {names})"
