@@ -229,7 +229,9 @@ pub fn rank_venues(
         } else {
             total / (walked.filled as f64 * lot)
         };
-        let liquidity = book.depth_within_bps(side, max_slippage_bps) as f64 / quantity as f64;
+        // The same definition as the core: depth over the order, capped at ten times the order.
+        let liquidity = (book.depth_within_bps(side, max_slippage_bps) as f64 / quantity as f64)
+            .min(sor_core::score::LIQUIDITY_RATIO_CAP as f64);
         let limit = bound(best, max_slippage_bps, side);
         let within = walked.filled > 0
             && match side {
