@@ -1,0 +1,26 @@
+"""`sor demo`, the README's first quickstart command, works offline and explains its pick."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from sor.cli import app
+
+
+def test_demo_ranks_the_venues_and_splits_the_order() -> None:
+    result = CliRunner().invoke(app, ["demo", "--amount", "2.5"])
+    assert result.exit_code == 0, result.output
+    for venue in ("binance", "coinbase", "kraken", "okx", "bybit"):
+        assert venue in result.output
+    assert "Best execution: buy 2.5 BTC" in result.output
+    assert "Lowest-cost split" in result.output
+    assert "split total" in result.output
+
+
+def test_demo_refuses_a_bad_side_and_amount_by_name() -> None:
+    result = CliRunner().invoke(app, ["demo", "--side", "hold"])
+    assert result.exit_code != 0
+    assert "side must be 'buy' or 'sell'" in result.output
+    result = CliRunner().invoke(app, ["demo", "--amount", "lots"])
+    assert result.exit_code != 0
+    assert "amount must be a decimal number" in result.output
