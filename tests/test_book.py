@@ -821,3 +821,20 @@ def test_level_values_are_exact_decimals() -> None:
     assert ask.price_ticks == 6_500_001_000_000
     assert book.spread() == Decimal("65000.00999999")
     assert Fraction(ask.price) == Fraction(6_500_001, 100)
+
+
+def test_arrays_of_the_wrong_dtype_are_refused_naming_the_argument() -> None:
+    book = sor.OrderBook(2, 8)
+    book.apply_snapshot([("100.00", "1")], [("101.00", "1")])
+    before = book.copy()
+    good_u8 = np.array([0], dtype=np.uint8)
+    good_u64 = np.array([10_000], dtype=np.uint64)
+    cases = [
+        ((np.array([0], dtype=np.int64), good_u64, good_u64), "sides"),
+        ((good_u8, np.array([10_000.0]), good_u64), "prices"),
+        ((good_u8, good_u64, [5]), "sizes"),
+    ]
+    for arrays, name in cases:
+        with pytest.raises(sor.InvalidInput, match=f"^{name}: expected a one-dimensional"):
+            book.apply_deltas_array(*arrays)  # type: ignore[arg-type]
+        assert book == before

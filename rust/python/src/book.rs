@@ -1,6 +1,6 @@
 //! The `OrderBook` and `Level` classes.
 
-use numpy::PyReadonlyArray1;
+use numpy::{PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyString, PyTuple};
 use sor_core::book::{Book, BookSide, Delta, Level as CoreLevel};
@@ -86,6 +86,23 @@ impl OrderBook {
     fn side_arg(side: &str) -> PyResult<BookSide> {
         book_side("side", side)
     }
+}
+
+/// A read-only view of a one-dimensional numpy array of `T`, or an error naming the argument
+/// and the dtype it needs.
+fn array<'py, T: numpy::Element>(
+    name: &str,
+    dtype: &str,
+    value: &Bound<'py, PyAny>,
+) -> PyResult<PyReadonlyArray1<'py, T>> {
+    value
+        .cast::<numpy::PyArray1<T>>()
+        .map(|a| a.readonly())
+        .map_err(|_| {
+            invalid(format!(
+                "{name}: expected a one-dimensional numpy array of {dtype}"
+            ))
+        })
 }
 
 /// Splits a 2-item sequence into its items, naming the offending element if it is not one.
@@ -255,12 +272,15 @@ impl OrderBook {
     #[pyo3(signature = (sides, prices, sizes, sequence = None, timestamp_ns = None))]
     fn apply_deltas_array(
         &mut self,
-        sides: PyReadonlyArray1<'_, u8>,
-        prices: PyReadonlyArray1<'_, u64>,
-        sizes: PyReadonlyArray1<'_, u64>,
+        sides: &Bound<'_, PyAny>,
+        prices: &Bound<'_, PyAny>,
+        sizes: &Bound<'_, PyAny>,
         sequence: Option<u64>,
         timestamp_ns: Option<u64>,
     ) -> PyResult<()> {
+        let sides = array::<u8>("sides", "uint8", sides)?;
+        let prices = array::<u64>("prices", "uint64", prices)?;
+        let sizes = array::<u64>("sizes", "uint64", sizes)?;
         let contiguous = |name: &str| invalid(format!("{name}: array must be contiguous"));
         let sides = sides.as_slice().map_err(|_| contiguous("sides"))?;
         let prices = prices.as_slice().map_err(|_| contiguous("prices"))?;
