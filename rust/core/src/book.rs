@@ -585,6 +585,18 @@ impl Bps {
     /// The worst price (ticks) still within this many bps of `best` on a side.
     #[must_use]
     pub fn bound(self, best: u64, side: BookSide) -> u64 {
+        // Usual magnitudes fit u64, where dividing by the constant is a multiplication;
+        // u128 division is a library call.
+        let factor = match side {
+            BookSide::Ask => BPS_UNITS_PER_ONE.checked_add(self.0),
+            BookSide::Bid => Some(BPS_UNITS_PER_ONE.saturating_sub(self.0)),
+        };
+        if let Some(product) = factor.and_then(|f| best.checked_mul(f)) {
+            return match side {
+                BookSide::Ask => product / BPS_UNITS_PER_ONE,
+                BookSide::Bid => product.div_ceil(BPS_UNITS_PER_ONE).max(1),
+            };
+        }
         let best = u128::from(best);
         let one = u128::from(BPS_UNITS_PER_ONE);
         let units = u128::from(self.0);
@@ -743,6 +755,22 @@ mod tests {
     }
 
     proptest! {
+        /// The u64 fast path of `Bps::bound` equals exact rational rounding.
+        #[test]
+        fn bps_bound_rounds_exactly(best in 1u64..u64::MAX, units in 0u64..200_000_000, ask: bool) {
+            let one = u128::from(BPS_UNITS_PER_ONE);
+            let b = u128::from(best);
+            let want = if ask {
+                u64::try_from(b * (one + u128::from(units)) / one).unwrap_or(u64::MAX)
+            } else {
+                u64::try_from((b * one.saturating_sub(u128::from(units))).div_ceil(one))
+                    .unwrap_or(u64::MAX)
+                    .max(1)
+            };
+            let side = if ask { BookSide::Ask } else { BookSide::Bid };
+            prop_assert_eq!(Bps(units).bound(best, side), want);
+        }
+
         /// The ladder agrees with a BTreeMap after any sequence of sets.
         #[test]
         fn ladder_matches_a_map_model(

@@ -325,19 +325,16 @@ pub fn rank_venues(
             book.size_decimals(),
         );
         let cap = u128::from(lots) * LIQUIDITY_RATIO_CAP;
-        let depth = book
-            .depth_within_bps_capped(side.consumes(), max_slippage, cap)
-            .min(cap);
+        // The slippage bound serves both the depth and the eligibility check.
+        let bound =
+            (walked.best_price > 0).then(|| max_slippage.bound(walked.best_price, side.consumes()));
+        let depth = bound.map_or(0, |b| ladder.size_up_to_capped(b, cap).min(cap));
         let liquidity_ratio = depth as f64 / lots as f64;
         let within_slippage = walked.filled > 0
-            && match side {
-                TakerSide::Buy => {
-                    walked.worst_price <= max_slippage.bound(walked.best_price, side.consumes())
-                }
-                TakerSide::Sell => {
-                    walked.worst_price >= max_slippage.bound(walked.best_price, side.consumes())
-                }
-            };
+            && bound.is_some_and(|b| match side {
+                TakerSide::Buy => walked.worst_price <= b,
+                TakerSide::Sell => walked.worst_price >= b,
+            });
         let eligible = walked.complete && within_slippage;
         let price = match side {
             TakerSide::Buy => -cost.effective_price,
