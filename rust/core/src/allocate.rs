@@ -89,7 +89,7 @@ use std::collections::BinaryHeap;
 
 use thiserror::Error;
 
-use crate::book::{BPS_UNITS_PER_ONE, Book, Bps, TakerSide};
+use crate::book::{BPS_UNITS_PER_ONE, Book, BookSide, Bps, TakerSide, key_price};
 use crate::cost::{Cost, execution_cost};
 use crate::decimal::{POW10, Quantity};
 use crate::walk::{Walk, WalkLimits, walk};
@@ -290,10 +290,10 @@ impl Venue<'_> {
     }
 }
 
-/// The price in ticks of a raw ladder key: bids store the price, asks its complement.
+/// The price in ticks of a raw key of the ladder a buy (asks) or a sell (bids) consumes.
 #[inline]
 fn price_of<const SELL: bool>(key: u64) -> u64 {
-    if SELL { key } else { !key }
+    key_price(if SELL { BookSide::Bid } else { BookSide::Ask }, key)
 }
 
 /// What a venue offers next at one per-unit price.

@@ -99,6 +99,18 @@ pub enum BookError {
     },
 }
 
+/// Converts between a price in ticks and its raw ladder key (see [`Ladder::raw`]): bids store
+/// the price, asks its bitwise complement, so both sides ascend towards the best level. The
+/// mapping is its own inverse.
+#[must_use]
+#[inline]
+pub const fn key_price(side: BookSide, value: u64) -> u64 {
+    match side {
+        BookSide::Bid => value,
+        BookSide::Ask => !value,
+    }
+}
+
 /// One side of the book: levels sorted with the best one last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ladder {
@@ -127,10 +139,7 @@ impl Ladder {
 
     #[inline]
     fn key(&self, price: u64) -> u64 {
-        match self.side {
-            BookSide::Bid => price,
-            BookSide::Ask => !price,
-        }
+        key_price(self.side, price)
     }
 
     /// Number of price levels.
@@ -173,10 +182,7 @@ impl Ladder {
             .zip(&self.sizes)
             .rev()
             .map(move |(&key, &size)| Level {
-                price: match side {
-                    BookSide::Bid => key,
-                    BookSide::Ask => !key,
-                },
+                price: key_price(side, key),
                 size,
             })
     }
@@ -239,13 +245,6 @@ impl Ladder {
     #[inline]
     pub fn raw(&self) -> (&[u64], &[u64]) {
         (&self.keys, &self.sizes)
-    }
-
-    /// Converts a raw key of this ladder back to a price in ticks.
-    #[must_use]
-    #[inline]
-    pub fn price_of(&self, key: u64) -> u64 {
-        self.key(key)
     }
 
     /// Total size of the levels whose price is at least as good as `limit`, counting from the
