@@ -89,7 +89,7 @@ use std::collections::BinaryHeap;
 
 use thiserror::Error;
 
-use crate::book::{BPS_UNITS_PER_ONE, Book, BookSide, Bps, TakerSide, key_price};
+use crate::book::{BPS_UNITS_PER_ONE, Book, Bps, TakerSide};
 use crate::cost::{Cost, execution_cost};
 use crate::decimal::{POW10, Quantity};
 use crate::walk::{Walk, WalkLimits, walk};
@@ -293,7 +293,9 @@ impl Venue<'_> {
 /// The price in ticks of a raw key of the ladder a buy (asks) or a sell (bids) consumes.
 #[inline]
 fn price_of<const SELL: bool>(key: u64) -> u64 {
-    key_price(if SELL { BookSide::Bid } else { BookSide::Ask }, key)
+    // book::key_price with the side known at compile time, kept as a plain branch so that it
+    // folds into the hot loops (calling key_price slowed the walk's equivalent loop by ~50%).
+    if SELL { key } else { !key }
 }
 
 /// What a venue offers next at one per-unit price.
