@@ -6,9 +6,9 @@ for prices (a *tick* is ``10**-price_decimals``), ``size_decimals`` for sizes (a
 refused everywhere except :meth:`OrderBook.from_floats`, which rounds them explicitly.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import Literal, TypeAlias, final
+from typing import ClassVar, Literal, SupportsIndex, TypeAlias, final, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -128,6 +128,16 @@ class OrderBook:
         """Number of levels on a side."""
     def is_crossed(self) -> bool:
         """True if the best bid is at or above the best ask (never after a successful update)."""
+    def kraken_checksum(self) -> int:
+        """Kraken Spot WebSocket v2 ``book`` checksum: unsigned CRC32 of the best 10 asks then
+        the best 10 bids, each price and size written at the book's decimals without the point
+        and without leading zeros (the book's precisions must be the pair's)."""
+    def okx_checksum(self) -> int:
+        """OKX order book checksum: signed CRC32 of the best 25 bids and asks interleaved as
+        ``price:size`` items joined by ``:``, values in their shortest decimal form."""
+    def truncate(self, depth: int) -> int:
+        """Removes the levels beyond the best ``depth`` of each side (for exchanges that stream a
+        fixed depth, such as Kraken); returns how many were removed."""
     def price_to_ticks(self, price: DecimalLike) -> int:
         """Converts a price to ticks at this book's precision."""
     def size_to_lots(self, size: DecimalLike) -> int:
@@ -386,3 +396,55 @@ def allocate_many(
     rules: Sequence[VenueRules],
 ) -> list[Allocation]:
     """Allocates each quantity across the same books, without holding the GIL."""
+
+@final
+class DepthChanges(Sequence[tuple[BookSide, str, str]]):
+    """Book changes parsed from one exchange message: a read-only sequence of
+    ``(side, price, size)`` tuples of the exchange's strings, already parsed at a precision.
+
+    :meth:`OrderBook.apply_deltas` applies it without parsing again (all or nothing, like any
+    other deltas); a book of another precision parses its strings at its own. It compares equal
+    to another ``DepthChanges`` or a ``list`` holding the same tuples.
+    """
+
+    @property
+    def price_decimals(self) -> int:
+        """Decimal places the prices were parsed at."""
+    @property
+    def size_decimals(self) -> int:
+        """Decimal places the sizes were parsed at."""
+    def __len__(self) -> int: ...
+    @overload
+    def __getitem__(self, index: SupportsIndex, /) -> tuple[BookSide, str, str]: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> list[tuple[BookSide, str, str]]: ...
+    def __iter__(self) -> Iterator[tuple[BookSide, str, str]]: ...
+    def __reversed__(self) -> Iterator[tuple[BookSide, str, str]]: ...
+    def __contains__(self, value: object, /) -> bool: ...
+    def index(self, value: object, start: int = 0, stop: int | None = None) -> int:
+        """The position of the first change equal to ``value`` (ValueError if there is none)."""
+    def count(self, value: object) -> int:
+        """How many changes are equal to ``value``."""
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+@final
+class BinanceDepthParser:
+    """Reads Binance spot ``depthUpdate`` payloads in the core, at each market's precision.
+
+    ``markets`` maps Binance's symbol (``"BTCUSDT"``) to ``(symbol, price_decimals,
+    size_decimals)``: the unified symbol to report and the precision of the market's book.
+    """
+
+    def __new__(cls, markets: dict[str, tuple[str, int, int]]) -> BinanceDepthParser: ...
+    def parse(self, payload: bytes) -> tuple[str, int, int, DepthChanges] | None:
+        """Parses one websocket payload of the diff-depth stream.
+
+        Returns ``(symbol, U, u, changes)`` for a ``depthUpdate`` event: the unified symbol,
+        the first and final update IDs and the bids then the asks, in message order. Returns
+        None for any other JSON object (a request's response, ``serverShutdown``, a
+        combined-stream wrapper). Raises :class:`InvalidInput`, naming the field and value,
+        for invalid JSON, a missing or mistyped field, a symbol not in ``markets``, ``U``
+        above ``u``, or a price or quantity that is not a non-negative decimal at the market's
+        precision; nothing is returned then.
+        """

@@ -7,10 +7,13 @@
 
 pub mod allocate;
 pub mod book;
+pub mod checksum;
 pub mod cost;
 pub mod decimal;
+pub mod depth;
 pub mod score;
 pub mod walk;
+pub mod wire;
 
 pub use book::{
     BPS_UNITS_PER_ONE, Book, BookError, BookSide, Bps, Delta, Ladder, Level, TakerSide,

@@ -229,6 +229,11 @@ impl OrderBook {
         sequence: Option<u64>,
         timestamp_ns: Option<u64>,
     ) -> PyResult<()> {
+        if let Ok(changes) = deltas.cast::<crate::wire::DepthChanges>() {
+            // Parsed from the exchange's payload already (sor._core.BinanceDepthParser).
+            let changes = changes.get();
+            return crate::wire::apply_changes(&mut self.book, changes, sequence, timestamp_ns);
+        }
         let mut parsed = Vec::with_capacity(len_hint(deltas));
         let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
         let expected = "deltas: expected a sequence of (side, price, size) tuples";
@@ -358,6 +363,21 @@ impl OrderBook {
 
     fn is_crossed(&self) -> bool {
         self.book.crossing().is_some()
+    }
+
+    /// The Kraken Spot WebSocket v2 book checksum (CRC32 of the top 10 levels), unsigned.
+    fn kraken_checksum(&self) -> u32 {
+        sor_core::checksum::kraken_checksum(&self.book)
+    }
+
+    /// The OKX order book checksum (CRC32 of the top 25 levels interleaved), signed.
+    fn okx_checksum(&self) -> i32 {
+        sor_core::checksum::okx_checksum(&self.book)
+    }
+
+    /// Removes the levels beyond the best `depth` of each side; returns how many were removed.
+    fn truncate(&mut self, depth: usize) -> usize {
+        sor_core::depth::truncate(&mut self.book, depth)
     }
 
     fn price_to_ticks(&self, price: &Bound<'_, PyAny>) -> PyResult<u64> {

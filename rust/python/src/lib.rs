@@ -7,6 +7,7 @@ mod convert;
 mod errors;
 mod results;
 mod scoring;
+mod wire;
 
 use pyo3::prelude::*;
 
@@ -32,5 +33,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(allocation::allocate, m)?)?;
     m.add_function(wrap_pyfunction!(allocation::allocate_many, m)?)?;
     m.add_function(wrap_pyfunction!(allocation::walk_many, m)?)?;
+    wire::register(m)?;
     Ok(())
 }
