@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import pytest
 
 from sor import OrderBook
 from sor.feeds import BackoffPolicy, Feed, FeedConfig, Market
-from sor.sim import BinanceSimulator, SimMarket
+from sor.sim import SimMarket
 
 SIM_MARKETS = (SimMarket("BTC/USDT", mid="65000"), SimMarket("ETH/USDT", mid="3000"))
 
@@ -30,6 +31,23 @@ FAST = FeedConfig(
     resync_backoff=BackoffPolicy(initial=0.01, maximum=0.05),
     seed=1,
 )
+
+
+class TruthSource(Protocol):
+    """A simulator that knows the exact book of each of its symbols (every ``sor.sim`` one)."""
+
+    def true_book(self, symbol: str) -> OrderBook:
+        """The exact current book of ``symbol``, as a feed in sync must have it."""
+        ...
+
+
+class UpdateIdSource(TruthSource, Protocol):
+    """A simulator whose books carry the exchange's last update ID (Binance, Bybit)."""
+
+    def update_id(self, symbol: str) -> int:
+        """The last update ID sent for ``symbol``: a book in sync has it as its sequence."""
+        ...
+
 
 #: Starts a feed against a simulator: ``await make_feed(sim, markets=..., limiter=..., **config)``.
 MakeFeed = Callable[..., Awaitable[Feed]]
@@ -62,7 +80,7 @@ def describe_difference(book: OrderBook, truth: OrderBook) -> str:
     return "books are equal"
 
 
-async def wait_in_sync(feed: Feed, sim: BinanceSimulator, timeout: float = 10.0) -> None:
+async def wait_in_sync(feed: Feed, sim: UpdateIdSource, timeout: float = 10.0) -> None:
     """Waits until every book of ``feed`` is live at the simulator's last update ID."""
 
     def in_sync() -> bool:
@@ -75,7 +93,7 @@ async def wait_in_sync(feed: Feed, sim: BinanceSimulator, timeout: float = 10.0)
     await poll_until(in_sync, timeout, "the feed to catch up with the simulator")
 
 
-def assert_books_equal_truth(feed: Feed, sim: BinanceSimulator) -> None:
+def assert_books_equal_truth(feed: Feed, sim: TruthSource) -> None:
     """Every book of ``feed`` has exactly the simulator's true levels."""
     for symbol in feed.symbols:
         book = feed.book(symbol)

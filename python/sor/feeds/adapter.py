@@ -13,8 +13,15 @@ counters:
 - how to get a fresh snapshot (:meth:`ExchangeAdapter.fetch_snapshot` for exchanges that serve
   it over REST, such as Binance).
 
-Exchanges that send the snapshot on the stream itself (Coinbase, Kraken, OKX, Bybit) return it
-from :meth:`parse` as a :class:`BookSnapshot`, and resync by subscribing again.
+Exchanges that send the snapshot on the stream itself (Coinbase, Kraken, OKX, Bybit) set
+:attr:`ExchangeAdapter.snapshots_on_stream`, return it from :meth:`parse` as a
+:class:`BookSnapshot` (which replaces the book, also mid-stream), and resync one symbol with
+:meth:`ExchangeAdapter.resubscribe_messages` (or, if they cannot, by a reconnect). The feed then
+never calls :meth:`ExchangeAdapter.fetch_snapshot`. An adapter that keeps per-connection state
+resets it in :meth:`ExchangeAdapter.on_connect`; one that finds the whole connection
+untrustworthy returns :class:`sor.feeds.events.Reconnect` from :meth:`parse`. An exchange that
+wants application-level pings sets :attr:`ExchangeAdapter.heartbeat_interval` and
+:meth:`ExchangeAdapter.heartbeat_message`.
 """
 
 from __future__ import annotations
@@ -34,6 +41,20 @@ class ExchangeAdapter(ABC):
     #: True if every lost update shows as a sequence gap on the next one, so a message that could
     #: not even be attributed to a symbol does not force a resync (the next update tells).
     gapless_sequences: bool = True
+    #: True if the exchange sends snapshots on the stream (after a subscription, and possibly
+    #: mid-stream) instead of serving them over REST: the feed never calls
+    #: :meth:`fetch_snapshot`, drops deltas that arrive while a book waits for its snapshot (the
+    #: snapshot that follows them on the stream contains them) and resyncs a symbol by sending
+    #: :meth:`resubscribe_messages`.
+    snapshots_on_stream: bool = False
+    #: Levels per side that the exchange's stream maintains, if it maintains a fixed depth
+    #: (Kraken): after each delta the book keeps only its best ``max_depth`` levels per side,
+    #: before the checksum is checked. None: the book keeps every level it is sent.
+    max_depth: int | None = None
+    #: Seconds between application-level pings, for exchanges that want them on top of the
+    #: websocket's own pings (Bybit's ``{"op": "ping"}``, OKX's text ``ping``): the feed sends
+    #: :meth:`heartbeat_message` this often on every connection. None (the default): never.
+    heartbeat_interval: float | None = None
 
     def __init__(self, markets: Sequence[Market]) -> None:
         if not markets:
@@ -78,10 +99,36 @@ class ExchangeAdapter(ABC):
         """
         raise NotImplementedError(f"{self.name} sends no checksum")
 
-    @abstractmethod
+    def resubscribe_messages(self, symbol: str) -> list[bytes]:
+        """What to send on the open connection to get a fresh snapshot of ``symbol``.
+
+        Typically an unsubscribe then a subscribe. Only used when :attr:`snapshots_on_stream` is
+        set: the feed sends these when the symbol must resync (after the symbol's resync
+        backoff) and again if no snapshot arrives within ``FeedConfig.snapshot_timeout``. An
+        empty list (the default) means the exchange cannot resync one symbol: the feed
+        reconnects instead, and every book is rebuilt from fresh snapshots.
+        """
+        return []
+
+    def heartbeat_message(self) -> bytes:
+        """The application-level ping the feed sends every :attr:`heartbeat_interval` seconds.
+
+        Sent as a text frame; its answer is read by :meth:`parse` like any message (typically as
+        :class:`sor.feeds.events.Control`). Only called when :attr:`heartbeat_interval` is set.
+        """
+        raise NotImplementedError(f"{self.name} has no application-level heartbeat")
+
+    def on_connect(self) -> None:  # noqa: B027 (optional hook, empty by design)
+        """Resets per-connection state: called at the start of every connection, first thing.
+
+        For example a connection-wide sequence number (Coinbase). Does nothing by default.
+        """
+
     async def fetch_snapshot(self, symbol: str) -> BookSnapshot:
-        """A fresh full snapshot of ``symbol``'s book; raises on any failure.
+        """A fresh full snapshot of ``symbol``'s book over REST; raises on any failure.
 
         Implementations respect the exchange's request weights (see
         :class:`sor.feeds.ratelimit.WeightLimiter`) and bound the request with a timeout.
+        Adapters with :attr:`snapshots_on_stream` need not implement it: the feed never calls it.
         """
+        raise NotImplementedError(f"{self.name} sends its snapshots on the stream")

@@ -39,6 +39,9 @@ class FeedConfig:
         default_factory=lambda: BackoffPolicy(initial=0.25, maximum=30.0)
     )
     """Delays before each snapshot attempt of a symbol that lost sync."""
+    snapshot_timeout: float = 10.0
+    """For exchanges that send snapshots on the stream: how long to wait for one after
+    (re)subscribing before asking again (after the next resync backoff delay)."""
     resync_backoff_reset: float = 60.0
     """A book live for this long starts its resync backoff over at the next failure."""
     max_buffer: int = 10_000

@@ -8,6 +8,7 @@ core, which parses them exactly at the market's precision (never through a float
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -72,7 +73,9 @@ class BookSnapshot:
 class BookDelta:
     """Changes to one symbol's book covering exchange updates ``first_sequence..=final_sequence``.
 
-    ``changes`` are absolute sizes (size ``"0"`` removes the level). ``previous_sequence`` is set
+    ``changes`` are absolute sizes (size ``"0"`` removes the level): a list of ``(side, price,
+    size)`` tuples, or a :class:`sor._core.DepthChanges` parsed from the payload by the core
+    (Binance), a sequence of the same tuples. ``previous_sequence`` is set
     by exchanges that chain events explicitly (OKX ``prevSeqId``), ``checksum`` by exchanges that
     send one (Kraken, OKX); both stay None for Binance spot.
     """
@@ -80,7 +83,7 @@ class BookDelta:
     symbol: str
     first_sequence: int
     final_sequence: int
-    changes: list[Change]
+    changes: Sequence[Change]
     previous_sequence: int | None = None
     checksum: int | None = None
 
@@ -97,6 +100,9 @@ class Reconnect:
     """The exchange asked the client to reconnect (for example Binance's ``serverShutdown``)."""
 
     reason: str
+    gap: bool = False
+    """True if the reconnect is due to lost messages (a gap in a connection-wide sequence, such
+    as Coinbase's ``sequence_num``): the feed counts it in ``FeedStats.gaps`` too."""
 
 
 #: Everything :meth:`ExchangeAdapter.parse` may return for one message.

@@ -1,8 +1,9 @@
 """A market-data feed: one websocket connection keeping exact books for one or more symbols.
 
-The feed owns every task it starts (the connection loop, its stall watchdog and one snapshot
-task per symbol that needs one) and cancels them on :meth:`Feed.stop` or when leaving
-``async with feed:``. It never dies on bad input or a bad network:
+The feed owns every task it starts (the connection loop, its stall watchdog, the adapter's
+application-level heartbeat if it has one, and one snapshot task per symbol that needs one)
+and cancels them on :meth:`Feed.stop` or when leaving ``async with feed:``. It never dies on
+bad input or a bad network:
 
 - a lost, refused or stalled connection (no message for ``receive_timeout``; pings cover a dead
   TCP connection) is replaced after an exponential backoff with jitter, and every book is
@@ -14,6 +15,22 @@ task per symbol that needs one) and cancels them on :meth:`Feed.stop` or when le
 - a message that cannot be read is counted and logged; if it was meant for a known book (or
   the exchange's sequences cannot reveal a lost update) that book is resynced too.
 
+Snapshots come from one of two places. Exchanges that serve them over REST (Binance) get one
+snapshot task per symbol that calls :meth:`ExchangeAdapter.fetch_snapshot` until the book is
+live. Exchanges that send them on the stream (:attr:`ExchangeAdapter.snapshots_on_stream`:
+Kraken, OKX, Bybit, Coinbase) get one task per symbol that waits for the snapshot after the
+subscription; when the symbol must resync, it sends :meth:`ExchangeAdapter.resubscribe_messages`
+after the symbol's resync backoff, and sends them again (after the next delay) whenever no
+snapshot arrives within ``FeedConfig.snapshot_timeout``. An adapter that cannot resync one symbol
+(no resubscribe messages) gets a new connection instead, with every book rebuilt.
+
+Exchanges that want application-level pings besides the websocket's own
+(:attr:`ExchangeAdapter.heartbeat_interval`: Bybit, OKX) get them on every connection; a ping that
+cannot be sent within ``FeedConfig.send_timeout`` ends the connection like any connection error.
+
+The websocket library logs every frame at DEBUG, and frames may carry secrets (Coinbase's JWTs):
+connections log through the logger ``sor.feeds.websockets``, which never goes below INFO.
+
 Books are :class:`sor.OrderBook` objects that live as long as the feed: readers may keep a
 reference and must check :meth:`Feed.is_fresh` before trusting one.
 """
@@ -22,10 +39,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -39,6 +59,35 @@ from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
 from sor.feeds.sync import FAILURES, BookSync, Outcome, SyncState
 
 logger = logging.getLogger(__name__)
+
+
+def _at_least_info(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.INFO
+
+
+#: The websocket library's log: never below INFO, as frames logged at DEBUG may carry secrets.
+websockets_logger = logging.getLogger("sor.feeds.websockets")
+websockets_logger.addFilter(_at_least_info)
+
+if TYPE_CHECKING:
+    _LoggerAdapter = logging.LoggerAdapter[logging.Logger]
+else:  # not subscriptable at run time before Python 3.11
+    _LoggerAdapter = logging.LoggerAdapter
+
+
+class _InfoAndAbove(_LoggerAdapter):
+    """A logger that reports DEBUG disabled whatever the levels, so that the websocket library
+    does not even format its frames (the filter of :data:`websockets_logger` drops any DEBUG
+    record that would still come through)."""
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 (logging's name)
+        return level >= logging.INFO and self.logger.isEnabledFor(level)
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return msg, kwargs  # keep the ``extra`` of the library's own adapter
+
+
+_CONNECTION_LOGGER = _InfoAndAbove(websockets_logger)
 
 _EXCERPT = 200
 
@@ -55,6 +104,11 @@ class Feed:
         self.config = config or FeedConfig()
         self.stats = FeedStats()
         """The feed's counters (see :class:`FeedStats`)."""
+        interval = adapter.heartbeat_interval
+        if interval is not None and not (math.isfinite(interval) and interval > 0):
+            raise InvalidInput(
+                f"{adapter.name}: heartbeat_interval: expected a positive number, got {interval}"
+            )
         self._rng = random.Random(self.config.seed)
         now = time.monotonic()
         self._syncs: dict[str, BookSync] = {
@@ -74,6 +128,11 @@ class Feed:
         self._snapshot_tasks: dict[str, asyncio.Task[None]] = {}
         self._connected = False
         self._last_message = now
+        self._ws: ClientConnection | None = None
+        # Set (with a reason) to end the current connection and reconnect.
+        self._reconnect_request: asyncio.Future[str] | None = None
+        # Per symbol: set when the current stream snapshot attempt is over (live, or refused).
+        self._attempt_over = {symbol: asyncio.Event() for symbol in self._syncs}
 
     # -- reading the books ------------------------------------------------------------------
 
@@ -188,6 +247,8 @@ class Feed:
                 logger.exception("%s: unexpected error in the connection loop", name)
             finally:
                 self._connected = False
+                self._ws = None
+                self._reconnect_request = None
                 await self._cancel_snapshot_tasks()
                 for symbol, sync in self._syncs.items():
                     sync.reset()
@@ -206,28 +267,72 @@ class Feed:
             ping_timeout=config.ping_timeout,
             max_size=config.max_message_size,
             compression=None,
+            logger=_CONNECTION_LOGGER,
         ) as ws:
+            self.adapter.on_connect()
             for message in self.adapter.subscribe_messages():
-                await asyncio.wait_for(ws.send(message, text=True), config.send_timeout)
+                await self._send(ws, message)
+            self._ws = ws
+            reconnect_request: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+            self._reconnect_request = reconnect_request
             self._connected = True
             self._last_message = time.monotonic()
             for sync in self._syncs.values():
                 self._schedule_snapshot(sync, after_backoff=False)
             receiver = asyncio.create_task(self._receive(ws))
             watchdog = asyncio.create_task(self._watchdog())
+            tasks: list[asyncio.Task[str] | asyncio.Task[None]] = [receiver, watchdog]
+            heartbeat: asyncio.Task[None] | None = None
+            interval = self.adapter.heartbeat_interval
+            if interval is not None:
+                heartbeat = asyncio.create_task(self._heartbeat(ws, interval))
+                tasks.append(heartbeat)
             try:
-                done, _ = await asyncio.wait(
-                    {receiver, watchdog}, return_when=asyncio.FIRST_COMPLETED
-                )
+                waited: set[asyncio.Future[str] | asyncio.Future[None]] = {
+                    *tasks,
+                    reconnect_request,
+                }
+                done, _ = await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (receiver, watchdog):
+                for task in tasks:
                     task.cancel()
-                await asyncio.gather(receiver, watchdog, return_exceptions=True)
+                await asyncio.gather(*tasks, return_exceptions=True)
+            if heartbeat is not None and heartbeat in done:
+                heartbeat.result()  # raises why the ping could not be sent (the cause of the rest)
             if receiver in done:
                 return receiver.result()
+            if reconnect_request in done:
+                return reconnect_request.result()
             # A stalled peer would not answer a closing handshake either: drop the connection.
             ws.transport.abort()
             raise _StalledError(f"no message for {config.receive_timeout:g} s")
+
+    async def _heartbeat(self, ws: ClientConnection, interval: float) -> None:
+        """Sends the adapter's ping every ``interval`` seconds; raises if one cannot be sent."""
+        message = self.adapter.heartbeat_message
+        while True:
+            await asyncio.sleep(interval)
+            await self._send(ws, message())
+
+    async def _send(self, ws: ClientConnection, message: bytes) -> None:
+        """Sends one text message within ``send_timeout``; raises if it cannot.
+
+        A send that times out aborts the connection: the peer is not reading, so a closing
+        handshake would block as well.
+        """
+        timeout = self.config.send_timeout
+        try:
+            if sys.version_info >= (3, 11):
+                # Not asyncio.wait_for: before Python 3.12 it can swallow a cancellation that
+                # comes as the send completes, and a heartbeat task would outlive its connection.
+                async with asyncio.timeout(timeout):
+                    await ws.send(message, text=True)
+            else:  # pragma: no cover (Python 3.10)
+                await asyncio.wait_for(ws.send(message, text=True), timeout)
+        except asyncio.TimeoutError:
+            ws.transport.abort()
+            error = f"a message could not be sent within {timeout:g} s"
+            raise asyncio.TimeoutError(error) from None
 
     async def _watchdog(self) -> None:
         """Returns when the connection has been silent for ``receive_timeout`` seconds."""
@@ -277,6 +382,9 @@ class Feed:
                         continue
                     self._on_snapshot_outcome(sync, sync.on_snapshot(event, now), now)
                 elif isinstance(event, Reconnect):
+                    if event.gap:
+                        stats.gaps += 1
+                        return f"lost messages: {event.reason}"
                     return f"the exchange asked: {event.reason}"
 
     # -- sync bookkeeping -------------------------------------------------------------------
@@ -324,6 +432,9 @@ class Feed:
         if outcome is Outcome.BAD_SNAPSHOT:
             self.stats.malformed += 1
             logger.warning("%s: %s: snapshot refused by the book", self.adapter.name, sync.symbol)
+            if self.adapter.snapshots_on_stream:
+                # No REST loop retries it: ask the exchange for another one.
+                self._resync(sync, "bad snapshot", count=False)
             return False
         if outcome is Outcome.STALE_SNAPSHOT and sync.state is not SyncState.LIVE:
             # The buffer is kept: the next snapshot is checked against it again.
@@ -336,6 +447,7 @@ class Feed:
 
     def _on_live(self, sync: BookSync) -> None:
         self._live[sync.symbol].set()
+        self._attempt_over[sync.symbol].set()
         self._reconnect_backoff.reset()
         logger.info(
             "%s: %s: live at sequence %d", self.adapter.name, sync.symbol, sync.book.sequence
@@ -348,8 +460,16 @@ class Feed:
             logger.warning("%s: %s: resync: %s", self.adapter.name, sync.symbol, reason)
         sync.reset()
         self._live[sync.symbol].clear()
+        # A stream snapshot attempt in progress is over: its task backs off and asks again.
+        self._attempt_over[sync.symbol].set()
         if self._connected:
             self._schedule_snapshot(sync, after_backoff=True)
+
+    def _request_reconnect(self, reason: str) -> None:
+        """Ends the current connection; the connection loop reconnects and rebuilds every book."""
+        request = self._reconnect_request
+        if request is not None and not request.done():
+            request.set_result(reason)
 
     def _schedule_snapshot(self, sync: BookSync, *, after_backoff: bool) -> None:
         """Starts the snapshot task of ``sync`` unless one is already running (it will do)."""
@@ -357,10 +477,62 @@ class Feed:
         if task is not None and not task.done():
             return
         delay = sync.backoff.next_delay() if after_backoff else 0.0
-        task = asyncio.create_task(
-            self._snapshot_loop(sync, delay), name=f"snapshot:{self.adapter.name}:{sync.symbol}"
+        loop = (
+            self._stream_snapshot_loop(sync, delay, resubscribe=after_backoff)
+            if self.adapter.snapshots_on_stream
+            else self._snapshot_loop(sync, delay)
         )
+        task = asyncio.create_task(loop, name=f"snapshot:{self.adapter.name}:{sync.symbol}")
         self._snapshot_tasks[sync.symbol] = task
+
+    async def _stream_snapshot_loop(
+        self, sync: BookSync, delay: float, *, resubscribe: bool
+    ) -> None:
+        """Waits for a snapshot of one symbol on the stream, asking again until its book is live.
+
+        ``resubscribe`` is False right after connecting (the subscription asks for the snapshot)
+        and True for a resync.
+        """
+        name = self.adapter.name
+        symbol = sync.symbol
+        attempt_over = self._attempt_over[symbol]
+        while True:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if sync.state is SyncState.LIVE:
+                return  # a snapshot on the stream arrived during the backoff
+            attempt_over.clear()
+            if resubscribe:
+                messages = self.adapter.resubscribe_messages(symbol)
+                if not messages:
+                    self._request_reconnect(f"{symbol}: cannot resubscribe one symbol")
+                    return
+                ws = self._ws
+                if ws is None:
+                    return  # the connection is going away; the next one subscribes afresh
+                logger.info("%s: %s: resubscribing for a fresh snapshot", name, symbol)
+                try:
+                    for message in messages:
+                        await self._send(ws, message)
+                except (ConnectionClosed, OSError, asyncio.TimeoutError) as error:
+                    # The connection loop sees the failure too and reconnects.
+                    logger.warning("%s: %s: resubscribe failed: %s", name, symbol, _describe(error))
+                    self._request_reconnect(f"{symbol}: resubscribe failed")
+                    return
+            resubscribe = True
+            try:
+                await asyncio.wait_for(attempt_over.wait(), self.config.snapshot_timeout)
+            except asyncio.TimeoutError:
+                self.stats.snapshot_failures += 1
+                logger.warning(
+                    "%s: %s: no snapshot within %g s",
+                    name,
+                    symbol,
+                    self.config.snapshot_timeout,
+                )
+            if _is_live(sync):  # (the state changed while waiting)
+                return
+            delay = sync.backoff.next_delay()
 
     async def _snapshot_loop(self, sync: BookSync, delay: float) -> None:
         """Fetches snapshots of one symbol until its book is live."""
@@ -397,6 +569,10 @@ class Feed:
             return self._syncs[symbol]
         except KeyError:
             raise InvalidInput(f"symbol: {symbol!r} is not one of this feed's markets") from None
+
+
+def _is_live(sync: BookSync) -> bool:
+    return sync.state is SyncState.LIVE
 
 
 def _describe(error: BaseException) -> str:

@@ -11,12 +11,16 @@ class FeedStats:
 
     - ``messages``, ``bytes``: websocket messages received and their size.
     - ``snapshots``: snapshots applied to a book; ``snapshot_failures``: snapshot requests that
-      failed (network, HTTP status, bad body); ``stale_snapshots``: snapshots older than the
-      stream (refetched, as the exchange's procedure says).
+      failed (network, HTTP status, bad body) and, for exchanges that send snapshots on the
+      stream, (re)subscriptions whose snapshot did not arrive within
+      ``FeedConfig.snapshot_timeout``; ``stale_snapshots``: snapshots older than the stream
+      (refetched, as the exchange's procedure says).
     - ``resyncs``: books thrown away and rebuilt because they could be wrong (gap, checksum
       failure, refused update, malformed update). Reconnects rebuild every book too but are
       counted in ``reconnects`` only.
-    - ``gaps``: sequence gaps; ``checksum_failures``: book checksums that did not match (always 0
+    - ``gaps``: sequence gaps, those of one book's sequence (that book resyncs) and those of a
+      connection-wide one (an adapter's ``Reconnect(gap=True)``: every book is rebuilt, also
+      counted in ``reconnects``); ``checksum_failures``: book checksums that did not match (always 0
       for exchanges without checksums, such as Binance); ``crossed``: updates the book refused
       because they would cross it; ``malformed``: messages that could not be understood or were
       not expected.

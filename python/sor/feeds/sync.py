@@ -2,9 +2,16 @@
 
 A :class:`BookSync` buffers deltas until a snapshot arrives, checks that the snapshot is not
 older than the buffered stream, replays the buffer on top of it, then applies each delta the
-exchange's sequence rule admits. Every method returns an :class:`Outcome`; the feed decides what
-to count and when to fetch a new snapshot. A book that may be wrong is never kept: on any
-failure the feed calls :meth:`BookSync.reset`, which empties it until the next snapshot.
+exchange's sequence rule admits. For exchanges that send snapshots on the stream
+(:attr:`ExchangeAdapter.snapshots_on_stream`) nothing is buffered: a delta that arrives before
+the snapshot is older than it (the snapshot follows it on the stream) and is dropped, and a
+snapshot that arrives while the book is live replaces the book. After each delta the book is
+cut to the adapter's :attr:`ExchangeAdapter.max_depth`, if it has one, before its checksum is
+checked.
+
+Every method returns an :class:`Outcome`; the feed decides what to count and when to fetch a
+new snapshot. A book that may be wrong is never kept: on any failure the feed calls
+:meth:`BookSync.reset`, which empties it until the next snapshot.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ class Outcome(Enum):
     """The book is waiting for a snapshot; the delta was kept for replay."""
     SKIPPED = "skipped"
     """The delta was older than the book and dropped."""
+    DROPPED = "dropped"
+    """The book waits for a snapshot on the stream, which will contain the delta: dropped."""
     APPLIED = "applied"
     """The delta was applied."""
     LIVE = "live"
@@ -91,6 +100,8 @@ class BookSync:
         # The highest final sequence among the deltas buffered since the last reset.
         self._buffered_through = -1
         self._ever_live = False
+        self._stream_snapshots = adapter.snapshots_on_stream
+        self._max_depth = adapter.max_depth
 
     @property
     def buffered(self) -> int:
@@ -118,6 +129,8 @@ class BookSync:
     def on_delta(self, delta: BookDelta, now: float) -> Outcome:
         """Buffers ``delta`` while waiting for a snapshot, otherwise checks and applies it."""
         if self.state is not SyncState.LIVE:
+            if self._stream_snapshots:
+                return Outcome.DROPPED
             self._buffer.append(delta)
             self._buffered_through = max(self._buffered_through, delta.final_sequence)
             return Outcome.BUFFERED
@@ -128,7 +141,9 @@ class BookSync:
 
         Returns :attr:`Outcome.LIVE` on success. A snapshot older than the first buffered delta
         that it should connect to is refused (:attr:`Outcome.STALE_SNAPSHOT`) and the buffer is
-        kept for the next snapshot; a failure during the replay is returned as is.
+        kept for the next snapshot; a failure during the replay is returned as is. A snapshot
+        that cannot be applied (:attr:`Outcome.BAD_SNAPSHOT`) leaves the book empty and, if it
+        was live, resyncing.
         """
         verdict = self._adapter.verdict
         for delta in self._buffer:
@@ -141,13 +156,17 @@ class BookSync:
         try:
             self.book.apply_snapshot(snapshot.bids, snapshot.asks, sequence=snapshot.sequence)
         except (BookError, InvalidInput, TypeError):
+            if self.state is SyncState.LIVE:
+                self.reset()  # a snapshot on the stream was meant to replace the book
             self.book.clear()
             return Outcome.BAD_SNAPSHOT
         self.state = SyncState.LIVE
         self._ever_live = True
         self.live_since = now
         self.last_update = now
-        self._bridged = self._buffered_through >= snapshot.sequence
+        # A snapshot on the stream is followed by the deltas that continue it: any gap after it
+        # is a lost update, never a snapshot older than the stream.
+        self._bridged = self._stream_snapshots or self._buffered_through >= snapshot.sequence
         pending = list(self._buffer)
         self._buffer.clear()
         self._buffered_through = -1
@@ -171,6 +190,8 @@ class BookSync:
             return Outcome.CROSSED
         except (InvalidInput, TypeError):
             return Outcome.MALFORMED
+        if self._max_depth is not None:
+            self.book.truncate(self._max_depth)
         if delta.checksum is not None and not self._adapter.checksum_matches(
             self.book, delta.checksum
         ):
@@ -178,3 +199,4 @@ class BookSync:
         self._bridged = True
         self.last_update = now
         return Outcome.APPLIED
+

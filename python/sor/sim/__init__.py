@@ -7,10 +7,18 @@ faults on demand. They back the feed tests and serve as embedded exchanges for d
 
 from sor.sim.binance import BinanceSimulator, SnapshotRequest
 from sor.sim.book_model import BookModel, SimMarket, Step, format_decimal
+from sor.sim.bybit import BybitSimulator
+from sor.sim.coinbase import CoinbaseSimulator
+from sor.sim.kraken import KrakenSimulator
+from sor.sim.okx import OkxSimulator
 
 __all__ = [
     "BinanceSimulator",
     "BookModel",
+    "BybitSimulator",
+    "CoinbaseSimulator",
+    "KrakenSimulator",
+    "OkxSimulator",
     "SimMarket",
     "SnapshotRequest",
     "Step",

@@ -1,0 +1,270 @@
+"""Coinbase Advanced Trade order books: the ``level2`` websocket channel plus ``heartbeats``.
+
+Follows Coinbase's published documentation of the Advanced Trade market-data websocket:
+
+- channels, with the ``level2`` and ``heartbeats`` sample messages:
+  https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels
+  (also https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/websocket/level2);
+- subscribing, unsubscribing, sequence numbers:
+  https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview.
+
+The rules, as documented:
+
+1. Connect to ``wss://advanced-trade-ws.coinbase.com`` and send one ``subscribe`` message per
+   channel within 5 seconds: ``{"type": "subscribe", "product_ids": ["BTC-USD"], "channel":
+   "level2"}`` and ``{"type": "subscribe", "channel": "heartbeats"}`` (most channels close
+   after 60-90 s without updates unless heartbeats are subscribed too). ``level2`` needs no
+   authentication; a ``jwt`` field may be added (a fresh JWT for every message: they expire
+   after 2 minutes), see :class:`CoinbaseAdvancedAdapter`'s ``jwt`` hook.
+2. Messages arrive on channel ``l2_data`` with ``events`` of ``type`` ``"snapshot"`` (the
+   whole book of ``product_id``, sent after subscribing) or ``"update"``; each of their
+   ``updates`` has ``side`` (``"bid"`` or ``"offer"``), ``price_level`` and ``new_quantity``,
+   the new size at that price (not a difference); ``"0"`` removes the level.
+3. Every message carries ``sequence_num``. The overview says a number more than one above the
+   previous one means a message was dropped and a lower one can be ignored. The overview calls
+   the numbers "per product", but the stream numbers every message of a connection, across
+   every channel and product (heartbeats and subscription acknowledgements included; every
+   documented sample of every channel starts at 0), as clients that track it observe. So a gap
+   means a message of an unknown product (or channel) was lost: this adapter returns
+   :class:`Reconnect` with ``gap=True`` (counted in the feed's ``gaps``), which rebuilds every
+   book from fresh snapshots, and
+   :meth:`CoinbaseAdvancedAdapter.on_connect` restarts the count for each connection.
+4. "New message types can be added at any time. Clients are expected to ignore messages they do
+   not support": messages of other channels are read as :class:`Control`; an ``error`` message
+   (``{"type": "error", "message": ...}``) is malformed (counted and logged).
+
+One symbol resyncs with an ``unsubscribe`` then a ``subscribe`` of its product on ``level2``,
+which sends a fresh snapshot. A book's sequence is the ``sequence_num`` of the last message
+applied to it: the numbers of one book are increasing but not consecutive (other products and
+heartbeats share the counter), so :meth:`CoinbaseAdvancedAdapter.verdict` only drops what is
+older than the book.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+
+import orjson
+
+from sor._core import InvalidInput
+from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.events import (
+    BookDelta,
+    BookSide,
+    BookSnapshot,
+    Change,
+    Control,
+    FeedEvent,
+    Level,
+    MalformedMessage,
+    Market,
+    Reconnect,
+    Verdict,
+)
+
+#: Live market-data websocket endpoint.
+COINBASE_WS_URL = "wss://advanced-trade-ws.coinbase.com"
+#: The book channel, and the channel name its messages carry.
+LEVEL2_CHANNEL = "level2"
+LEVEL2_DATA_CHANNEL = "l2_data"
+#: The channel that keeps every subscription open and shows lost messages.
+HEARTBEATS_CHANNEL = "heartbeats"
+
+_SIDES: dict[object, BookSide] = {"bid": "bid", "offer": "ask"}
+
+#: A JWT provider: returns a fresh token for each message it is asked for.
+JwtProvider = Callable[[], str]
+
+
+def coinbase_product(symbol: str) -> str:
+    """Coinbase's product ID of a unified symbol (``"BTC/USD"`` -> ``"BTC-USD"``)."""
+    return symbol.replace("/", "-").upper()
+
+
+class CoinbaseAdvancedAdapter(ExchangeAdapter):
+    """Coinbase Advanced Trade's ``level2`` and ``heartbeats`` channels for the given markets.
+
+    ``markets`` carry each book's precision. ``ws_url`` defaults to the live endpoint (tests
+    point it at :class:`sor.sim.CoinbaseSimulator`). ``jwt``, if given, is called for every
+    subscribe and unsubscribe message and its token is sent in the ``jwt`` field ("for the most
+    reliable connection, authenticate with a CDP API key"); the adapter never logs it, and does
+    not keep it.
+    """
+
+    name = "coinbase"
+    # A lost message shows as a gap in the connection's sequence_num on the next message.
+    gapless_sequences = True
+    snapshots_on_stream = True
+
+    def __init__(
+        self,
+        markets: Sequence[Market],
+        *,
+        ws_url: str = COINBASE_WS_URL,
+        jwt: JwtProvider | None = None,
+    ) -> None:
+        super().__init__(markets)
+        self.ws_url = ws_url
+        self._jwt = jwt
+        self._by_product: dict[str, str] = {}
+        for symbol in self.markets:
+            product = coinbase_product(symbol)
+            if product in self._by_product:
+                other = self._by_product[product]
+                raise InvalidInput(f"markets: {symbol} and {other} are both {product}")
+            self._by_product[product] = symbol
+        self._last_sequence: int | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"CoinbaseAdvancedAdapter(products={list(self._by_product)!r}, ws_url={self.ws_url!r}, "
+            f"jwt={'set' if self._jwt is not None else None})"
+        )
+
+    @property
+    def last_sequence(self) -> int | None:
+        """The ``sequence_num`` of the last message read on this connection (None: none yet)."""
+        return self._last_sequence
+
+    def stream_url(self) -> str:
+        """The market-data endpoint."""
+        return self.ws_url
+
+    def on_connect(self) -> None:
+        """Forgets the previous connection's ``sequence_num``: every connection counts anew."""
+        self._last_sequence = None
+
+    def subscribe_messages(self) -> list[bytes]:
+        """A ``heartbeats`` subscription, then a ``level2`` one for every product."""
+        return [
+            self._request("subscribe", HEARTBEATS_CHANNEL, None),
+            self._request("subscribe", LEVEL2_CHANNEL, list(self._by_product)),
+        ]
+
+    def resubscribe_messages(self, symbol: str) -> list[bytes]:
+        """Unsubscribes ``symbol``'s product from ``level2`` and subscribes it again."""
+        products = [coinbase_product(symbol)]
+        return [
+            self._request("unsubscribe", LEVEL2_CHANNEL, products),
+            self._request("subscribe", LEVEL2_CHANNEL, products),
+        ]
+
+    def _request(self, kind: str, channel: str, products: list[str] | None) -> bytes:
+        request: dict[str, object] = {"type": kind}
+        if products is not None:
+            request["product_ids"] = products
+        request["channel"] = channel
+        if self._jwt is not None:
+            request["jwt"] = self._jwt()
+        return orjson.dumps(request)
+
+    def parse(self, data: bytes) -> Sequence[FeedEvent]:
+        """Reads one message: book events, a heartbeat, an acknowledgement or an error.
+
+        Returns :class:`Reconnect` if ``sequence_num`` shows that a message was lost.
+        """
+        try:
+            message = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise MalformedMessage("invalid JSON") from None
+        if type(message) is not dict:
+            raise MalformedMessage("expected a JSON object")
+        if message.get("type") == "error":
+            raise MalformedMessage(f"error message: {str(message.get('message'))[:200]!r}")
+        sequence = message.get("sequence_num")
+        if type(sequence) is not int or sequence < 0:
+            raise MalformedMessage(f"bad sequence_num {sequence!r}")
+        last = self._last_sequence
+        if last is not None:
+            if sequence <= last:
+                # Documented: a number lower than the previous one can be ignored.
+                return (Control(f"sequence_num {sequence} after {last}: ignored"),)
+            if sequence > last + 1:
+                self._last_sequence = sequence
+                return (Reconnect(f"sequence_num gap: {last} then {sequence}", gap=True),)
+        self._last_sequence = sequence
+        channel = message.get("channel")
+        if channel == LEVEL2_DATA_CHANNEL:
+            return self._l2_data(message.get("events"), sequence)
+        if channel == HEARTBEATS_CHANNEL:
+            return (Control("heartbeat"),)
+        if channel == "subscriptions":
+            return (Control("subscriptions"),)
+        return (Control(f"channel {channel!r} ignored"),)
+
+    def _l2_data(self, events: object, sequence: int) -> list[FeedEvent]:
+        if type(events) is not list:
+            raise MalformedMessage("l2_data: events must be a list")
+        parsed: list[FeedEvent] = []
+        for event in events:
+            if type(event) is not dict:
+                raise MalformedMessage("l2_data: an event is not an object")
+            product = event.get("product_id")
+            symbol = self._by_product.get(product) if type(product) is str else None
+            if symbol is None:
+                raise MalformedMessage(f"l2_data for a product not subscribed: {product!r}")
+            kind = event.get("type")
+            updates = event.get("updates")
+            if type(updates) is not list:
+                raise MalformedMessage("l2_data: updates must be a list", symbol)
+            changes = _changes(updates, symbol)
+            if kind == "update":
+                parsed.append(BookDelta(symbol, sequence, sequence, changes))
+            elif kind == "snapshot":
+                bids, asks = levels_best_first(changes, symbol)
+                parsed.append(BookSnapshot(symbol, sequence, bids, asks))
+            else:
+                raise MalformedMessage(f"l2_data: unknown event type {kind!r}", symbol)
+        return parsed
+
+    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
+        """Drops what is older than the book; applies the rest.
+
+        A book's numbers skip whatever other products and heartbeats used: lost messages are
+        found by :meth:`parse` on the connection-wide count, not here.
+        """
+        if delta.final_sequence < book_sequence:
+            return Verdict.SKIP
+        return Verdict.APPLY
+
+
+def _changes(updates: list[object], symbol: str) -> list[Change]:
+    changes: list[Change] = []
+    append = changes.append
+    for update in updates:
+        if type(update) is not dict:
+            raise MalformedMessage("l2_data: an update is not an object", symbol)
+        side = _SIDES.get(update.get("side"))
+        price = update.get("price_level")
+        quantity = update.get("new_quantity")
+        if side is None:
+            raise MalformedMessage(f"l2_data: unknown side {update.get('side')!r}", symbol)
+        if type(price) is not str or type(quantity) is not str:
+            raise MalformedMessage(
+                "l2_data: price_level and new_quantity must be decimal strings", symbol
+            )
+        append((side, price, quantity))
+    return changes
+
+
+def levels_best_first(changes: list[Change], symbol: str) -> tuple[list[Level], list[Level]]:
+    """The non-empty levels of a full book given as changes, each side best first.
+
+    Neither Coinbase nor Bybit (for a restart) promises an order for the levels of a full book,
+    and :meth:`sor.OrderBook.apply_snapshot` wants them best first: they are sorted by exact
+    decimal price (never a float). Raises :class:`MalformedMessage` for a price or size that is
+    not a decimal number.
+    """
+    bids: list[tuple[Decimal, Level]] = []
+    asks: list[tuple[Decimal, Level]] = []
+    try:
+        for side, price, size in changes:
+            if Decimal(size) == 0:
+                continue
+            (bids if side == "bid" else asks).append((Decimal(price), (price, size)))
+    except (InvalidOperation, TypeError, ValueError):
+        raise MalformedMessage("a price or size is not a decimal number", symbol) from None
+    bids.sort(key=lambda item: item[0], reverse=True)
+    asks.sort(key=lambda item: item[0])
+    return [level for _, level in bids], [level for _, level in asks]

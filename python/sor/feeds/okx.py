@@ -1,0 +1,279 @@
+"""OKX order books: the v5 public websocket ``books`` channel (400 levels, snapshot on the stream).
+
+Follows OKX's published API v5 documentation, "WS / Order book channel"
+(https://www.okx.com/docs-v5/en/#order-book-trading-market-data-ws-order-book-channel), with its
+"Sequence ID" and "Checksum" sections, and the websocket overview
+(https://www.okx.com/docs-v5/en/#overview-websocket-connect,
+https://www.okx.com/docs-v5/en/#overview-websocket-notification):
+
+- Connect to ``wss://ws.okx.com:8443/ws/v5/public`` and send
+  ``{"op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]}`` (one argument per
+  instrument; the unified ``BTC/USDT`` is OKX's ``BTC-USDT``). OKX answers
+  ``{"event": "subscribe", "arg": {...}, "connId": ...}`` and then pushes
+  ``{"arg": {...}, "action": "snapshot" | "update", "data": [{"asks", "bids", "ts", "checksum",
+  "prevSeqId", "seqId"}]}``: first a snapshot of 400 levels per side, then every 100 ms the
+  changes. A level is ``[price, size, "0", numOrders]`` (the third field is deprecated and always
+  ``"0"``); a size is absolute and ``"0"`` removes the level. The channel covers the best 400
+  levels per side: the book is cut to them after every update (:attr:`OkxAdapter.max_depth`),
+  so deeper levels, which the channel does not keep in sync, never linger in it.
+- Sequence: ``prevSeqId`` of an update equals the ``seqId`` of the previous message of that
+  instrument (a snapshot has ``prevSeqId`` -1). An update whose ``prevSeqId`` is not the book's
+  last ``seqId`` means messages were lost: resync. Two documented exceptions still chain by
+  ``prevSeqId``, so both are applied: with no change for a while (about 60 s) OKX sends an
+  update with empty ``asks``/``bids`` and ``seqId == prevSeqId`` (the book is unchanged and still
+  current); after maintenance the sequence may be reset, and the update then has a ``seqId``
+  smaller than its ``prevSeqId`` ("subsequent messages will follow the regular sequencing rule":
+  the book continues from the new, smaller ``seqId``).
+- Checksum: CRC32 (as a signed 32-bit integer) of the best 25 bids and asks, interleaved
+  ``bid:ask:bid:ask`` as ``price:size`` joined by ``:`` (levels missing on one side are left out),
+  computed on the book after the message. OKX deprecated it in 2026 (the field stays and is
+  always 0: https://www.okx.com/help/okx-order-book-channels-checksum-field-deprecation), so it is
+  verified only when non-zero, with :meth:`sor.OrderBook.okx_checksum`. A snapshot's checksum is
+  checked the same way: a non-zero one becomes a no-change update right after the snapshot.
+- Resync of one instrument: unsubscribe and subscribe again
+  (:meth:`OkxAdapter.resubscribe_messages`); the new subscription starts with a fresh snapshot,
+  which replaces the book.
+- Keep-alive: OKX closes a connection that received nothing for 30 s, and asks clients to send
+  the text ``ping`` when nothing has arrived for N < 30 s; it answers the text ``pong``
+  (:meth:`OkxAdapter.heartbeat_message`, :attr:`OkxAdapter.heartbeat_interval`).
+  ``{"event": "notice", "code": "64008"}`` announces a disconnect for a service upgrade: the
+  adapter asks the feed to reconnect.
+
+The generic parts (resubscribing, resync backoff, reconnect, counters) live in
+:mod:`sor.feeds.sync` and :mod:`sor.feeds.feed`; this module is the wire format and
+:meth:`OkxAdapter.verdict`, the rule above. OKX recommends fewer than 30 channels of 400 levels per
+connection: use several adapters (feeds) for more instruments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+
+from sor._core import InvalidInput, OrderBook
+from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.events import (
+    BookDelta,
+    BookSnapshot,
+    Change,
+    Control,
+    FeedEvent,
+    Level,
+    MalformedMessage,
+    Market,
+    Reconnect,
+    Verdict,
+)
+
+#: Live public websocket endpoint.
+OKX_WS_URL = "wss://ws.okx.com:8443/ws/v5/public"
+#: The order book channel: 400 levels per side, changes every 100 ms.
+BOOKS_CHANNEL = "books"
+#: Levels per side of the ``books`` channel.
+BOOKS_DEPTH = 400
+#: Levels per side that the checksum covers.
+CHECKSUM_DEPTH = 25
+#: The text OKX wants when a connection has been quiet for :data:`PING_AFTER_IDLE` seconds.
+PING_MESSAGE = b"ping"
+#: The text OKX answers to :data:`PING_MESSAGE`.
+PONG_MESSAGE = b"pong"
+#: Seconds of silence after which a client should send :data:`PING_MESSAGE` (OKX: N < 30).
+PING_AFTER_IDLE = 20.0
+#: The ``notice`` code announcing a disconnect for a service upgrade.
+SERVICE_UPGRADE_NOTICE = "64008"
+
+
+def okx_inst_id(symbol: str) -> str:
+    """OKX's instrument ID of a unified spot symbol (``"BTC/USDT"`` -> ``"BTC-USDT"``)."""
+    return symbol.replace("/", "-").upper()
+
+
+def books_arg(inst_id: str) -> dict[str, str]:
+    """The subscription argument of one instrument's ``books`` channel."""
+    return {"channel": BOOKS_CHANNEL, "instId": inst_id}
+
+
+class OkxAdapter(ExchangeAdapter):
+    """OKX's ``books`` channel (400 levels per side) for the given spot markets.
+
+    ``markets`` carry each book's precision. ``ws_url`` defaults to the live public endpoint
+    (tests point it at :class:`sor.sim.OkxSimulator`).
+    """
+
+    name = "okx"
+    # Every update names the one before it (prevSeqId), so a lost message always shows.
+    gapless_sequences = True
+    snapshots_on_stream = True
+    # The channel keeps 400 levels per side; what lies deeper is not kept in sync.
+    max_depth = BOOKS_DEPTH
+    #: Seconds between application-level pings (OKX: the text ``ping`` when nothing has arrived
+    #: for N < 30 s; sending it every N s whatever arrived also keeps the connection); see
+    #: :meth:`heartbeat_message`. Its ``pong`` answer parses as :class:`Control`.
+    heartbeat_interval: float | None = PING_AFTER_IDLE
+
+    def __init__(self, markets: Sequence[Market], *, ws_url: str = OKX_WS_URL) -> None:
+        super().__init__(markets)
+        self.ws_url = ws_url
+        self._by_inst_id: dict[str, str] = {}
+        for symbol in self.markets:
+            inst_id = okx_inst_id(symbol)
+            if inst_id in self._by_inst_id:
+                other = self._by_inst_id[inst_id]
+                raise InvalidInput(f"markets: {symbol} and {other} are both {inst_id}")
+            self._by_inst_id[inst_id] = symbol
+
+    def stream_url(self) -> str:
+        """The public websocket endpoint; channels are added by :meth:`subscribe_messages`."""
+        return self.ws_url
+
+    def subscribe_messages(self) -> list[bytes]:
+        """One ``subscribe`` request for every instrument's ``books`` channel."""
+        args = [books_arg(okx_inst_id(symbol)) for symbol in self.markets]
+        return [orjson.dumps({"op": "subscribe", "args": args})]
+
+    def resubscribe_messages(self, symbol: str) -> list[bytes]:
+        """``unsubscribe`` then ``subscribe`` of ``symbol``: OKX then sends a fresh snapshot."""
+        if symbol not in self.markets:
+            raise InvalidInput(f"symbol: {symbol!r} is not one of this adapter's markets")
+        args = [books_arg(okx_inst_id(symbol))]
+        return [
+            orjson.dumps({"op": "unsubscribe", "args": args}),
+            orjson.dumps({"op": "subscribe", "args": args}),
+        ]
+
+    def heartbeat_message(self) -> bytes:
+        """The application-level ping (the text ``ping``) to send every :attr:`heartbeat_interval`
+        seconds; OKX answers the text ``pong``."""
+        return PING_MESSAGE
+
+    def parse(self, data: bytes) -> Sequence[FeedEvent]:
+        """Reads a ``books`` push, an event (subscribe, unsubscribe, error, notice) or ``pong``."""
+        if data == PONG_MESSAGE:
+            return (Control("pong"),)
+        try:
+            message = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise MalformedMessage("invalid JSON") from None
+        if type(message) is not dict:
+            raise MalformedMessage("expected a JSON object")
+        if "event" in message:
+            return (self._event(message),)
+        arg = message.get("arg")
+        if type(arg) is not dict or "data" not in message:
+            raise MalformedMessage("expected an event or a push with arg and data")
+        channel = arg.get("channel")
+        if channel != BOOKS_CHANNEL:
+            raise MalformedMessage(f"push of an unexpected channel {channel!r}")
+        inst_id = arg.get("instId")
+        symbol = self._by_inst_id.get(inst_id) if type(inst_id) is str else None
+        if symbol is None:
+            raise MalformedMessage(f"books push for an instrument not subscribed: {inst_id!r}")
+        action = message.get("action")
+        entries = message["data"]
+        if action not in ("snapshot", "update"):
+            raise MalformedMessage(f"unknown action {action!r}", symbol)
+        if type(entries) is not list or not entries:
+            raise MalformedMessage("data must be a non-empty list", symbol)
+        events: list[FeedEvent] = []
+        for entry in entries:
+            if type(entry) is not dict:
+                raise MalformedMessage("a data entry is not an object", symbol)
+            if action == "snapshot":
+                events.extend(_snapshot(symbol, entry))
+            else:
+                events.append(_update(symbol, entry))
+        return events
+
+    def _event(self, message: dict[str, object]) -> FeedEvent:
+        event = message["event"]
+        if event in ("subscribe", "unsubscribe"):
+            arg = message.get("arg")
+            inst_id = arg.get("instId") if type(arg) is dict else None
+            return Control(f"{event}d {inst_id}")
+        if event == "notice":
+            if message.get("code") == SERVICE_UPGRADE_NOTICE:
+                return Reconnect(f"notice {SERVICE_UPGRADE_NOTICE}: {message.get('msg')}")
+            return Control(f"notice {message.get('code')}: {message.get('msg')}")
+        if event in ("channel-conn-count", "channel-conn-count-error"):
+            return Control(f"{event}: {message.get('channel')} {message.get('connCount')}")
+        if event == "error":
+            raise MalformedMessage(f"error {message.get('code')}: {message.get('msg')}")
+        raise MalformedMessage(f"unexpected event {event!r}")
+
+    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
+        """OKX's rule: apply if ``prevSeqId`` is the book's ``seqId``; older: skip; else a gap.
+
+        ``seqId == prevSeqId`` (no change) and ``seqId < prevSeqId`` (a sequence reset) both
+        chain by ``prevSeqId``, so they are applied.
+        """
+        previous = delta.previous_sequence
+        if previous == book_sequence:
+            return Verdict.APPLY
+        if (
+            previous is not None
+            and previous < book_sequence
+            and delta.final_sequence <= book_sequence
+        ):
+            return Verdict.SKIP  # already contained in the book (a duplicate)
+        return Verdict.GAP
+
+    def checksum_matches(self, book: OrderBook, checksum: int) -> bool:
+        """True if the book's best 25 levels per side have OKX's CRC32 ``checksum``."""
+        return book.okx_checksum() == checksum
+
+
+def _sequence_ids(symbol: str, entry: dict[str, object]) -> tuple[int, int]:
+    sequence = entry.get("seqId")
+    previous = entry.get("prevSeqId")
+    if type(sequence) is not int or type(previous) is not int or sequence < 0 or previous < -1:
+        raise MalformedMessage(
+            f"bad sequence IDs seqId={sequence!r} prevSeqId={previous!r}", symbol
+        )
+    return sequence, previous
+
+
+def _checksum(symbol: str, entry: dict[str, object]) -> int | None:
+    """The entry's checksum, None if absent or 0 (OKX's value since the deprecation)."""
+    checksum = entry.get("checksum")
+    if checksum is None or checksum == 0:
+        return None
+    if type(checksum) is not int or not -(2**31) <= checksum < 2**31:
+        raise MalformedMessage(f"bad checksum {checksum!r}", symbol)
+    return checksum
+
+
+def _sides(symbol: str, entry: dict[str, object]) -> tuple[list[Level], list[Level]]:
+    bids = entry.get("bids")
+    asks = entry.get("asks")
+    if type(bids) is not list or type(asks) is not list:
+        raise MalformedMessage("bids and asks must be lists", symbol)
+    try:
+        bid_levels: list[Level] = [(level[0], level[1]) for level in bids]
+        ask_levels: list[Level] = [(level[0], level[1]) for level in asks]
+    except (IndexError, KeyError, TypeError):
+        raise MalformedMessage("a level is not a [price, size, ...] array", symbol) from None
+    return bid_levels, ask_levels
+
+
+def _snapshot(symbol: str, entry: dict[str, object]) -> list[FeedEvent]:
+    sequence, previous = _sequence_ids(symbol, entry)
+    if previous != -1:
+        raise MalformedMessage(f"snapshot with prevSeqId {previous} (expected -1)", symbol)
+    bids, asks = _sides(symbol, entry)
+    events: list[FeedEvent] = [BookSnapshot(symbol, sequence, bids, asks)]
+    checksum = _checksum(symbol, entry)
+    if checksum is not None:
+        # Checked like any update's: a no-change update chained to the snapshot.
+        events.append(BookDelta(symbol, sequence, sequence, [], sequence, checksum))
+    return events
+
+
+def _update(symbol: str, entry: dict[str, object]) -> BookDelta:
+    sequence, previous = _sequence_ids(symbol, entry)
+    if previous < 0:
+        raise MalformedMessage(f"update with prevSeqId {previous} (the smallest ID is 0)", symbol)
+    bids, asks = _sides(symbol, entry)
+    changes: list[Change] = [("bid", price, size) for price, size in bids]
+    changes += [("ask", price, size) for price, size in asks]
+    return BookDelta(symbol, sequence, sequence, changes, previous, _checksum(symbol, entry))

@@ -1,0 +1,496 @@
+"""A local Kraken spot market-data server: the WebSocket v2 ``book`` channel, checksums included.
+
+It speaks Kraken's v2 wire protocol on 127.0.0.1 (https://docs.kraken.com/api/docs/websocket-v2/book
+and https://docs.kraken.com/api/docs/guides/spot-ws-book-v2):
+
+- websocket ``/v2``; on connect a ``status`` message; ``subscribe`` / ``unsubscribe`` requests
+  for the ``book`` channel (``symbol`` list, ``depth`` 10/25/100/500/1000, ``snapshot``,
+  ``req_id``), acknowledged once per symbol (errors with ``"success": false``); ``ping`` is
+  answered with ``pong``; ``{"channel": "heartbeat"}`` about every second while subscribed;
+- ``snapshot`` then ``update`` messages ``{"channel": "book", "type", "data": [{"symbol",
+  "bids", "asks", "checksum", "timestamp"}]}`` with prices and quantities as JSON numbers
+  (written exactly, never through a float) and the CRC32 of the true top 10 levels. Each client
+  sees its subscribed depth only: an update lists the levels of the top ``depth`` that changed,
+  ``qty`` 0 for levels that left the book, and the levels that came back into scope; a level
+  pushed out of scope by an insert is not sent (the client truncates), as Kraken documents.
+
+Each market's book is a seeded :class:`BookModel` that keeps the exact truth
+(:meth:`KrakenSimulator.true_book`). The checksum is computed here independently of the Rust
+core: at the market's precision, a value without its point and leading zeros is the decimal
+text of its integer count of ticks or lots. Faults are injected on demand: a dropped update, a
+corrupted checksum, a disconnect, a stall, malformed JSON, an update with bad fields, a crossed
+update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import zlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Literal
+
+import orjson
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from sor._core import InvalidInput, OrderBook
+from sor.sim.book_model import BookModel, Side, SimMarket, format_decimal
+
+#: The depths Kraken's ``book`` channel accepts.
+DEPTHS = (10, 25, 100, 500, 1000)
+#: Levels per side covered by Kraken's checksum.
+CHECKSUM_LEVELS = 10
+
+_View = dict[Side, dict[int, int]]
+
+
+@dataclass(eq=False)
+class _Client:
+    connection: ServerConnection
+    depths: dict[str, int] = field(default_factory=dict)
+    """Subscribed symbols and their depth."""
+    stalled: bool = False
+
+
+def wire_number(units: int, decimals: int) -> str:
+    """A fixed-point value as Kraken writes a JSON float (``0.5666``, ``18097.1547``, ``45.0``)."""
+    whole, fraction = divmod(units, 10**decimals)
+    if fraction == 0:
+        return f"{whole}.0"
+    return f"{whole}.{fraction:0{decimals}d}".rstrip("0")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class KrakenSimulator:
+    """A Kraken spot WebSocket v2 server on 127.0.0.1 with the true books kept for comparison."""
+
+    def __init__(
+        self,
+        markets: Sequence[SimMarket],
+        *,
+        seed: int = 0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        interval: float | None = None,
+        heartbeat_interval: float | None = 1.0,
+        ping_interval: float | None = 20.0,
+    ) -> None:
+        if not markets:
+            raise InvalidInput("markets: expected at least one market")
+        rng = random.Random(seed)
+        self._rng = rng
+        self._models = {m.symbol: BookModel(m, random.Random(rng.getrandbits(64))) for m in markets}
+        self.host = host
+        self._port = port
+        self.interval = interval
+        self.heartbeat_interval = heartbeat_interval
+        self.ping_interval = ping_interval
+        self._server: Server | None = None
+        self._clients: set[_Client] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._paused = False
+        # The top levels each depth's subscribers have, per symbol and depth.
+        self._views: dict[tuple[str, int], _View] = {}
+        self._drop: Counter[str] = Counter()
+        self._corrupt: Counter[str] = Counter()
+        self.requests: list[dict[str, object]] = []
+        """Every request received (decoded), in order."""
+        self.connections = 0
+        """Websocket connections accepted since the start."""
+        self.updates_sent = 0
+        """Book ``update`` messages sent (to all clients)."""
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Starts listening (on a free port unless given one), heartbeats and interval streaming."""
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self._port,
+            process_request=self._process_request,
+            ping_interval=self.ping_interval,
+            close_timeout=1.0,
+            compression=None,
+        )
+        self._port = self._server.sockets[0].getsockname()[1]
+        if self.heartbeat_interval is not None:
+            self._tasks.append(asyncio.create_task(self._heartbeats(self.heartbeat_interval)))
+        if self.interval is not None:
+            self._tasks.append(asyncio.create_task(self._stream_forever(self.interval)))
+
+    async def stop(self) -> None:
+        """Stops streaming, drops every client and closes the server."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for client in list(self._clients):
+            client.connection.transport.abort()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> KrakenSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on."""
+        return self._port
+
+    @property
+    def ws_url(self) -> str:
+        """The v2 websocket endpoint (Kraken's ``wss://ws.kraken.com/v2``)."""
+        return f"ws://{self.host}:{self._port}/v2"
+
+    # -- the truth ----------------------------------------------------------------------------
+
+    @property
+    def symbols(self) -> list[str]:
+        """The simulated markets' unified symbols (Kraken v2 uses the same names)."""
+        return list(self._models)
+
+    def model(self, symbol: str) -> BookModel:
+        """The book model of ``symbol``."""
+        return self._models[symbol]
+
+    def true_book(self, symbol: str, depth: int | None = None) -> OrderBook:
+        """The exact current book of ``symbol``: its best ``depth`` levels per side (or all)."""
+        model = self._models[symbol]
+        market = model.market
+        book = OrderBook(market.price_decimals, market.size_decimals)
+        book.apply_snapshot(
+            [self._decimal_level(symbol, level) for level in model.levels("bid", depth)],
+            [self._decimal_level(symbol, level) for level in model.levels("ask", depth)],
+        )
+        return book
+
+    def checksum(self, symbol: str) -> int:
+        """Kraken's CRC32 of the true top 10 asks then bids of ``symbol``."""
+        model = self._models[symbol]
+        text = "".join(
+            f"{ticks}{lots}"
+            for side in ("ask", "bid")
+            for ticks, lots in model.levels(side, CHECKSUM_LEVELS)
+        )
+        return zlib.crc32(text.encode())
+
+    def subscribers(self, symbol: str) -> int:
+        """Connected clients subscribed to the book of ``symbol``."""
+        return sum(1 for client in self._clients if symbol in client.depths)
+
+    # -- streaming ----------------------------------------------------------------------------
+
+    async def publish(self, count: int = 1, symbol: str | None = None) -> None:
+        """Moves the books by ``count`` events (of ``symbol`` or random markets) and sends them."""
+        symbols = self.symbols
+        for _ in range(count):
+            target = symbol if symbol is not None else self._rng.choice(symbols)
+            self._models[target].step()
+            await self._send_updates(target)
+
+    def pause(self) -> None:
+        """Stops the interval streaming (``publish`` still works)."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Resumes the interval streaming."""
+        self._paused = False
+
+    async def _stream_forever(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            for symbol in self.symbols:
+                if self._paused:
+                    break
+                await self.publish(1, symbol)
+
+    async def _heartbeats(self, interval: float) -> None:
+        payload = orjson.dumps({"channel": "heartbeat"})
+        while True:
+            await asyncio.sleep(interval)
+            for client in list(self._clients):
+                if client.depths and not client.stalled:
+                    await self._send(client, payload)
+
+    def _view(self, symbol: str, depth: int) -> _View:
+        model = self._models[symbol]
+        return {side: dict(model.levels(side, depth)) for side in ("bid", "ask")}
+
+    async def _send_updates(self, symbol: str) -> None:
+        """Sends each depth's subscribers the changes of their top levels, with the checksum."""
+        depths = {c.depths[symbol] for c in self._clients if symbol in c.depths}
+        checksum = self.checksum(symbol)
+        dropped = False
+        for depth in sorted(depths):
+            before = self._views.get((symbol, depth)) or self._view(symbol, depth)
+            after = self._view(symbol, depth)
+            self._views[(symbol, depth)] = after
+            model = self._models[symbol]
+            changed: dict[Side, list[tuple[int, int]]] = {"bid": [], "ask": []}
+            for side in ("bid", "ask"):
+                sizes = model.bids if side == "bid" else model.asks
+                old, new = before[side], after[side]
+                for tick, lots in new.items():
+                    if old.get(tick) != lots:
+                        changed[side].append((tick, lots))
+                for tick in old:
+                    if tick not in new and tick not in sizes:
+                        changed[side].append((tick, 0))
+            if not changed["bid"] and not changed["ask"]:
+                continue
+            if self._drop[symbol] > 0:
+                dropped = True
+                continue
+            sent = checksum
+            if self._corrupt[symbol] > 0:
+                self._corrupt[symbol] -= 1
+                sent = checksum ^ 0x5A5A5A5A
+            payload = self._book_message(symbol, "update", changed["bid"], changed["ask"], sent)
+            await self._broadcast(symbol, depth, payload)
+        if dropped:
+            self._drop[symbol] -= 1
+
+    def _book_message(
+        self,
+        symbol: str,
+        kind: Literal["snapshot", "update"],
+        bids: Sequence[tuple[int, int]],
+        asks: Sequence[tuple[int, int]],
+        checksum: int,
+    ) -> bytes:
+        """A ``book`` message, numbers written as exact JSON numbers."""
+        market = self._models[symbol].market
+
+        def levels(items: Sequence[tuple[int, int]]) -> str:
+            return ",".join(
+                f'{{"price":{wire_number(ticks, market.price_decimals)},'
+                f'"qty":{wire_number(lots, market.size_decimals)}}}'
+                for ticks, lots in items
+            )
+
+        return (
+            f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{symbol}",'
+            f'"bids":[{levels(bids)}],"asks":[{levels(asks)}],'
+            f'"checksum":{checksum},"timestamp":"{_now()}"}}]}}'
+        ).encode()
+
+    async def _broadcast(self, symbol: str | None, depth: int | None, payload: bytes) -> None:
+        """Sends ``payload`` to live clients subscribed to ``symbol`` at ``depth`` (None: any)."""
+        if symbol is not None:
+            self.updates_sent += 1
+        for client in list(self._clients):
+            if client.stalled:
+                continue
+            if symbol is not None and symbol not in client.depths:
+                continue
+            if depth is not None and symbol is not None and client.depths[symbol] != depth:
+                continue
+            await self._send(client, payload)
+
+    async def _send(self, client: _Client, payload: bytes) -> None:
+        try:
+            await client.connection.send(payload, text=True)
+        except ConnectionClosed:
+            self._clients.discard(client)
+
+    # -- faults -------------------------------------------------------------------------------
+
+    def drop_next(self, symbol: str, count: int = 1) -> None:
+        """The next ``count`` updates of ``symbol`` change the book but are not sent."""
+        self._drop[symbol] += count
+
+    def corrupt_next_checksum(self, symbol: str, count: int = 1) -> None:
+        """The next ``count`` updates of ``symbol`` carry a wrong checksum."""
+        self._corrupt[symbol] += count
+
+    async def send_malformed(
+        self, symbol: str | None = None, kind: Literal["json", "fields"] = "json"
+    ) -> None:
+        """Sends a bad message: truncated JSON (``"json"``, to every client subscribed to
+        ``symbol`` or to all) or a ``book`` update of ``symbol`` whose price is not a number
+        (``"fields"``)."""
+        if kind == "json":
+            await self._broadcast(symbol, None, b'{"channel":"book","type":"update","data":[{"sy')
+            return
+        if symbol is None:
+            raise InvalidInput("symbol: a 'fields' malformed update needs a symbol")
+        payload = (
+            f'{{"channel":"book","type":"update","data":[{{"symbol":"{symbol}",'
+            f'"bids":[{{"price":"12x.5","qty":1.0}}],"asks":[],'
+            f'"checksum":{self.checksum(symbol)},"timestamp":"{_now()}"}}]}}'
+        ).encode()
+        await self._broadcast(symbol, None, payload)
+
+    async def send_crossed(self, symbol: str) -> None:
+        """Sends an update with a bid at the best ask (the truth ignores it)."""
+        _side, tick, lots = self._models[symbol].crossing_change()
+        payload = self._book_message(symbol, "update", [(tick, lots)], [], self.checksum(symbol))
+        await self._broadcast(symbol, None, payload)
+
+    async def disconnect(self, *, abrupt: bool = False) -> None:
+        """Closes every client connection (``abrupt``: drops the TCP connection without a close)."""
+        clients = list(self._clients)
+        self._clients.clear()
+        for client in clients:
+            if abrupt:
+                client.connection.transport.abort()
+            else:
+                await client.connection.close(1001, "going away")
+
+    def stall(self) -> None:
+        """Current connections go silent: no messages, no pongs (new connections are served)."""
+        for client in self._clients:
+            client.stalled = True
+            client.connection.transport.pause_reading()
+
+    # -- websocket ----------------------------------------------------------------------------
+
+    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path.split("?")[0] != "/v2":
+            return connection.respond(404, "Not Found\n")
+        return None
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        client = _Client(connection)
+        self._clients.add(client)
+        self.connections += 1
+        status = {
+            "channel": "status",
+            "data": [
+                {
+                    "api_version": "v2",
+                    "connection_id": self._rng.getrandbits(63),
+                    "system": "online",
+                    "version": "2.0.9",
+                }
+            ],
+            "type": "update",
+        }
+        try:
+            await connection.send(orjson.dumps(status), text=True)
+            async for message in connection:
+                for reply in self._requests(client, message):
+                    await connection.send(reply, text=True)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._clients.discard(client)
+
+    def _requests(self, client: _Client, message: str | bytes) -> list[bytes]:
+        """The replies to one request (acknowledgements, then snapshots)."""
+        time_in = _now()
+        try:
+            request = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            return [_error(None, None, "Malformed request", time_in)]
+        if type(request) is not dict:
+            return [_error(None, None, "Malformed request", time_in)]
+        self.requests.append(request)
+        method = request.get("method")
+        req_id = request.get("req_id")
+        if method == "ping":
+            return [
+                _with_req_id({"method": "pong", "time_in": time_in, "time_out": _now()}, req_id)
+            ]
+        if method not in ("subscribe", "unsubscribe"):
+            return [_error(method, req_id, "Method not found", time_in)]
+        params = request.get("params")
+        if type(params) is not dict or params.get("channel") != "book":
+            return [_error(method, req_id, "Channel not supported", time_in)]
+        symbols = params.get("symbol")
+        depth = params.get("depth", 10)
+        snapshot = params.get("snapshot", True)
+        if type(symbols) is not list or not all(type(s) is str for s in symbols):
+            return [_error(method, req_id, "Missing or invalid field: symbol", time_in)]
+        if depth not in DEPTHS:
+            return [_error(method, req_id, "Invalid depth value", time_in)]
+        replies: list[bytes] = []
+        for symbol in symbols:
+            if symbol not in self._models:
+                replies.append(
+                    _error(method, req_id, f"Currency pair not supported {symbol}", time_in, symbol)
+                )
+                continue
+            if method == "subscribe":
+                if symbol in client.depths:
+                    replies.append(_error(method, req_id, "Already subscribed", time_in, symbol))
+                    continue
+                client.depths[symbol] = depth
+                replies.append(_ack(method, req_id, symbol, depth, snapshot is True, time_in))
+                snapshot_message = self._snapshot(symbol, depth)  # also resets the depth's view
+                if snapshot is True:
+                    replies.append(snapshot_message)
+            else:
+                if symbol not in client.depths:
+                    replies.append(
+                        _error(method, req_id, "Subscription Not Found", time_in, symbol)
+                    )
+                    continue
+                del client.depths[symbol]
+                replies.append(_ack(method, req_id, symbol, depth, True, time_in))
+        return replies
+
+    def _snapshot(self, symbol: str, depth: int) -> bytes:
+        view = self._view(symbol, depth)
+        self._views[(symbol, depth)] = view
+        bids = sorted(view["bid"].items(), reverse=True)
+        asks = sorted(view["ask"].items())
+        return self._book_message(symbol, "snapshot", bids, asks, self.checksum(symbol))
+
+    def _decimal_level(self, symbol: str, level: tuple[int, int]) -> tuple[str, str]:
+        market = self._models[symbol].market
+        return (
+            format_decimal(level[0], market.price_decimals),
+            format_decimal(level[1], market.size_decimals),
+        )
+
+
+def _with_req_id(body: dict[str, object], req_id: object) -> bytes:
+    if req_id is not None:
+        body["req_id"] = req_id
+    return orjson.dumps(body)
+
+
+def _ack(
+    method: str, req_id: object, symbol: str, depth: int, snapshot: bool, time_in: str
+) -> bytes:
+    body: dict[str, object] = {
+        "method": method,
+        "result": {"channel": "book", "depth": depth, "snapshot": snapshot, "symbol": symbol},
+        "success": True,
+        "time_in": time_in,
+        "time_out": _now(),
+    }
+    return _with_req_id(body, req_id)
+
+
+def _error(
+    method: object, req_id: object, error: str, time_in: str, symbol: str | None = None
+) -> bytes:
+    body: dict[str, object] = {"error": error, "method": method, "success": False}
+    if symbol is not None:
+        body["symbol"] = symbol
+    body["time_in"] = time_in
+    body["time_out"] = _now()
+    return _with_req_id(body, req_id)
