@@ -28,7 +28,7 @@ from sor._core import (
     score,
     walk_many,
 )
-from sor.config import RouterSettings, ScoringWeights
+from sor.config import ConfigError, RouterSettings, ScoringWeights, Settings, load_settings
 from sor.errors import NoRouteError
 from sor.models import (
     CandidateScore,
@@ -55,6 +55,7 @@ __all__ = [
     "BookError",
     "Candidate",
     "CandidateScore",
+    "ConfigError",
     "ExchangeMetrics",
     "ExecutionCost",
     "FactorScores",
@@ -82,6 +83,7 @@ __all__ = [
     "RoutingReason",
     "RoutingStrategy",
     "ScoringWeights",
+    "Settings",
     "SmartOrderRouter",
     "SorError",
     "Venue",
@@ -92,6 +94,7 @@ __all__ = [
     "allocate",
     "allocate_many",
     "execution_cost",
+    "load_settings",
     "rank_venues",
     "score",
     "walk_many",
