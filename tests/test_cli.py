@@ -1,4 +1,5 @@
-"""`sor demo`, the README's first quickstart command, works offline and explains its pick."""
+"""`sor demo`, the README's first quickstart command: five simulated exchanges on 127.0.0.1, live
+feeds, and an explained routing decision, all offline."""
 
 from __future__ import annotations
 
@@ -7,14 +8,22 @@ from typer.testing import CliRunner
 from sor.cli import app
 
 
-def test_demo_ranks_the_venues_and_splits_the_order() -> None:
+def test_demo_routes_over_five_live_simulated_exchanges() -> None:
     result = CliRunner().invoke(app, ["demo", "--amount", "2.5"])
     assert result.exit_code == 0, result.output
     for venue in ("binance", "coinbase", "kraken", "okx", "bybit"):
         assert venue in result.output
-    assert "Best execution: buy 2.5 BTC" in result.output
+    assert "live BTC/USDT books" in result.output
+    assert "Best execution: buy 2.5 BTC ->" in result.output
     assert "Lowest-cost split" in result.output
     assert "split total" in result.output
+    assert "failover order: " in result.output
+
+
+def test_demo_sells_too() -> None:
+    result = CliRunner().invoke(app, ["demo", "--side", "sell", "--amount", "20", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert "Best execution: sell 20 BTC ->" in result.output
 
 
 def test_demo_refuses_a_bad_side_and_amount_by_name() -> None:
@@ -24,3 +33,6 @@ def test_demo_refuses_a_bad_side_and_amount_by_name() -> None:
     result = CliRunner().invoke(app, ["demo", "--amount", "lots"])
     assert result.exit_code != 0
     assert "amount must be a decimal number" in result.output
+    result = CliRunner().invoke(app, ["demo", "--amount", "-1"])
+    assert result.exit_code != 0
+    assert "amount must be a positive number" in result.output

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from sor._core import SorError, allocate, rank_venues
-from sor.samples import SampleVenue, sample_venues
+from sor._core import SorError
+from sor.config import RouterSettings
+from sor.models import OrderRequest, RoutingDecision
+from sor.sim.embedded import SYMBOL, EmbeddedExchanges
 
 T = TypeVar("T")
 
@@ -37,19 +40,66 @@ def _timed(call: Callable[[], T]) -> tuple[T, float]:
     return result, statistics.median(times)
 
 
-def _venue_table(venues: list[SampleVenue]) -> Table:
-    table = Table(title="Venues (simulated BTC/USDT books)")
-    for column in ("venue", "best bid", "best ask", "levels", "fee bps", "latency ms"):
+def _venue_table(exchanges: EmbeddedExchanges) -> Table:
+    table = Table(title="Venues (simulated exchanges on 127.0.0.1, live BTC/USDT books)")
+    columns = ("venue", "best bid", "best ask", "levels", "fee bps", "latency ms", "messages")
+    for column in columns:
         table.add_column(column, justify="left" if column == "venue" else "right")
-    for venue in venues:
-        bid, ask = venue.book.best_bid(), venue.book.best_ask()
+    feeds = exchanges.feeds
+    for exchange in exchanges.exchanges:
+        feed = feeds[exchange.name]
+        book = feed.book(SYMBOL)
+        bid, ask = book.best_bid(), book.best_ask()
         table.add_row(
-            venue.name,
+            exchange.name,
             str(bid.price) if bid else "-",
             str(ask.price) if ask else "-",
-            f"{venue.book.level_count('bid')} / {venue.book.level_count('ask')}",
-            f"{venue.taker_fee_bps:g}",
-            f"{venue.latency_ms:g}",
+            f"{book.level_count('bid')} / {book.level_count('ask')}",
+            exchange.taker_fee_bps,
+            f"{exchange.latency_ms:g}",
+            str(feed.stats.messages),
+        )
+    return table
+
+
+def _decision_table(decision: RoutingDecision, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("rank", "venue", "qualified", "avg price", "all-in price", "slippage bps"):
+        table.add_column(column, justify="right")
+    for column in ("price", "liquidity", "latency", "reliability", "score"):
+        table.add_column(column, justify="right")
+    parts = {p.venue: p for p in (*decision.parts, *decision.alternatives)}
+    for rank, score in enumerate(decision.scores, start=1):
+        part = parts.get(score.venue)
+        contributions = score.contributions
+        table.add_row(
+            str(rank),
+            score.venue,
+            "yes" if score.qualified else "no",
+            f"{part.average_price:,.2f}" if part else "-",
+            f"{part.effective_price:,.2f}" if part else "-",
+            f"{part.slippage_bps:.2f}" if part else "-",
+            f"{contributions.price:.3f}",
+            f"{contributions.liquidity:.3f}",
+            f"{contributions.latency:.3f}",
+            f"{contributions.reliability:.3f}",
+            f"{score.total:.3f}",
+        )
+    return table
+
+
+def _split_table(split: RoutingDecision, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("venue", "quantity", "avg price", "levels", "fee", "total"):
+        table.add_column(column, justify="right")
+    for part in split.parts:
+        table.add_row(
+            part.venue,
+            str(part.quantity),
+            f"{part.average_price:,.2f}",
+            str(part.levels),
+            f"{part.fee:,.2f}",
+            f"{part.total:,.2f}",
         )
     return table
 
@@ -60,82 +110,54 @@ def demo(
     amount: Annotated[str, typer.Option(help="base quantity, e.g. 2.5")] = "2.5",
     seed: Annotated[int, typer.Option(help="seed of the simulated books")] = 7,
 ) -> None:
-    """Route an order across five simulated venues: ranking, then a lowest-cost split."""
+    """Route an order across five simulated exchanges: live feeds, best execution, a split.
+
+    Starts Binance, Coinbase, Kraken, OKX and Bybit simulators on 127.0.0.1 (each speaking its
+    exchange's wire protocol), keeps their books live through sor's feeds, then routes.
+    """
     # Piped output has no terminal width: give the tables room instead of rich's 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=132)
     if side not in ("buy", "sell"):
         raise typer.BadParameter(f"side must be 'buy' or 'sell', got {side!r}")
-    taker: Literal["buy", "sell"] = "buy" if side == "buy" else "sell"
     try:
         quantity = Decimal(amount)
     except InvalidOperation:
         raise typer.BadParameter(f"amount must be a decimal number, got {amount!r}") from None
-    venues = sample_venues(seed)
-    console.print(_venue_table(venues))
-    books = [v.book for v in venues]
-    try:
-        ranking, ranked_ns = _timed(
-            lambda: rank_venues(
-                books,
-                taker,
-                quantity,
-                [v.taker_fee_bps for v in venues],
-                [v.latency_ms for v in venues],
-                [v.reliability for v in venues],
-            )
-        )
-        rules = [v.rules for v in venues]
-        split, split_ns = _timed(lambda: allocate(books, taker, quantity, rules))
-    except SorError as err:
-        console.print(f"[red]cannot route:[/red] {err}")
-        raise typer.Exit(1) from err
+    if not quantity.is_finite() or quantity <= 0:
+        raise typer.BadParameter(f"amount must be a positive number, got {amount!r}")
+    code = asyncio.run(_demo(console, side, quantity, seed))
+    if code:
+        raise typer.Exit(code)
 
-    decided = f"decided in {ranked_ns / 1000:.1f} us"
-    table = Table(title=f"Best execution: {side} {quantity} BTC ({decided})")
-    for column in ("rank", "venue", "eligible", "avg price", "all-in price", "slippage bps"):
-        table.add_column(column, justify="right")
-    for column in ("price", "liquidity", "latency", "reliability", "score"):
-        table.add_column(column, justify="right")
-    for rank, candidate in enumerate(ranking.candidates, start=1):
-        parts = candidate.score.contributions
-        table.add_row(
-            str(rank),
-            venues[candidate.index].name,
-            "yes" if candidate.eligible else "no",
-            f"{candidate.walk.average_price:,.2f}",
-            f"{candidate.cost.effective_price:,.2f}",
-            f"{candidate.walk.slippage_bps:.2f}",
-            f"{parts.price:.3f}",
-            f"{parts.liquidity:.3f}",
-            f"{parts.latency:.3f}",
-            f"{parts.reliability:.3f}",
-            f"{candidate.score.total:.3f}",
-        )
-    console.print(table)
 
-    table = Table(title=f"Lowest-cost split (allocated in {split_ns / 1000:.1f} us)")
-    for column in ("venue", "quantity", "avg price", "levels", "fee", "total"):
-        table.add_column(column, justify="right")
-    for part in split.parts:
-        table.add_row(
-            venues[part.index].name,
-            str(part.quantity),
-            f"{part.walk.average_price:,.2f}",
-            str(part.walk.levels_consumed),
-            f"{part.cost.fee:,.2f}",
-            f"{part.cost.total:,.2f}",
-        )
-    console.print(table)
-    best = ranking.candidates[0] if ranking.best is not None else None
-    if best is not None:
-        saving = best.cost.total - split.total if taker == "buy" else split.total - best.cost.total
-        console.print(
-            f"split total {split.total:,.2f} USDT vs best single venue "
-            f"{venues[best.index].name} {best.cost.total:,.2f} USDT: "
-            f"{'saves' if saving >= 0 else 'costs'} {abs(saving):,.2f} USDT"
-        )
-    if not split.complete:
-        console.print(f"[yellow]unfilled:[/yellow] {split.unfilled} BTC")
+async def _demo(console: Console, side: str, quantity: Decimal, seed: int) -> int:
+    async with EmbeddedExchanges(seed=seed) as exchanges:
+        console.print(_venue_table(exchanges))
+        # Routing is timed without the cache: every call decides again.
+        router = exchanges.router(RouterSettings(cache_ttl_s=0))
+        best_order = OrderRequest(SYMBOL, side, quantity)  # type: ignore[arg-type]
+        split_order = OrderRequest(SYMBOL, side, quantity, strategy="split")  # type: ignore[arg-type]
+        try:
+            decision, decided_ns = _timed(lambda: router.route(best_order))
+            split, split_ns = _timed(lambda: router.route(split_order))
+        except SorError as err:
+            console.print(f"[red]cannot route:[/red] {err}")
+            return 1
+    title = (
+        f"Best execution: {side} {quantity} BTC -> {decision.primary.venue} "
+        f"({decision.reason.value}, decided in {decided_ns / 1000:.1f} us)"
+    )
+    console.print(_decision_table(decision, title))
+    console.print(_split_table(split, f"Lowest-cost split (routed in {split_ns / 1000:.1f} us)"))
+    best = decision.primary
+    saving = best.total - split.total if side == "buy" else split.total - best.total
+    console.print(
+        f"split total {split.total:,.2f} USDT vs best single venue {best.venue} "
+        f"{best.total:,.2f} USDT: {'saves' if saving >= 0 else 'costs'} {abs(saving):,.2f} USDT"
+    )
+    failover = (*decision.venues, *(a.venue for a in decision.alternatives))
+    console.print(f"failover order: {' -> '.join(failover)}")
+    return 0
 
 
 def main() -> None:
