@@ -386,3 +386,71 @@ def allocate_many(
     rules: Sequence[VenueRules],
 ) -> list[Allocation]:
     """Allocates each quantity across the same books, without holding the GIL."""
+
+#: Why a venue can or cannot take a whole order on its own (``Screen.verdicts``).
+Verdict: TypeAlias = Literal[
+    "qualified",
+    "never_updated",
+    "stale",
+    "empty_book",
+    "lot_size",
+    "below_minimum",
+    "above_maximum",
+    "balance",
+    "insufficient_liquidity",
+    "limit_price",
+    "slippage",
+    "liquidity_score",
+    "below_min_notional",
+]
+
+@final
+class Screen:
+    """What ``screen_venues`` found: a verdict per venue, the ranked candidates, the books'
+    versions and update times when they were screened."""
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        """One verdict per input venue."""
+    @property
+    def qualified(self) -> list[int]:
+        """Input positions of the qualified venues, best composite score first."""
+    @property
+    def candidates(self) -> list[Candidate]:
+        """The walked venues (qualified or not), best composite score first."""
+    def candidate(self, index: int) -> Candidate | None:
+        """The candidate of the venue at input position ``index``, if it was walked."""
+    def has_best_price(self, index: int) -> bool:
+        """True if that venue qualified with the best fee-inclusive price of the qualified."""
+    @property
+    def versions(self) -> list[int]:
+        """Each input book's ``version`` when it was screened."""
+    @property
+    def updated_at_ns(self) -> list[int]:
+        """Each input book's ``updated_at_ns`` when it was screened."""
+    def __len__(self) -> int: ...
+
+def screen_venues(
+    books: Sequence[OrderBook],
+    side: TakerSide,
+    quantity: DecimalLike,
+    rules: Sequence[VenueRules],
+    latencies_ms: Sequence[float],
+    reliabilities: Sequence[float],
+    *,
+    balance_caps: Sequence[DecimalLike | None] | None = None,
+    weights: Weights | None = None,
+    max_slippage_bps: float = 100.0,
+    limit_price: DecimalLike | None = None,
+    min_liquidity_ratio: float = 0.0,
+    now_ns: int,
+    max_age_ns: int,
+) -> Screen:
+    """Which venues can take the whole order on their own under every constraint, ranked.
+
+    Per venue, in order: book freshness (``now_ns``, ``max_age_ns``), a non-empty side, the
+    amount against the lot size, minimum, maximum (``rules``) and balance cap; then the venues
+    that passed are walked, priced, scored and ranked (normalised over exactly those), and each
+    walk is checked: complete, within ``limit_price``, within the slippage bound, depth at
+    least ``min_liquidity_ratio`` times the amount, notional at least the minimum.
+    """

@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from decimal import Decimal
 
 from sor._cache import CacheStats, RouteCache, cache_key
 from sor._core import InvalidInput, OrderBook
-from sor._routing import Listing, route_order
+from sor._routing import Listing, Prepared, route_order
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
 from sor.models import OrderRequest, RoutingDecision
@@ -61,6 +60,7 @@ class SmartOrderRouter:
         self._venues: dict[str, Venue] = {}
         self._books: dict[tuple[str, str], OrderBook] = {}
         self._listings: dict[str, tuple[Listing, ...]] = {}
+        self._prepared: dict[str, Prepared] = {}
         self._generation = 0
         self._cache = RouteCache(self._settings.cache_ttl_s, self._settings.cache_size)
         for venue in venues:
@@ -146,42 +146,30 @@ class SmartOrderRouter:
         routed under its constraints, and :class:`sor.InvalidInput` for an unknown symbol or
         venue name.
         """
-        listings = self._check(order)
+        prepared = self._prepared_for(order)
         now_ns = self._clock_ns()
+        cache = self._cache
+        if not cache.enabled:
+            started = time.perf_counter_ns()
+            return route_order(order, prepared, self._settings, self._weights, now_ns, started)[0]
         key = cache_key(order)
-        health_version = self._health.version
-        if self._cache.enabled:
-            hit = self._cache.get(key, now_ns, health_version, self._generation)
-            if hit is not None:
-                return replace(hit, order=order, cached=True)
+        hit = cache.get(key, now_ns, prepared.health_version, self._generation)
+        if hit is not None:
+            return hit.served_from_cache(order)
         started = time.perf_counter_ns()
-        books = tuple(
-            (item.venue, item.book, item.book.version) for item in listings if item.book is not None
+        decision, books_used, screen = route_order(
+            order, prepared, self._settings, self._weights, now_ns, started
         )
-        route = route_order(order, listings, self._health, self._settings, self._weights, now_ns)
-        decision = RoutingDecision(
-            order=order,
-            strategy=route.strategy,
-            reason=route.reason,
-            parts=route.parts,
-            alternatives=route.alternatives,
-            scores=route.scores,
-            rejections=route.rejections,
-            max_slippage_bps=route.max_slippage_bps,
-            book_versions=tuple((name, version) for name, _, version in books),
-            decision_time_us=(time.perf_counter_ns() - started) / 1_000,
-            decided_at_ns=now_ns,
+        books = tuple(zip(books_used, screen.versions, strict=True))
+        cache.put(
+            key,
+            decision,
+            now_ns,
+            books,
+            self._fresh_until_ns(screen.updated_at_ns, now_ns),
+            prepared.health_version,
+            self._generation,
         )
-        if self._cache.enabled:
-            self._cache.put(
-                key,
-                decision,
-                now_ns,
-                tuple((book, version) for _, book, version in books),
-                self._fresh_until_ns(books, now_ns),
-                health_version,
-                self._generation,
-            )
         return decision
 
     def route_many(self, orders: Iterable[OrderRequest]) -> list[RoutingDecision | NoRouteError]:
@@ -225,15 +213,24 @@ class SmartOrderRouter:
                 raise InvalidInput(f"{field}: unknown venue {', '.join(unknown)}{self._known()}")
         return listings
 
-    def _fresh_until_ns(self, books: tuple[tuple[str, OrderBook, int], ...], now_ns: int) -> int:
+    def _fresh_until_ns(self, updated_at_ns: list[int], now_ns: int) -> int:
         """When the first of the books fresh at ``now_ns`` goes stale without an update."""
         max_age_ns = int(self._settings.max_book_age_s * 1e9)
         limits = [
-            book.updated_at_ns + max_age_ns
-            for _, book, _ in books
-            if book.updated_at_ns and book.updated_at_ns + max_age_ns >= now_ns
+            updated + max_age_ns
+            for updated in updated_at_ns
+            if updated and updated + max_age_ns >= now_ns
         ]
         return min(limits, default=now_ns + max_age_ns)
+
+    def _prepared_for(self, order: OrderRequest) -> Prepared:
+        """The symbol's prepared gate, rebuilt if the venues or the health figures changed."""
+        listings = self._check(order)
+        prepared = self._prepared.get(order.symbol)
+        if prepared is None or prepared.health_version != self._health.version:
+            prepared = Prepared(listings, self._health, self._settings)
+            self._prepared[order.symbol] = prepared
+        return prepared
 
     def _books_of(self, venue: str) -> list[tuple[str, OrderBook]]:
         return [(symbol, book) for (name, symbol), book in self._books.items() if name == venue]
@@ -262,6 +259,7 @@ class SmartOrderRouter:
                     )
                 )
         self._listings = {symbol: tuple(items) for symbol, items in listings.items()}
+        self._prepared.clear()
         self._generation += 1
 
     def _known(self) -> str:

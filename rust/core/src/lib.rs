@@ -9,6 +9,7 @@ pub mod allocate;
 pub mod book;
 pub mod cost;
 pub mod decimal;
+pub mod route;
 pub mod score;
 pub mod walk;
 

@@ -6,6 +6,7 @@ mod book;
 mod convert;
 mod errors;
 mod results;
+mod routing;
 mod scoring;
 
 use pyo3::prelude::*;
@@ -32,5 +33,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(allocation::allocate, m)?)?;
     m.add_function(wrap_pyfunction!(allocation::allocate_many, m)?)?;
     m.add_function(wrap_pyfunction!(allocation::walk_many, m)?)?;
+    m.add_class::<routing::Screen>()?;
+    m.add_function(wrap_pyfunction!(routing::screen_venues, m)?)?;
     Ok(())
 }

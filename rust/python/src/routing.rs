@@ -1,0 +1,200 @@
+//! The router's single-venue screen (`screen_venues`) and its result (`Screen`).
+
+use pyo3::prelude::*;
+use sor_core::book::TakerSide;
+use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue, Verdict};
+use sor_core::score::Weights as CoreWeights;
+
+use crate::allocation::VenueRules;
+use crate::book::OrderBook;
+use crate::convert::{Field, bps, taker_side};
+use crate::errors::{invalid, score_error};
+use crate::scoring::{Candidate, Weights};
+
+/// What `screen_venues` found: a verdict per venue, the ranked candidates, the books' state.
+#[pyclass(module = "sor._core", frozen)]
+pub struct Screen {
+    verdicts: Vec<Verdict>,
+    /// Ranked candidates (walked venues), best first.
+    candidates: Vec<Candidate>,
+    /// Position in `candidates` of each input venue, if it was walked.
+    position: Vec<Option<usize>>,
+    versions: Vec<u64>,
+    updated_at_ns: Vec<u64>,
+}
+
+#[pymethods]
+impl Screen {
+    /// One verdict name per input venue (`"qualified"`, `"stale"`, `"lot_size"`, ...).
+    #[getter]
+    fn verdicts(&self) -> Vec<&'static str> {
+        self.verdicts.iter().map(|v| v.name()).collect()
+    }
+    /// Input positions of the qualified venues, best composite score first.
+    #[getter]
+    fn qualified(&self) -> Vec<usize> {
+        self.candidates
+            .iter()
+            .map(Candidate::position)
+            .filter(|&i| self.verdicts[i] == Verdict::Qualified)
+            .collect()
+    }
+    /// True if the venue at input position `index` qualified with the best raw price factor
+    /// (the best fee-inclusive price) among the qualified venues.
+    fn has_best_price(&self, index: usize) -> bool {
+        let price = |i: usize| self.position[i].map(|p| self.candidates[p].core().raw.price);
+        let qualified = |i: &usize| self.verdicts[*i] == Verdict::Qualified;
+        match (0..self.verdicts.len())
+            .filter(qualified)
+            .filter_map(price)
+            .reduce(f64::max)
+        {
+            Some(best) => {
+                index < self.verdicts.len()
+                    && qualified(&index)
+                    && price(index).is_some_and(|p| p >= best)
+            }
+            None => false,
+        }
+    }
+    /// The walked venues (qualified or not), best composite score first.
+    #[getter]
+    fn candidates(&self) -> Vec<Candidate> {
+        self.candidates.clone()
+    }
+    /// The candidate of the venue at input position `index`, if it was walked.
+    fn candidate(&self, index: usize) -> Option<Candidate> {
+        self.position
+            .get(index)
+            .copied()
+            .flatten()
+            .map(|p| self.candidates[p].clone())
+    }
+    /// Each input book's `version` when it was screened.
+    #[getter]
+    fn versions(&self) -> Vec<u64> {
+        self.versions.clone()
+    }
+    /// Each input book's `updated_at_ns` when it was screened.
+    #[getter]
+    fn updated_at_ns(&self) -> Vec<u64> {
+        self.updated_at_ns.clone()
+    }
+    fn __len__(&self) -> usize {
+        self.verdicts.len()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "Screen(verdicts=[{}], qualified={:?})",
+            self.verdicts
+                .iter()
+                .map(|v| v.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.qualified()
+        )
+    }
+}
+
+fn same_length(name: &str, len: usize, expected: usize) -> PyResult<()> {
+    if len == expected {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "{name}: expected one entry per book ({expected}), got {len}"
+        )))
+    }
+}
+
+/// Which venues can take the whole order on their own, under every constraint, ranked.
+#[pyfunction]
+#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, *, balance_caps = None, weights = None, max_slippage_bps = 100.0, limit_price = None, min_liquidity_ratio = 0.0, now_ns, max_age_ns))]
+#[allow(clippy::too_many_arguments)]
+pub fn screen_venues(
+    books: Vec<PyRef<'_, OrderBook>>,
+    side: &str,
+    quantity: &Bound<'_, PyAny>,
+    rules: Vec<VenueRules>,
+    latencies_ms: Vec<f64>,
+    reliabilities: Vec<f64>,
+    balance_caps: Option<Vec<Option<Bound<'_, PyAny>>>>,
+    weights: Option<Weights>,
+    max_slippage_bps: f64,
+    limit_price: Option<&Bound<'_, PyAny>>,
+    min_liquidity_ratio: f64,
+    now_ns: u64,
+    max_age_ns: u64,
+) -> PyResult<Screen> {
+    let side: TakerSide = taker_side(side)?;
+    let n = books.len();
+    same_length("rules", rules.len(), n)?;
+    same_length("latencies_ms", latencies_ms.len(), n)?;
+    same_length("reliabilities", reliabilities.len(), n)?;
+    if let Some(caps) = &balance_caps {
+        same_length("balance_caps", caps.len(), n)?;
+    }
+    if !min_liquidity_ratio.is_finite() || min_liquidity_ratio < 0.0 {
+        return Err(invalid(format!(
+            "min_liquidity_ratio: expected a finite number >= 0, got {min_liquidity_ratio}"
+        )));
+    }
+    let order = ScreenOrder {
+        side,
+        quantity: crate::convert::quantity("quantity", quantity)?,
+        max_slippage: bps("max_slippage_bps", max_slippage_bps)?,
+        limit_price: limit_price
+            .map(|p| crate::convert::quantity("limit_price", p))
+            .transpose()?,
+        min_liquidity_ratio,
+        now_ns,
+        max_age_ns,
+    };
+    if order.quantity.mantissa == 0 {
+        return Err(invalid("quantity: must be positive"));
+    }
+    let mut venues = Vec::with_capacity(n);
+    for (index, book) in books.iter().enumerate() {
+        let book = &book.book;
+        let balance_cap = match balance_caps.as_ref().and_then(|caps| caps[index].as_ref()) {
+            None => None,
+            Some(cap) => {
+                let cap = crate::convert::quantity(Field::item("balance_caps", index, None), cap)?;
+                // Rounded down to the book's lots: a cap never allows more than it says.
+                let lots = if cap.scale <= book.size_decimals() {
+                    cap.at_scale(book.size_decimals()).unwrap_or(u64::MAX)
+                } else {
+                    cap.mantissa / 10u64.pow(u32::from(cap.scale - book.size_decimals()))
+                };
+                Some(lots)
+            }
+        };
+        venues.push(ScreenVenue {
+            book,
+            rules: rules[index].for_book(index, book)?,
+            balance_cap,
+            latency_ms: latencies_ms[index],
+            reliability: reliabilities[index],
+        });
+    }
+    let weights = weights.map_or(CoreWeights::DEFAULT, |w| w.weights);
+    let screened = core_route::screen(&venues, &order, &weights).map_err(|e| score_error(&e))?;
+    let mut position = vec![None; n];
+    for (p, candidate) in screened.candidates.iter().enumerate() {
+        position[candidate.index] = Some(p);
+    }
+    let candidates = screened
+        .candidates
+        .into_iter()
+        .map(|c| {
+            let index = c.index;
+            Candidate::new(c, side, venues[index].book, rules[index].taker_fee.as_f64())
+        })
+        .collect();
+    Ok(Screen {
+        verdicts: screened.verdicts,
+        candidates,
+        position,
+        versions: venues.iter().map(|v| v.book.version()).collect(),
+        updated_at_ns: venues.iter().map(|v| v.book.updated_at_ns()).collect(),
+    })
+}
