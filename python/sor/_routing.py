@@ -17,9 +17,17 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from sor._core import Allocation, Candidate, OrderBook, Screen, Weights, allocate, screen_venues
+from sor._core import (
+    Allocation,
+    Candidate,
+    OrderBook,
+    Screen,
+    Weights,
+    allocate,
+    screen_venues,
+)
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
 from sor.models import (
@@ -38,6 +46,9 @@ from sor.models import (
 )
 from sor.venues.health import HealthSource
 from sor.venues.market import Market
+
+if TYPE_CHECKING:
+    from sor._core import Verdict
 
 #: Order-level reasons from the earliest to the latest stage of routing: the headline of a
 #: NoRouteError is the latest stage any venue reached.
@@ -81,18 +92,39 @@ class Single(NamedTuple):
     rank: int
 
 
-class Context(NamedTuple):
+class Context:
     """One order with the settings resolved (``buy``, ``consumed`` and ``base`` derived)."""
 
-    order: OrderRequest
-    strategy: RoutingStrategy
-    max_slippage_bps: float
-    settings: RouterSettings
-    weights: Weights
-    now_ns: int
-    buy: bool
-    consumed: Literal["bid", "ask"]
-    base: str
+    __slots__ = (
+        "buy",
+        "consumed",
+        "max_slippage_bps",
+        "now_ns",
+        "order",
+        "settings",
+        "strategy",
+        "weights",
+    )
+
+    def __init__(
+        self, order: OrderRequest, settings: RouterSettings, weights: Weights, now_ns: int
+    ) -> None:
+        self.order = order
+        self.strategy: RoutingStrategy = order.strategy or settings.default_strategy
+        slippage = order.max_slippage_bps
+        self.max_slippage_bps: float = (
+            slippage if slippage is not None else settings.max_slippage_bps
+        )
+        self.settings = settings
+        self.weights = weights
+        self.now_ns = now_ns
+        self.buy = order.side is OrderSide.BUY
+        self.consumed: Literal["bid", "ask"] = "ask" if self.buy else "bid"
+
+    @property
+    def base(self) -> str:
+        """The order's base asset."""
+        return self.order.base
 
 
 def fmt(value: Decimal) -> str:
@@ -114,7 +146,9 @@ class Prepared:
         "has_balances",
         "health_version",
         "latencies",
+        "live",
         "max_age_ns",
+        "positions",
         "rejections",
         "reliabilities",
         "rules",
@@ -135,6 +169,8 @@ class Prepared:
                 self.rejections.append((position, outcome))
             else:
                 self.entries.append((position, outcome))
+        self.live = [live for _, live in self.entries]
+        self.positions = [position for position, _ in self.entries]
         self.books = [live.book for _, live in self.entries]
         self.rules = [live.market.rules(live.market.max_amount) for _, live in self.entries]
         self.latencies = [live.metrics.latency_ema_ms for _, live in self.entries]
@@ -223,28 +259,6 @@ def order_gate(
     return live, positions, rejections
 
 
-def context(
-    order: OrderRequest, settings: RouterSettings, weights: Weights, now_ns: int
-) -> Context:
-    """The order with the settings resolved."""
-    buy = order.side is OrderSide.BUY
-    return Context(
-        order=order,
-        strategy=order.strategy or settings.default_strategy,
-        max_slippage_bps=(
-            order.max_slippage_bps
-            if order.max_slippage_bps is not None
-            else settings.max_slippage_bps
-        ),
-        settings=settings,
-        weights=weights,
-        now_ns=now_ns,
-        buy=buy,
-        consumed="ask" if buy else "bid",
-        base=order.base,
-    )
-
-
 def route_order(
     order: OrderRequest,
     prepared: Prepared,
@@ -252,19 +266,19 @@ def route_order(
     weights: Weights,
     now_ns: int,
     started_ns: int,
-) -> tuple[RoutingDecision, list[OrderBook], Screen]:
-    """Routes one order across the venues listing its symbol: the decision, the books it was
-    made on and the core's screen of them (whose book versions and update times serve the
-    cache).
+) -> tuple[RoutingDecision, list[Live], Screen]:
+    """Routes one order across the venues listing its symbol: the decision, the venues whose
+    books it was made on and the core's screen of them (whose book versions and update times
+    serve the cache).
 
     Raises :class:`NoRouteError` when the whole order cannot be routed.
     """
-    ctx = context(order, settings, weights, now_ns)
+    ctx = Context(order, settings, weights, now_ns)
     live, positions, gate_rejections = order_gate(ctx, prepared)
     screen = screen_singles(ctx, live, prepared)
     singles = Singles(ctx, live, positions, gate_rejections, screen)
     if ctx.strategy is RoutingStrategy.SPLIT:
-        return singles.split_decision(started_ns), [venue.book for venue in live], screen
+        return singles.split_decision(started_ns), live, screen
     qualified = screen.qualified
     if not qualified:
         raise no_single_route(ctx, singles.walkable(), singles.rejections())
@@ -279,7 +293,7 @@ def route_order(
         now_ns,
         singles,
     )
-    return decision, [venue.book for venue in live], screen
+    return decision, live, screen
 
 
 # ------------------------------------------------------------------------------------------------
@@ -339,20 +353,21 @@ def screen_singles(ctx: Context, live: Sequence[Live], prepared: Prepared) -> Sc
         latencies = [venue.metrics.latency_ema_ms for venue in live]
         reliabilities = [venue.metrics.success_rate for venue in live]
     caps = [balance_cap(ctx, venue) for venue in live] if prepared.has_balances else None
+    order = ctx.order
     return screen_venues(
         books,
-        ctx.order.taker_side,
-        ctx.order.amount,
+        order.taker_side,
+        order.amount,
         rules,
         latencies,
         reliabilities,
-        balance_caps=caps,
-        weights=ctx.weights,
-        max_slippage_bps=ctx.max_slippage_bps,
-        limit_price=ctx.order.limit_price,
-        min_liquidity_ratio=ctx.settings.min_liquidity_score,
-        now_ns=ctx.now_ns,
-        max_age_ns=prepared.max_age_ns,
+        caps,
+        ctx.weights,
+        ctx.max_slippage_bps,
+        order.limit_price,
+        ctx.settings.min_liquidity_score,
+        ctx.now_ns,
+        prepared.max_age_ns,
     )
 
 
@@ -459,7 +474,7 @@ class Singles:
     so an explanation built later says what it would have said at once.
     """
 
-    __slots__ = ("ctx", "gate_rejections", "live", "ordered", "positions", "screen", "verdicts")
+    __slots__ = ("_verdicts", "ctx", "gate_rejections", "live", "ordered", "positions", "screen")
 
     def __init__(
         self,
@@ -474,9 +489,16 @@ class Singles:
         self.positions = positions
         self.gate_rejections = gate_rejections
         self.screen = screen
-        self.verdicts = screen.verdicts
         #: Positions in ``live`` of the qualified venues, in the strategy's order.
         self.ordered: list[int] = []
+        self._verdicts: list[Verdict] | None = None
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        """The core's verdict on each live venue."""
+        if self._verdicts is None:
+            self._verdicts = self.screen.verdicts
+        return self._verdicts
 
     def part(self, index: int) -> RoutePart:
         """The whole order on the venue at ``index`` in ``live``."""

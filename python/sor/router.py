@@ -157,10 +157,10 @@ class SmartOrderRouter:
         if hit is not None:
             return hit.served_from_cache(order)
         started = time.perf_counter_ns()
-        decision, books_used, screen = route_order(
+        decision, live, screen = route_order(
             order, prepared, self._settings, self._weights, now_ns, started
         )
-        books = tuple(zip(books_used, screen.versions, strict=True))
+        books = tuple(zip([venue.book for venue in live], screen.versions, strict=True))
         cache.put(
             key,
             decision,
@@ -207,10 +207,13 @@ class SmartOrderRouter:
         listings = self._listings.get(order.symbol)
         if not listings:
             raise InvalidInput(f"symbol: no venue lists {order.symbol!r}{self._known()}")
-        for field in ("preferred_exchanges", "excluded_exchanges"):
-            unknown = [name for name in getattr(order, field) if name not in self._venues]
-            if unknown:
-                raise InvalidInput(f"{field}: unknown venue {', '.join(unknown)}{self._known()}")
+        if order.preferred_exchanges or order.excluded_exchanges:
+            for field in ("preferred_exchanges", "excluded_exchanges"):
+                unknown = [name for name in getattr(order, field) if name not in self._venues]
+                if unknown:
+                    raise InvalidInput(
+                        f"{field}: unknown venue {', '.join(unknown)}{self._known()}"
+                    )
         return listings
 
     def _fresh_until_ns(self, updated_at_ns: list[int], now_ns: int) -> int:

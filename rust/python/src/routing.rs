@@ -108,7 +108,7 @@ fn same_length(name: &str, len: usize, expected: usize) -> PyResult<()> {
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
 #[pyfunction]
-#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, *, balance_caps = None, weights = None, max_slippage_bps = 100.0, limit_price = None, min_liquidity_ratio = 0.0, now_ns, max_age_ns))]
+#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_venues(
     books: Vec<PyRef<'_, OrderBook>>,
