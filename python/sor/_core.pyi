@@ -453,3 +453,25 @@ def screen_venues(
     walk is checked: complete, within ``limit_price``, within the slippage bound, depth at
     least ``min_liquidity_ratio`` times the amount, notional at least the minimum.
     """
+
+def screen_batch(
+    requests: Sequence[
+        tuple[
+            Sequence[OrderBook],
+            TakerSide,
+            DecimalLike,
+            Sequence[VenueRules],
+            Sequence[float],
+            Sequence[float],
+            Sequence[DecimalLike | None] | None,
+            Weights | None,
+            float,
+            DecimalLike | None,
+            float,
+        ]
+    ],
+    now_ns: int,
+    max_age_ns: int,
+) -> list[Screen]:
+    """``screen_venues`` for several orders in one call (each request holds its arguments up to
+    ``min_liquidity_ratio``), without holding the GIL while the books are walked."""

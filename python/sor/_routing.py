@@ -24,6 +24,7 @@ from sor._core import (
     Candidate,
     OrderBook,
     Screen,
+    VenueRules,
     Weights,
     allocate,
     screen_venues,
@@ -259,6 +260,47 @@ def order_gate(
     return live, positions, rejections
 
 
+class Pending(NamedTuple):
+    """An order gated and ready for the core's screen (``request`` is its argument tuple)."""
+
+    ctx: Context
+    live: list[Live]
+    positions: list[int]
+    gate_rejections: list[tuple[int, Rejection]]
+    request: ScreenRequest
+
+
+def begin(
+    order: OrderRequest, prepared: Prepared, settings: RouterSettings, weights: Weights, now_ns: int
+) -> Pending:
+    """Gates the venues for ``order`` and prepares the core's screen of the others."""
+    ctx = Context(order, settings, weights, now_ns)
+    live, positions, gate_rejections = order_gate(ctx, prepared)
+    return Pending(ctx, live, positions, gate_rejections, screen_request(ctx, live, prepared))
+
+
+def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision:
+    """The decision on a screened order; raises :class:`NoRouteError` if there is none."""
+    ctx, live = pending.ctx, pending.live
+    singles = Singles(ctx, live, pending.positions, pending.gate_rejections, screen)
+    if ctx.strategy is RoutingStrategy.SPLIT:
+        return singles.split_decision(started_ns)
+    qualified = screen.qualified
+    if not qualified:
+        raise no_single_route(ctx, singles.walkable(), singles.rejections())
+    reason, ordered = order_qualified(ctx, live, screen, qualified)
+    singles.ordered = ordered
+    return RoutingDecision.explained(
+        ctx.order,
+        ctx.strategy,
+        reason,
+        ctx.max_slippage_bps,
+        (time.perf_counter_ns() - started_ns) / 1_000,
+        ctx.now_ns,
+        singles,
+    )
+
+
 def route_order(
     order: OrderRequest,
     prepared: Prepared,
@@ -273,27 +315,9 @@ def route_order(
 
     Raises :class:`NoRouteError` when the whole order cannot be routed.
     """
-    ctx = Context(order, settings, weights, now_ns)
-    live, positions, gate_rejections = order_gate(ctx, prepared)
-    screen = screen_singles(ctx, live, prepared)
-    singles = Singles(ctx, live, positions, gate_rejections, screen)
-    if ctx.strategy is RoutingStrategy.SPLIT:
-        return singles.split_decision(started_ns), live, screen
-    qualified = screen.qualified
-    if not qualified:
-        raise no_single_route(ctx, singles.walkable(), singles.rejections())
-    reason, ordered = order_qualified(ctx, live, screen, qualified)
-    singles.ordered = ordered
-    decision = RoutingDecision.explained(
-        order,
-        ctx.strategy,
-        reason,
-        ctx.max_slippage_bps,
-        (time.perf_counter_ns() - started_ns) / 1_000,
-        now_ns,
-        singles,
-    )
-    return decision, live, screen
+    pending = begin(order, prepared, settings, weights, now_ns)
+    screen = screen_venues(*pending.request, now_ns, prepared.max_age_ns)
+    return finish(pending, screen, started_ns), pending.live, screen
 
 
 # ------------------------------------------------------------------------------------------------
@@ -342,8 +366,24 @@ GATE_VERDICTS = frozenset({"never_updated", "stale", "empty_book"})
 AMOUNT_VERDICTS = frozenset({"lot_size", "below_minimum", "above_maximum", "balance"})
 
 
-def screen_singles(ctx: Context, live: Sequence[Live], prepared: Prepared) -> Screen:
-    """The core's screen of the live venues for the whole order."""
+#: ``screen_venues``' arguments for one order, up to ``min_liquidity_ratio``.
+ScreenRequest = tuple[
+    list[OrderBook],
+    Literal["buy", "sell"],
+    Decimal,
+    list[VenueRules],
+    list[float],
+    list[float],
+    "list[Decimal | None] | None",
+    Weights,
+    float,
+    "Decimal | None",
+    float,
+]
+
+
+def screen_request(ctx: Context, live: Sequence[Live], prepared: Prepared) -> ScreenRequest:
+    """The core's screen request for the live venues and the whole order."""
     if len(live) == len(prepared.entries):
         books, rules = prepared.books, prepared.rules
         latencies, reliabilities = prepared.latencies, prepared.reliabilities
@@ -354,7 +394,7 @@ def screen_singles(ctx: Context, live: Sequence[Live], prepared: Prepared) -> Sc
         reliabilities = [venue.metrics.success_rate for venue in live]
     caps = [balance_cap(ctx, venue) for venue in live] if prepared.has_balances else None
     order = ctx.order
-    return screen_venues(
+    return (
         books,
         order.taker_side,
         order.amount,
@@ -366,8 +406,6 @@ def screen_singles(ctx: Context, live: Sequence[Live], prepared: Prepared) -> Sc
         ctx.max_slippage_bps,
         order.limit_price,
         ctx.settings.min_liquidity_score,
-        ctx.now_ns,
-        prepared.max_age_ns,
     )
 
 

@@ -19,12 +19,12 @@ a book of the wrong precision) raises :class:`sor.InvalidInput` naming the field
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 
 from sor._cache import CacheStats, RouteCache, cache_key
-from sor._core import InvalidInput, OrderBook
-from sor._routing import Listing, Prepared, route_order
+from sor._core import InvalidInput, OrderBook, Screen, screen_batch
+from sor._routing import Listing, Live, Pending, Prepared, begin, finish, route_order
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
 from sor.models import OrderRequest, RoutingDecision
@@ -152,43 +152,71 @@ class SmartOrderRouter:
         if not cache.enabled:
             started = time.perf_counter_ns()
             return route_order(order, prepared, self._settings, self._weights, now_ns, started)[0]
-        key = cache_key(order)
-        hit = cache.get(key, now_ns, prepared.health_version, self._generation)
+        hit = cache.get(cache_key(order), now_ns, prepared.health_version, self._generation)
         if hit is not None:
             return hit.served_from_cache(order)
         started = time.perf_counter_ns()
         decision, live, screen = route_order(
             order, prepared, self._settings, self._weights, now_ns, started
         )
-        books = tuple(zip([venue.book for venue in live], screen.versions, strict=True))
-        cache.put(
-            key,
-            decision,
-            now_ns,
-            books,
-            self._fresh_until_ns(screen.updated_at_ns, now_ns),
-            prepared.health_version,
-            self._generation,
-        )
+        self._remember(order, decision, live, screen, prepared, now_ns)
         return decision
 
     def route_many(self, orders: Iterable[OrderRequest]) -> list[RoutingDecision | NoRouteError]:
-        """Routes a batch: one result per order, in order.
+        """Routes a batch: one result per order, in order, with one call into the core for
+        every order the cache does not answer (the books are walked without holding the GIL).
 
         An order that cannot be routed gives its :class:`sor.NoRouteError` in place of a
         decision (one order does not sink the batch); a malformed order or unknown symbol or
-        venue raises :class:`sor.InvalidInput` before anything is routed.
+        venue raises :class:`sor.InvalidInput` before anything is routed. Every decision of the
+        batch is made at the same clock time; ``decision_time_us`` is the batch's time so far.
         """
         batch = list(orders)
-        for order in batch:
-            self._check(order)
-        results: list[RoutingDecision | NoRouteError] = []
-        for order in batch:
+        prepared = [self._prepared_for(order) for order in batch]
+        now_ns = self._clock_ns()
+        started = time.perf_counter_ns()
+        cache = self._cache
+        results: list[RoutingDecision | NoRouteError | None] = [None] * len(batch)
+        waiting: list[tuple[int, Pending]] = []
+        # With the cache on, an order repeated in the batch is served the first one's decision.
+        first: dict[Hashable, int] = {}
+        repeats: list[tuple[int, int]] = []
+        for index, (order, table) in enumerate(zip(batch, prepared, strict=True)):
+            if cache.enabled:
+                key = cache_key(order)
+                hit = cache.get(key, now_ns, table.health_version, self._generation)
+                if hit is not None:
+                    results[index] = hit.served_from_cache(order)
+                    continue
+                if key in first:
+                    repeats.append((index, first[key]))
+                    continue
+                first[key] = index
+            pending = begin(order, table, self._settings, self._weights, now_ns)
+            waiting.append((index, pending))
+        max_age_ns = int(self._settings.max_book_age_s * 1e9)
+        screens = screen_batch([pending.request for _, pending in waiting], now_ns, max_age_ns)
+        for (index, pending), screen in zip(waiting, screens, strict=True):
             try:
-                results.append(self.route(order))
+                decision = finish(pending, screen, started)
             except NoRouteError as err:
-                results.append(err)
-        return results
+                results[index] = err
+                continue
+            results[index] = decision
+            if cache.enabled:
+                self._remember(
+                    batch[index], decision, pending.live, screen, prepared[index], now_ns
+                )
+        for index, original in repeats:
+            earlier = results[original]
+            if isinstance(earlier, RoutingDecision):
+                results[index] = earlier.served_from_cache(batch[index])
+            else:
+                try:
+                    results[index] = self.route(batch[index])
+                except NoRouteError as err:
+                    results[index] = err
+        return [result for result in results if result is not None]
 
     def clear_cache(self) -> None:
         """Drops every cached decision."""
@@ -215,6 +243,26 @@ class SmartOrderRouter:
                         f"{field}: unknown venue {', '.join(unknown)}{self._known()}"
                     )
         return listings
+
+    def _remember(
+        self,
+        order: OrderRequest,
+        decision: RoutingDecision,
+        live: list[Live],
+        screen: Screen,
+        prepared: Prepared,
+        now_ns: int,
+    ) -> None:
+        """Caches ``decision`` with the versions of the books it was made on."""
+        self._cache.put(
+            cache_key(order),
+            decision,
+            now_ns,
+            tuple(zip([venue.book for venue in live], screen.versions, strict=True)),
+            self._fresh_until_ns(screen.updated_at_ns, now_ns),
+            prepared.health_version,
+            self._generation,
+        )
 
     def _fresh_until_ns(self, updated_at_ns: list[int], now_ns: int) -> int:
         """When the first of the books fresh at ``now_ns`` goes stale without an update."""

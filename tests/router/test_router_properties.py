@@ -475,3 +475,43 @@ def test_on_realistic_books_the_split_is_never_dearer_than_any_single_venue(
     for decision in singles:
         for option in (decision.primary, *decision.alternatives):
             assert sign * split.total <= sign * option.total + 1e-12 * option.total
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("buy", "sell")),
+            st.integers(1, 3_000_000).map(lambda n: Decimal(n).scaleb(-5)),
+            st.sampled_from((*SINGLE_STRATEGIES, "split")),
+            st.sampled_from((20.0, 100.0)),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_route_many_decides_each_order_as_route_does(
+    specs: list[tuple[str, Decimal, str, float]],
+) -> None:
+    router = sample()
+    orders = [
+        OrderRequest("BTC/USDT", side, amount, strategy=s, max_slippage_bps=bps)  # type: ignore[arg-type]
+        for side, amount, s, bps in specs
+    ]
+    batch = router.route_many(orders)
+    assert len(batch) == len(orders)
+    for order, got in zip(orders, batch, strict=True):
+        want = route(router, order)
+        assert type(got) is type(want)
+        if isinstance(got, NoRouteError):
+            assert isinstance(want, NoRouteError)
+            assert (got.reason, str(got)) == (want.reason, str(want))
+            continue
+        assert isinstance(want, RoutingDecision)
+        assert got.order is order
+        assert [(p.venue, p.quantity, p.total) for p in got.parts] == [
+            (p.venue, p.quantity, p.total) for p in want.parts
+        ]
+        assert [p.venue for p in got.alternatives] == [p.venue for p in want.alternatives]
+        assert got.reason == want.reason
+        assert got.rejections == want.rejections
+        assert [s.total for s in got.scores] == [s.total for s in want.scores]

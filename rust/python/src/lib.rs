@@ -35,5 +35,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(allocation::walk_many, m)?)?;
     m.add_class::<routing::Screen>()?;
     m.add_function(wrap_pyfunction!(routing::screen_venues, m)?)?;
+    m.add_function(wrap_pyfunction!(routing::screen_batch, m)?)?;
     Ok(())
 }

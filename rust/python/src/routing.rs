@@ -106,34 +106,53 @@ fn same_length(name: &str, len: usize, expected: usize) -> PyResult<()> {
     }
 }
 
-/// Which venues can take the whole order on their own, under every constraint, ranked.
-#[pyfunction]
-#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
-#[allow(clippy::too_many_arguments)]
-pub fn screen_venues(
-    books: Vec<PyRef<'_, OrderBook>>,
-    side: &str,
-    quantity: &Bound<'_, PyAny>,
-    rules: Vec<VenueRules>,
-    latencies_ms: Vec<f64>,
-    reliabilities: Vec<f64>,
-    balance_caps: Option<Vec<Option<Bound<'_, PyAny>>>>,
-    weights: Option<Weights>,
-    max_slippage_bps: f64,
-    limit_price: Option<&Bound<'_, PyAny>>,
-    min_liquidity_ratio: f64,
-    now_ns: u64,
-    max_age_ns: u64,
-) -> PyResult<Screen> {
+/// One order's screen request, as Python passes it (everything but the clock).
+type Request<'py> = (
+    Vec<PyRef<'py, OrderBook>>,
+    String,
+    Bound<'py, PyAny>,
+    Vec<VenueRules>,
+    Vec<f64>,
+    Vec<f64>,
+    Option<Vec<Option<Bound<'py, PyAny>>>>,
+    Option<Weights>,
+    f64,
+    Option<Bound<'py, PyAny>>,
+    f64,
+);
+
+/// A request converted to the core's types (the books still borrowed from Python).
+struct Prepared<'a> {
+    venues: Vec<ScreenVenue<'a>>,
+    order: ScreenOrder,
+    weights: CoreWeights,
+    fees_bps: Vec<f64>,
+}
+
+/// Converts one request; errors name the argument.
+fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResult<Prepared<'a>> {
+    let (
+        books,
+        side,
+        quantity,
+        rules,
+        latencies_ms,
+        reliabilities,
+        balance_caps,
+        weights,
+        max_slippage_bps,
+        limit_price,
+        min_liquidity_ratio,
+    ) = request;
     let side: TakerSide = taker_side(side)?;
     let n = books.len();
     same_length("rules", rules.len(), n)?;
     same_length("latencies_ms", latencies_ms.len(), n)?;
     same_length("reliabilities", reliabilities.len(), n)?;
-    if let Some(caps) = &balance_caps {
+    if let Some(caps) = balance_caps {
         same_length("balance_caps", caps.len(), n)?;
     }
-    if !min_liquidity_ratio.is_finite() || min_liquidity_ratio < 0.0 {
+    if !min_liquidity_ratio.is_finite() || *min_liquidity_ratio < 0.0 {
         return Err(invalid(format!(
             "min_liquidity_ratio: expected a finite number >= 0, got {min_liquidity_ratio}"
         )));
@@ -141,11 +160,12 @@ pub fn screen_venues(
     let order = ScreenOrder {
         side,
         quantity: crate::convert::quantity("quantity", quantity)?,
-        max_slippage: bps("max_slippage_bps", max_slippage_bps)?,
+        max_slippage: bps("max_slippage_bps", *max_slippage_bps)?,
         limit_price: limit_price
+            .as_ref()
             .map(|p| crate::convert::quantity("limit_price", p))
             .transpose()?,
-        min_liquidity_ratio,
+        min_liquidity_ratio: *min_liquidity_ratio,
         now_ns,
         max_age_ns,
     };
@@ -176,25 +196,116 @@ pub fn screen_venues(
             reliability: reliabilities[index],
         });
     }
-    let weights = weights.map_or(CoreWeights::DEFAULT, |w| w.weights);
-    let screened = core_route::screen(&venues, &order, &weights).map_err(|e| score_error(&e))?;
+    Ok(Prepared {
+        venues,
+        order,
+        weights: weights.map_or(CoreWeights::DEFAULT, |w| w.weights),
+        fees_bps: rules.iter().map(|r| r.taker_fee.as_f64()).collect(),
+    })
+}
+
+/// The Python result of one screen.
+fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
+    let n = prepared.venues.len();
     let mut position = vec![None; n];
     for (p, candidate) in screened.candidates.iter().enumerate() {
         position[candidate.index] = Some(p);
     }
+    let side = prepared.order.side;
     let candidates = screened
         .candidates
         .into_iter()
         .map(|c| {
             let index = c.index;
-            Candidate::new(c, side, venues[index].book, rules[index].taker_fee.as_f64())
+            Candidate::new(
+                c,
+                side,
+                prepared.venues[index].book,
+                prepared.fees_bps[index],
+            )
         })
         .collect();
-    Ok(Screen {
+    Screen {
         verdicts: screened.verdicts,
         candidates,
         position,
-        versions: venues.iter().map(|v| v.book.version()).collect(),
-        updated_at_ns: venues.iter().map(|v| v.book.updated_at_ns()).collect(),
-    })
+        versions: prepared.venues.iter().map(|v| v.book.version()).collect(),
+        updated_at_ns: prepared
+            .venues
+            .iter()
+            .map(|v| v.book.updated_at_ns())
+            .collect(),
+    }
+}
+
+/// Which venues can take the whole order on their own, under every constraint, ranked.
+#[pyfunction]
+#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
+#[allow(clippy::too_many_arguments)]
+pub fn screen_venues<'py>(
+    books: Vec<PyRef<'py, OrderBook>>,
+    side: String,
+    quantity: Bound<'py, PyAny>,
+    rules: Vec<VenueRules>,
+    latencies_ms: Vec<f64>,
+    reliabilities: Vec<f64>,
+    balance_caps: Option<Vec<Option<Bound<'py, PyAny>>>>,
+    weights: Option<Weights>,
+    max_slippage_bps: f64,
+    limit_price: Option<Bound<'py, PyAny>>,
+    min_liquidity_ratio: f64,
+    now_ns: u64,
+    max_age_ns: u64,
+) -> PyResult<Screen> {
+    let request: Request<'py> = (
+        books,
+        side,
+        quantity,
+        rules,
+        latencies_ms,
+        reliabilities,
+        balance_caps,
+        weights,
+        max_slippage_bps,
+        limit_price,
+        min_liquidity_ratio,
+    );
+    let prepared = prepare(&request, now_ns, max_age_ns)?;
+    let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
+        .map_err(|e| score_error(&e))?;
+    Ok(wrap(&prepared, screened))
+}
+
+/// Screens several orders in one call (each request holds `screen_venues`' arguments up to
+/// `min_liquidity_ratio`), without holding the GIL while the books are walked.
+#[pyfunction]
+pub fn screen_batch<'py>(
+    py: Python<'py>,
+    requests: Vec<Request<'py>>,
+    now_ns: u64,
+    max_age_ns: u64,
+) -> PyResult<Vec<Screen>> {
+    let prepared = requests
+        .iter()
+        .enumerate()
+        .map(|(i, request)| {
+            prepare(request, now_ns, max_age_ns)
+                .map_err(|e| invalid(format!("requests[{i}]: {}", e.value(py))))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let screened = py.detach(|| {
+        prepared
+            .iter()
+            .map(|p| core_route::screen(&p.venues, &p.order, &p.weights))
+            .collect::<Vec<_>>()
+    });
+    prepared
+        .iter()
+        .zip(screened)
+        .enumerate()
+        .map(|(i, (p, s))| {
+            s.map(|s| wrap(p, s))
+                .map_err(|e| invalid(format!("requests[{i}]: {e}")))
+        })
+        .collect()
 }
