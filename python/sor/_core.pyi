@@ -475,3 +475,31 @@ def screen_batch(
 ) -> list[Screen]:
     """``screen_venues`` for several orders in one call (each request holds its arguments up to
     ``min_liquidity_ratio``), without holding the GIL while the books are walked."""
+
+@final
+class VenueSet:
+    """The venues of a symbol as the router screens them again and again: books, rules and
+    health figures, converted once (``screen_set``)."""
+
+    def __new__(
+        cls,
+        books: Sequence[OrderBook],
+        rules: Sequence[VenueRules],
+        latencies_ms: Sequence[float],
+        reliabilities: Sequence[float],
+    ) -> VenueSet: ...
+    def __len__(self) -> int: ...
+
+def screen_set(
+    venues: VenueSet,
+    side: TakerSide,
+    quantity: DecimalLike,
+    balance_caps: Sequence[DecimalLike | None] | None,
+    weights: Weights | None,
+    max_slippage_bps: float,
+    limit_price: DecimalLike | None,
+    min_liquidity_ratio: float,
+    now_ns: int,
+    max_age_ns: int,
+) -> Screen:
+    """``screen_venues`` over a prepared ``VenueSet``."""

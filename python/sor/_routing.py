@@ -25,8 +25,10 @@ from sor._core import (
     OrderBook,
     Screen,
     VenueRules,
+    VenueSet,
     Weights,
     allocate,
+    screen_set,
     screen_venues,
 )
 from sor.config import RouterSettings
@@ -148,11 +150,13 @@ class Prepared:
         "health_version",
         "latencies",
         "live",
+        "low_latency",
         "max_age_ns",
         "positions",
         "rejections",
         "reliabilities",
         "rules",
+        "venue_set",
     )
 
     def __init__(
@@ -177,6 +181,26 @@ class Prepared:
         self.latencies = [live.metrics.latency_ema_ms for _, live in self.entries]
         self.reliabilities = [live.metrics.success_rate for _, live in self.entries]
         self.has_balances = any(live.balances for _, live in self.entries)
+        self.venue_set = VenueSet(self.books, self.rules, self.latencies, self.reliabilities)
+        # The lowest_latency strategy's gate also leaves out venues not under its threshold.
+        low = settings.low_latency_ms
+        fast = [(p, v) for p, v in self.entries if v.metrics.latency_ema_ms < low]
+        slow = [
+            (p, latency_rejection(v, low))
+            for p, v in self.entries
+            if v.metrics.latency_ema_ms >= low
+        ]
+        self.low_latency = (
+            [v for _, v in fast],
+            [p for p, _ in fast],
+            sorted(self.rejections + slow, key=_first),
+            VenueSet(
+                [v.book for _, v in fast],
+                [v.market.rules(v.market.max_amount) for _, v in fast],
+                [v.metrics.latency_ema_ms for _, v in fast],
+                [v.metrics.success_rate for _, v in fast],
+            ),
+        )
 
 
 def static_gate(
@@ -207,6 +231,16 @@ def static_gate(
             f"latency {latency:,.0f} ms above the {settings.max_latency_ms:,.0f} ms limit",
         )
     return Live(name, market, listing.balances, book, metrics, None)
+
+
+def latency_rejection(venue: Live, threshold_ms: float) -> Rejection:
+    """The lowest_latency strategy leaves the venue out: not under its threshold."""
+    latency = venue.metrics.latency_ema_ms
+    return Rejection(
+        venue.name,
+        RejectReason.LATENCY,
+        f"latency {latency:,.0f} ms not under the {threshold_ms:,.0f} ms low-latency threshold",
+    )
 
 
 def order_gate(
@@ -243,13 +277,7 @@ def order_gate(
         elif venue is None:
             rejection = static[position]
         elif low_latency and venue.metrics.latency_ema_ms >= settings.low_latency_ms:
-            latency = venue.metrics.latency_ema_ms
-            rejection = Rejection(
-                name,
-                RejectReason.LATENCY,
-                f"latency {latency:,.0f} ms not under the {settings.low_latency_ms:,.0f} ms "
-                "low-latency threshold",
-            )
+            rejection = latency_rejection(venue, settings.low_latency_ms)
         else:
             rejection = None
         if rejection is not None:
@@ -315,9 +343,64 @@ def route_order(
 
     Raises :class:`NoRouteError` when the whole order cannot be routed.
     """
-    pending = begin(order, prepared, settings, weights, now_ns)
-    screen = screen_venues(*pending.request, now_ns, prepared.max_age_ns)
-    return finish(pending, screen, started_ns), pending.live, screen
+    strategy = order.strategy or settings.default_strategy
+    if (
+        order.preferred_exchanges
+        or order.excluded_exchanges
+        or strategy is RoutingStrategy.SPLIT
+        or prepared.has_balances
+    ):
+        pending = begin(order, prepared, settings, weights, now_ns)
+        screen = screen_venues(*pending.request, now_ns, prepared.max_age_ns)
+        return finish(pending, screen, started_ns), pending.live, screen
+    # The common case, kept lean: the venues that passed the static gate (and, for
+    # lowest_latency, its threshold), no preferences or exclusions, no balances.
+    slippage = order.max_slippage_bps
+    if slippage is None:
+        slippage = settings.max_slippage_bps
+    if strategy is RoutingStrategy.LOWEST_LATENCY:
+        live, positions, rejections, venue_set = prepared.low_latency
+    else:
+        live, positions, rejections = prepared.live, prepared.positions, prepared.rejections
+        venue_set = prepared.venue_set
+    screen = screen_set(
+        venue_set,
+        order.taker_side,
+        order.amount,
+        None,
+        weights,
+        slippage,
+        order.limit_price,
+        settings.min_liquidity_score,
+        now_ns,
+        prepared.max_age_ns,
+    )
+    singles = Singles(
+        Context(order, settings, weights, now_ns), live, positions, rejections, screen
+    )
+    qualified = screen.qualified
+    if not qualified:
+        raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
+    if strategy is RoutingStrategy.BEST_EXECUTION:
+        if len(qualified) == 1:
+            reason = RoutingReason.ONLY_VENUE
+        elif screen.has_best_price(qualified[0]):
+            reason = RoutingReason.BEST_PRICE
+        else:
+            reason = RoutingReason.BEST_SCORE
+        singles.ordered = qualified
+    else:
+        reason, singles.ordered = order_qualified(singles.ctx, live, screen, qualified)
+    decision = RoutingDecision.explained(
+        order,
+        strategy,
+        reason,
+        slippage,
+        (time.perf_counter_ns() - started_ns) / 1_000,
+        now_ns,
+        singles,
+    )
+    return decision, live, screen
 
 
 # ------------------------------------------------------------------------------------------------

@@ -129,6 +129,25 @@ struct Prepared<'a> {
     fees_bps: Vec<f64>,
 }
 
+/// The venues of a screen, borrowed.
+struct VenueArgs<'a, 'py> {
+    books: &'a [PyRef<'py, OrderBook>],
+    rules: &'a [VenueRules],
+    latencies_ms: &'a [f64],
+    reliabilities: &'a [f64],
+}
+
+/// The order of a screen, as Python passes it.
+struct OrderArgs<'a, 'py> {
+    side: &'a str,
+    quantity: &'a Bound<'py, PyAny>,
+    balance_caps: Option<&'a [Option<Bound<'py, PyAny>>]>,
+    weights: Option<Weights>,
+    max_slippage_bps: f64,
+    limit_price: Option<&'a Bound<'py, PyAny>>,
+    min_liquidity_ratio: f64,
+}
+
 /// Converts one request; errors name the argument.
 fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResult<Prepared<'a>> {
     let (
@@ -144,6 +163,49 @@ fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResu
         limit_price,
         min_liquidity_ratio,
     ) = request;
+    prepare_parts(
+        &VenueArgs {
+            books,
+            rules,
+            latencies_ms,
+            reliabilities,
+        },
+        &OrderArgs {
+            side,
+            quantity,
+            balance_caps: balance_caps.as_deref(),
+            weights: *weights,
+            max_slippage_bps: *max_slippage_bps,
+            limit_price: limit_price.as_ref(),
+            min_liquidity_ratio: *min_liquidity_ratio,
+        },
+        now_ns,
+        max_age_ns,
+    )
+}
+
+/// Converts one screen's venues and order; errors name the argument.
+fn prepare_parts<'a>(
+    venue_args: &VenueArgs<'a, '_>,
+    order_args: &OrderArgs<'_, '_>,
+    now_ns: u64,
+    max_age_ns: u64,
+) -> PyResult<Prepared<'a>> {
+    let VenueArgs {
+        books,
+        rules,
+        latencies_ms,
+        reliabilities,
+    } = *venue_args;
+    let OrderArgs {
+        side,
+        quantity,
+        balance_caps,
+        weights,
+        max_slippage_bps,
+        limit_price,
+        min_liquidity_ratio,
+    } = *order_args;
     let side: TakerSide = taker_side(side)?;
     let n = books.len();
     same_length("rules", rules.len(), n)?;
@@ -152,7 +214,7 @@ fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResu
     if let Some(caps) = balance_caps {
         same_length("balance_caps", caps.len(), n)?;
     }
-    if !min_liquidity_ratio.is_finite() || *min_liquidity_ratio < 0.0 {
+    if !min_liquidity_ratio.is_finite() || min_liquidity_ratio < 0.0 {
         return Err(invalid(format!(
             "min_liquidity_ratio: expected a finite number >= 0, got {min_liquidity_ratio}"
         )));
@@ -160,12 +222,11 @@ fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResu
     let order = ScreenOrder {
         side,
         quantity: crate::convert::quantity("quantity", quantity)?,
-        max_slippage: bps("max_slippage_bps", *max_slippage_bps)?,
+        max_slippage: bps("max_slippage_bps", max_slippage_bps)?,
         limit_price: limit_price
-            .as_ref()
             .map(|p| crate::convert::quantity("limit_price", p))
             .transpose()?,
-        min_liquidity_ratio: *min_liquidity_ratio,
+        min_liquidity_ratio,
         now_ns,
         max_age_ns,
     };
@@ -175,7 +236,7 @@ fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResu
     let mut venues = Vec::with_capacity(n);
     for (index, book) in books.iter().enumerate() {
         let book = &book.book;
-        let balance_cap = match balance_caps.as_ref().and_then(|caps| caps[index].as_ref()) {
+        let balance_cap = match balance_caps.and_then(|caps| caps[index].as_ref()) {
             None => None,
             Some(cap) => {
                 let cap = crate::convert::quantity(Field::item("balance_caps", index, None), cap)?;
@@ -236,6 +297,84 @@ fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
             .map(|v| v.book.updated_at_ns())
             .collect(),
     }
+}
+
+/// The venues of a symbol as the router screens them again and again: books, rules and health
+/// figures, converted once.
+#[pyclass(module = "sor._core", frozen)]
+pub struct VenueSet {
+    books: Vec<Py<OrderBook>>,
+    rules: Vec<VenueRules>,
+    latencies_ms: Vec<f64>,
+    reliabilities: Vec<f64>,
+}
+
+#[pymethods]
+impl VenueSet {
+    #[new]
+    fn py_new(
+        books: Vec<Py<OrderBook>>,
+        rules: Vec<VenueRules>,
+        latencies_ms: Vec<f64>,
+        reliabilities: Vec<f64>,
+    ) -> PyResult<Self> {
+        let n = books.len();
+        same_length("rules", rules.len(), n)?;
+        same_length("latencies_ms", latencies_ms.len(), n)?;
+        same_length("reliabilities", reliabilities.len(), n)?;
+        Ok(Self {
+            books,
+            rules,
+            latencies_ms,
+            reliabilities,
+        })
+    }
+    fn __len__(&self) -> usize {
+        self.books.len()
+    }
+}
+
+/// `screen_venues` over a prepared `VenueSet`.
+#[pyfunction]
+#[pyo3(signature = (venues, side, quantity, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
+#[allow(clippy::too_many_arguments)]
+pub fn screen_set<'py>(
+    py: Python<'py>,
+    venues: &VenueSet,
+    side: &str,
+    quantity: &Bound<'py, PyAny>,
+    balance_caps: Option<Vec<Option<Bound<'py, PyAny>>>>,
+    weights: Option<Weights>,
+    max_slippage_bps: f64,
+    limit_price: Option<&Bound<'py, PyAny>>,
+    min_liquidity_ratio: f64,
+    now_ns: u64,
+    max_age_ns: u64,
+) -> PyResult<Screen> {
+    let books: Vec<PyRef<'py, OrderBook>> =
+        venues.books.iter().map(|b| b.bind(py).borrow()).collect();
+    let prepared = prepare_parts(
+        &VenueArgs {
+            books: &books,
+            rules: &venues.rules,
+            latencies_ms: &venues.latencies_ms,
+            reliabilities: &venues.reliabilities,
+        },
+        &OrderArgs {
+            side,
+            quantity,
+            balance_caps: balance_caps.as_deref(),
+            weights,
+            max_slippage_bps,
+            limit_price,
+            min_liquidity_ratio,
+        },
+        now_ns,
+        max_age_ns,
+    )?;
+    let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
+        .map_err(|e| score_error(&e))?;
+    Ok(wrap(&prepared, screened))
 }
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
