@@ -62,6 +62,21 @@ def decision_group(venues: int) -> str:
     return f"best-execution decision: {venues} venues x 1,000 levels, ~50 levels taken"
 
 
+ROUTE_STRATEGIES = (
+    "best_execution",
+    "lowest_latency",
+    "best_liquidity",
+    "cost_optimization",
+    "split",
+)
+"""The strategies of the route() benchmarks."""
+
+
+def route_group(strategy: str, venues: int) -> str:
+    """Group of ``route()`` for a 1 BTC buy with ``strategy`` across ``venues`` venues."""
+    return f"route() {strategy}: 1 BTC, {venues} venues x 1,000 levels"
+
+
 BUILD_GROUP = "build a 2 x 1,000-level book from exchange strings"
 """Group of the book builds."""
 DELTAS_EACH_GROUP = "apply 1,000 deltas one by one"
@@ -81,6 +96,7 @@ GROUP_ORDER = (
     DELTAS_EACH_GROUP,
     DELTAS_BATCH_GROUP,
     ALLOCATE_GROUP,
+    *(route_group(s, n) for n in DECISION_VENUES for s in ROUTE_STRATEGIES),
 )
 """The order groups are reported in (any other group follows, by name)."""
 
@@ -142,8 +158,19 @@ TARGETS = (
         max_seconds=200e-9,
         per_item=True,
     ),
+    Target(
+        "route(): 5-venue best_execution decision under 10 us",
+        route_group("best_execution", 5),
+        max_seconds=10e-6,
+    ),
+    Target(
+        "route(): 5-venue best_execution >= 50x the pure-Python reference",
+        route_group("best_execution", 5),
+        baseline=PYTHON,
+        min_ratio=50,
+    ),
 )
-"""The targets of the issue, in its order."""
+"""The targets of the issues (the Rust core, the router), in their order."""
 
 
 # --- Reading results ---------------------------------------------------------------------------

@@ -448,3 +448,120 @@ class BinanceDepthParser:
         above ``u``, or a price or quantity that is not a non-negative decimal at the market's
         precision; nothing is returned then.
         """
+
+#: Why a venue can or cannot take a whole order on its own (``Screen.verdicts``).
+Verdict: TypeAlias = Literal[
+    "qualified",
+    "never_updated",
+    "stale",
+    "empty_book",
+    "lot_size",
+    "below_minimum",
+    "above_maximum",
+    "balance",
+    "insufficient_liquidity",
+    "limit_price",
+    "slippage",
+    "liquidity_score",
+    "below_min_notional",
+]
+
+@final
+class Screen:
+    """What ``screen_venues`` found: a verdict per venue, the ranked candidates, the books'
+    versions and update times when they were screened."""
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        """One verdict per input venue."""
+    @property
+    def qualified(self) -> list[int]:
+        """Input positions of the qualified venues, best composite score first."""
+    @property
+    def candidates(self) -> list[Candidate]:
+        """The walked venues (qualified or not), best composite score first."""
+    def candidate(self, index: int) -> Candidate | None:
+        """The candidate of the venue at input position ``index``, if it was walked."""
+    def has_best_price(self, index: int) -> bool:
+        """True if that venue qualified with the best fee-inclusive price of the qualified."""
+    @property
+    def versions(self) -> list[int]:
+        """Each input book's ``version`` when it was screened."""
+    @property
+    def updated_at_ns(self) -> list[int]:
+        """Each input book's ``updated_at_ns`` when it was screened."""
+    def __len__(self) -> int: ...
+
+def screen_venues(
+    books: Sequence[OrderBook],
+    side: TakerSide,
+    quantity: DecimalLike,
+    rules: Sequence[VenueRules],
+    latencies_ms: Sequence[float],
+    reliabilities: Sequence[float],
+    balance_caps: Sequence[DecimalLike | None] | None,
+    weights: Weights | None,
+    max_slippage_bps: float,
+    limit_price: DecimalLike | None,
+    min_liquidity_ratio: float,
+    now_ns: int,
+    max_age_ns: int,
+) -> Screen:
+    """Which venues can take the whole order on their own under every constraint, ranked.
+
+    Per venue, in order: book freshness (``now_ns``, ``max_age_ns``), a non-empty side, the
+    amount against the lot size, minimum, maximum (``rules``) and balance cap; then the venues
+    that passed are walked, priced, scored and ranked (normalised over exactly those), and each
+    walk is checked: complete, within ``limit_price``, within the slippage bound, depth at
+    least ``min_liquidity_ratio`` times the amount, notional at least the minimum.
+    """
+
+def screen_batch(
+    requests: Sequence[
+        tuple[
+            Sequence[OrderBook],
+            TakerSide,
+            DecimalLike,
+            Sequence[VenueRules],
+            Sequence[float],
+            Sequence[float],
+            Sequence[DecimalLike | None] | None,
+            Weights | None,
+            float,
+            DecimalLike | None,
+            float,
+        ]
+    ],
+    now_ns: int,
+    max_age_ns: int,
+) -> list[Screen]:
+    """``screen_venues`` for several orders in one call (each request holds its arguments up to
+    ``min_liquidity_ratio``), without holding the GIL while the books are walked."""
+
+@final
+class VenueSet:
+    """The venues of a symbol as the router screens them again and again: books, rules and
+    health figures, converted once (``screen_set``)."""
+
+    def __new__(
+        cls,
+        books: Sequence[OrderBook],
+        rules: Sequence[VenueRules],
+        latencies_ms: Sequence[float],
+        reliabilities: Sequence[float],
+    ) -> VenueSet: ...
+    def __len__(self) -> int: ...
+
+def screen_set(
+    venues: VenueSet,
+    side: TakerSide,
+    quantity: DecimalLike,
+    balance_caps: Sequence[DecimalLike | None] | None,
+    weights: Weights | None,
+    max_slippage_bps: float,
+    limit_price: DecimalLike | None,
+    min_liquidity_ratio: float,
+    now_ns: int,
+    max_age_ns: int,
+) -> Screen:
+    """``screen_venues`` over a prepared ``VenueSet``."""

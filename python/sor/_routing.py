@@ -1,21 +1,36 @@
-"""The routing computation for one order: gate the venues, evaluate them in the core, apply the
-strategy, and either return the route or raise :class:`sor.NoRouteError` saying why.
+"""The routing computation for one order: gate the venues, screen them in the core, apply the
+strategy, and either return the decision or raise :class:`sor.NoRouteError` saying why.
 
 Pure computation over what the router hands in (books, markets, balances, health figures, the
-time): no state, no I/O. Every loop over price levels happens in the core: one ``rank_venues``
-call evaluates every venue that could take the whole order (walk, fee-inclusive cost, depth
-within the slippage bound, composite score), and a split is one ``allocate`` call (two when the
-order prefers some venues).
+time): no I/O. The order-independent part of the gate (market status, health, circuit, latency)
+is prepared once per router generation and health version (:class:`Prepared`); per order, one
+``screen_venues`` call checks every venue's book freshness, the amount's lot size and limits,
+walks, prices, scores and ranks every book, and checks depth, slippage, limit price, liquidity
+and minimum notional. A single-venue decision builds its explanation (parts, alternatives,
+scores, rejections) only when it is read (:class:`Singles`); a split is one ``allocate`` call
+(two when the order prefers some venues).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from sor._core import Allocation, Candidate, OrderBook, Weights, allocate, rank_venues
+from sor._core import (
+    Allocation,
+    Candidate,
+    OrderBook,
+    Screen,
+    VenueRules,
+    VenueSet,
+    Weights,
+    allocate,
+    screen_set,
+    screen_venues,
+)
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
 from sor.models import (
@@ -28,11 +43,15 @@ from sor.models import (
     Rejection,
     RejectReason,
     RoutePart,
+    RoutingDecision,
     RoutingReason,
     RoutingStrategy,
 )
 from sor.venues.health import HealthSource
 from sor.venues.market import Market
+
+if TYPE_CHECKING:
+    from sor._core import Verdict
 
 #: Order-level reasons from the earliest to the latest stage of routing: the headline of a
 #: NoRouteError is the latest stage any venue reached.
@@ -56,7 +75,8 @@ class Listing:
 
 
 class Live(NamedTuple):
-    """A venue that passed the gate: fresh book, healthy, fast enough, not excluded."""
+    """A venue that passed the gate: healthy, fast enough, not excluded (``preference``: its
+    position among the order's preferred exchanges)."""
 
     name: str
     market: Market
@@ -75,31 +95,39 @@ class Single(NamedTuple):
     rank: int
 
 
-@dataclass(frozen=True)
-class Route:
-    """What :func:`route_order` found (the router adds versions and timing)."""
-
-    strategy: RoutingStrategy
-    max_slippage_bps: float
-    reason: RoutingReason
-    parts: tuple[RoutePart, ...]
-    alternatives: tuple[RoutePart, ...]
-    scores: tuple[CandidateScore, ...]
-    rejections: tuple[Rejection, ...]
-
-
-class Context(NamedTuple):
+class Context:
     """One order with the settings resolved (``buy``, ``consumed`` and ``base`` derived)."""
 
-    order: OrderRequest
-    strategy: RoutingStrategy
-    max_slippage_bps: float
-    settings: RouterSettings
-    weights: Weights
-    now_ns: int
-    buy: bool
-    consumed: Literal["bid", "ask"]
-    base: str
+    __slots__ = (
+        "buy",
+        "consumed",
+        "max_slippage_bps",
+        "now_ns",
+        "order",
+        "settings",
+        "strategy",
+        "weights",
+    )
+
+    def __init__(
+        self, order: OrderRequest, settings: RouterSettings, weights: Weights, now_ns: int
+    ) -> None:
+        self.order = order
+        self.strategy: RoutingStrategy = order.strategy or settings.default_strategy
+        slippage = order.max_slippage_bps
+        self.max_slippage_bps: float = (
+            slippage if slippage is not None else settings.max_slippage_bps
+        )
+        self.settings = settings
+        self.weights = weights
+        self.now_ns = now_ns
+        self.buy = order.side is OrderSide.BUY
+        self.consumed: Literal["bid", "ask"] = "ask" if self.buy else "bid"
+
+    @property
+    def base(self) -> str:
+        """The order's base asset."""
+        return self.order.base
 
 
 def fmt(value: Decimal) -> str:
@@ -107,118 +135,272 @@ def fmt(value: Decimal) -> str:
     return f"{value.normalize():f}"
 
 
-def route_order(
-    order: OrderRequest,
-    listings: Sequence[Listing],
-    health: HealthSource,
-    settings: RouterSettings,
-    weights: Weights,
-    now_ns: int,
-) -> Route:
-    """Routes one order across the venues listing its symbol.
+class Prepared:
+    """What routing a symbol needs that only changes with the venues, books or health figures.
 
-    Raises :class:`NoRouteError` when the whole order cannot be routed.
+    Built once per router generation and health version: the gate's order-independent checks
+    (market status, book registered, health figures, circuit, latency) and the core's inputs for
+    the venues that pass them.
     """
-    buy = order.side is OrderSide.BUY
-    ctx = Context(
-        order=order,
-        strategy=order.strategy or settings.default_strategy,
-        max_slippage_bps=(
-            order.max_slippage_bps
-            if order.max_slippage_bps is not None
-            else settings.max_slippage_bps
-        ),
-        settings=settings,
-        weights=weights,
-        now_ns=now_ns,
-        buy=buy,
-        consumed="ask" if buy else "bid",
-        base=order.base,
-    )
-    rejections: list[Rejection] = []
-    live: list[Live] = []
-    for listing in listings:
-        outcome = gate(ctx, listing, health)
-        if isinstance(outcome, Rejection):
-            rejections.append(outcome)
-        else:
-            live.append(outcome)
-    singles, scores, single_rejections = evaluate_singles(ctx, live)
-    if ctx.strategy is RoutingStrategy.SPLIT:
-        # A venue that cannot take the whole order alone may still take a part: only the gate's
-        # rejections concern a split (the scores say why each venue could not go alone).
-        if not live:
-            raise no_single_route(ctx, live, rejections)
-        reason, parts, alternatives = split(ctx, live, singles, rejections)
-    else:
-        rejections += single_rejections
-        if not singles:
-            raise no_single_route(ctx, live, rejections)
-        reason, ordered = order_singles(ctx, singles)
-        parts = (ordered[0].part,)
-        alternatives = tuple(single.part for single in ordered[1:])
-    return Route(
-        strategy=ctx.strategy,
-        max_slippage_bps=ctx.max_slippage_bps,
-        reason=reason,
-        parts=parts,
-        alternatives=alternatives,
-        scores=tuple(scores),
-        rejections=tuple(rejections),
+
+    __slots__ = (
+        "books",
+        "entries",
+        "has_balances",
+        "health_version",
+        "latencies",
+        "live",
+        "low_latency",
+        "max_age_ns",
+        "positions",
+        "rejections",
+        "reliabilities",
+        "rules",
+        "venue_set",
     )
 
-
-# ------------------------------------------------------------------------------------------------
-# Gate: which venues may be looked at at all
-
-
-def gate(ctx: Context, listing: Listing, health: HealthSource) -> Live | Rejection:
-    """The venue as a live candidate, or why it is left out (before its book is walked)."""
-    order, settings = ctx.order, ctx.settings
-    name, market, book = listing.venue, listing.market, listing.book
-
-    def reject(reason: RejectReason, detail: str) -> Rejection:
-        return Rejection(name, reason, detail)
-
-    if name in order.excluded_exchanges:
-        return reject(RejectReason.EXCLUDED, "excluded by the order")
-    preferred = order.preferred_exchanges
-    preference = preferred.index(name) if name in preferred else None
-    if order.only_preferred and preference is None:
-        return reject(RejectReason.NOT_PREFERRED, "not a preferred exchange (only_preferred)")
-    if not market.active:
-        return reject(RejectReason.MARKET_INACTIVE, f"market {market.symbol} is not active")
-    if book is None:
-        return reject(RejectReason.NO_BOOK, f"no order book for {market.symbol}")
-    age_s = (ctx.now_ns - book.updated_at_ns) / 1e9
-    if book.updated_at_ns == 0 or age_s > settings.max_book_age_s:
-        when = "never updated" if book.updated_at_ns == 0 else f"last updated {age_s:.1f} s ago"
-        return reject(
-            RejectReason.STALE_BOOK, f"stale book: {when} (limit {settings.max_book_age_s:g} s)"
+    def __init__(
+        self, listings: Sequence[Listing], health: HealthSource, settings: RouterSettings
+    ) -> None:
+        self.health_version = health.version
+        self.max_age_ns = int(settings.max_book_age_s * 1e9)
+        #: Static rejections with their listing position.
+        self.rejections: list[tuple[int, Rejection]] = []
+        #: Venues that pass the static gate: (listing position, live venue without preference).
+        self.entries: list[tuple[int, Live]] = []
+        for position, listing in enumerate(listings):
+            outcome = static_gate(listing, health, settings)
+            if isinstance(outcome, Rejection):
+                self.rejections.append((position, outcome))
+            else:
+                self.entries.append((position, outcome))
+        self.live = [live for _, live in self.entries]
+        self.positions = [position for position, _ in self.entries]
+        self.books = [live.book for _, live in self.entries]
+        self.rules = [live.market.rules(live.market.max_amount) for _, live in self.entries]
+        self.latencies = [live.metrics.latency_ema_ms for _, live in self.entries]
+        self.reliabilities = [live.metrics.success_rate for _, live in self.entries]
+        self.has_balances = any(live.balances for _, live in self.entries)
+        self.venue_set = VenueSet(self.books, self.rules, self.latencies, self.reliabilities)
+        # The lowest_latency strategy's gate also leaves out venues not under its threshold.
+        low = settings.low_latency_ms
+        fast = [(p, v) for p, v in self.entries if v.metrics.latency_ema_ms < low]
+        slow = [
+            (p, latency_rejection(v, low))
+            for p, v in self.entries
+            if v.metrics.latency_ema_ms >= low
+        ]
+        self.low_latency = (
+            [v for _, v in fast],
+            [p for p, _ in fast],
+            sorted(self.rejections + slow, key=_first),
+            VenueSet(
+                [v.book for _, v in fast],
+                [v.market.rules(v.market.max_amount) for _, v in fast],
+                [v.metrics.latency_ema_ms for _, v in fast],
+                [v.metrics.success_rate for _, v in fast],
+            ),
         )
+
+
+def static_gate(
+    listing: Listing, health: HealthSource, settings: RouterSettings
+) -> Live | Rejection:
+    """The venue as a live candidate, or why it is left out whatever the order."""
+    name, market, book = listing.venue, listing.market, listing.book
+    if not market.active:
+        return Rejection(
+            name, RejectReason.MARKET_INACTIVE, f"market {market.symbol} is not active"
+        )
+    if book is None:
+        return Rejection(name, RejectReason.NO_BOOK, f"no order book for {market.symbol}")
     metrics = health.metrics(name)
     if metrics is None:
-        return reject(RejectReason.NO_HEALTH, "no health figures")
+        return Rejection(name, RejectReason.NO_HEALTH, "no health figures")
     if metrics.circuit_open:
-        return reject(
+        return Rejection(
+            name,
             RejectReason.CIRCUIT_OPEN,
             f"circuit breaker open ({metrics.consecutive_failures} consecutive failures)",
         )
     latency = metrics.latency_ema_ms
     if latency > settings.max_latency_ms:
-        return reject(
+        return Rejection(
+            name,
             RejectReason.LATENCY,
             f"latency {latency:,.0f} ms above the {settings.max_latency_ms:,.0f} ms limit",
         )
-    if ctx.strategy is RoutingStrategy.LOWEST_LATENCY and latency >= settings.low_latency_ms:
-        return reject(
-            RejectReason.LATENCY,
-            f"latency {latency:,.0f} ms not under the {settings.low_latency_ms:,.0f} ms "
-            "low-latency threshold",
+    return Live(name, market, listing.balances, book, metrics, None)
+
+
+def latency_rejection(venue: Live, threshold_ms: float) -> Rejection:
+    """The lowest_latency strategy leaves the venue out: not under its threshold."""
+    latency = venue.metrics.latency_ema_ms
+    return Rejection(
+        venue.name,
+        RejectReason.LATENCY,
+        f"latency {latency:,.0f} ms not under the {threshold_ms:,.0f} ms low-latency threshold",
+    )
+
+
+def order_gate(
+    ctx: Context, prepared: Prepared
+) -> tuple[list[Live], list[int], list[tuple[int, Rejection]]]:
+    """The venues the order may use (with its preferences), their listing positions, and the
+    gate's rejections with their listing positions (in listing order)."""
+    order, settings = ctx.order, ctx.settings
+    excluded, preferred = order.excluded_exchanges, order.preferred_exchanges
+    low_latency = ctx.strategy is RoutingStrategy.LOWEST_LATENCY
+    if not (excluded or preferred or low_latency):
+        return (
+            [live for _, live in prepared.entries],
+            [p for p, _ in prepared.entries],
+            list(prepared.rejections),
         )
-    if book.level_count(ctx.consumed) == 0:
-        return reject(RejectReason.EMPTY_BOOK, f"no {ctx.consumed}s in the book")
-    return Live(name, market, listing.balances, book, metrics, preference)
+    static = dict(prepared.rejections)
+    entries = dict(prepared.entries)
+    live: list[Live] = []
+    positions: list[int] = []
+    rejections: list[tuple[int, Rejection]] = []
+    for position in sorted(static.keys() | entries.keys()):
+        venue = entries.get(position)
+        name = venue.name if venue is not None else static[position].venue
+        preference = preferred.index(name) if name in preferred else None
+        if name in excluded:
+            rejection: Rejection | None = Rejection(
+                name, RejectReason.EXCLUDED, "excluded by the order"
+            )
+        elif order.only_preferred and preference is None:
+            rejection = Rejection(
+                name, RejectReason.NOT_PREFERRED, "not a preferred exchange (only_preferred)"
+            )
+        elif venue is None:
+            rejection = static[position]
+        elif low_latency and venue.metrics.latency_ema_ms >= settings.low_latency_ms:
+            rejection = latency_rejection(venue, settings.low_latency_ms)
+        else:
+            rejection = None
+        if rejection is not None:
+            rejections.append((position, rejection))
+        elif venue is not None:
+            live.append(venue._replace(preference=preference) if preference is not None else venue)
+            positions.append(position)
+    return live, positions, rejections
+
+
+class Pending(NamedTuple):
+    """An order gated and ready for the core's screen (``request`` is its argument tuple)."""
+
+    ctx: Context
+    live: list[Live]
+    positions: list[int]
+    gate_rejections: list[tuple[int, Rejection]]
+    request: ScreenRequest
+
+
+def begin(
+    order: OrderRequest, prepared: Prepared, settings: RouterSettings, weights: Weights, now_ns: int
+) -> Pending:
+    """Gates the venues for ``order`` and prepares the core's screen of the others."""
+    ctx = Context(order, settings, weights, now_ns)
+    live, positions, gate_rejections = order_gate(ctx, prepared)
+    return Pending(ctx, live, positions, gate_rejections, screen_request(ctx, live, prepared))
+
+
+def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision:
+    """The decision on a screened order; raises :class:`NoRouteError` if there is none."""
+    ctx, live = pending.ctx, pending.live
+    singles = Singles(ctx, live, pending.positions, pending.gate_rejections, screen)
+    if ctx.strategy is RoutingStrategy.SPLIT:
+        return singles.split_decision(started_ns)
+    qualified = screen.qualified
+    if not qualified:
+        raise no_single_route(ctx, singles.walkable(), singles.rejections())
+    reason, ordered = order_qualified(ctx, live, screen, qualified)
+    singles.ordered = ordered
+    return RoutingDecision.explained(
+        ctx.order,
+        ctx.strategy,
+        reason,
+        ctx.max_slippage_bps,
+        (time.perf_counter_ns() - started_ns) / 1_000,
+        ctx.now_ns,
+        singles,
+    )
+
+
+def route_order(
+    order: OrderRequest,
+    prepared: Prepared,
+    settings: RouterSettings,
+    weights: Weights,
+    now_ns: int,
+    started_ns: int,
+) -> tuple[RoutingDecision, list[Live], Screen]:
+    """Routes one order across the venues listing its symbol: the decision, the venues whose
+    books it was made on and the core's screen of them (whose book versions and update times
+    serve the cache).
+
+    Raises :class:`NoRouteError` when the whole order cannot be routed.
+    """
+    strategy = order.strategy or settings.default_strategy
+    if (
+        order.preferred_exchanges
+        or order.excluded_exchanges
+        or strategy is RoutingStrategy.SPLIT
+        or prepared.has_balances
+    ):
+        pending = begin(order, prepared, settings, weights, now_ns)
+        screen = screen_venues(*pending.request, now_ns, prepared.max_age_ns)
+        return finish(pending, screen, started_ns), pending.live, screen
+    # The common case, kept lean: the venues that passed the static gate (and, for
+    # lowest_latency, its threshold), no preferences or exclusions, no balances.
+    slippage = order.max_slippage_bps
+    if slippage is None:
+        slippage = settings.max_slippage_bps
+    if strategy is RoutingStrategy.LOWEST_LATENCY:
+        live, positions, rejections, venue_set = prepared.low_latency
+    else:
+        live, positions, rejections = prepared.live, prepared.positions, prepared.rejections
+        venue_set = prepared.venue_set
+    screen = screen_set(
+        venue_set,
+        order.taker_side,
+        order.amount,
+        None,
+        weights,
+        slippage,
+        order.limit_price,
+        settings.min_liquidity_score,
+        now_ns,
+        prepared.max_age_ns,
+    )
+    singles = Singles(
+        Context(order, settings, weights, now_ns), live, positions, rejections, screen
+    )
+    qualified = screen.qualified
+    if not qualified:
+        raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
+    if strategy is RoutingStrategy.BEST_EXECUTION:
+        if len(qualified) == 1:
+            reason = RoutingReason.ONLY_VENUE
+        elif screen.has_best_price(qualified[0]):
+            reason = RoutingReason.BEST_PRICE
+        else:
+            reason = RoutingReason.BEST_SCORE
+        singles.ordered = qualified
+    else:
+        reason, singles.ordered = order_qualified(singles.ctx, live, screen, qualified)
+    decision = RoutingDecision.explained(
+        order,
+        strategy,
+        reason,
+        slippage,
+        (time.perf_counter_ns() - started_ns) / 1_000,
+        now_ns,
+        singles,
+    )
+    return decision, live, screen
 
 
 # ------------------------------------------------------------------------------------------------
@@ -258,72 +440,124 @@ def limit_ticks(ctx: Context, book: OrderBook) -> Decimal | None:
     return limit.quantize(tick, rounding=ROUND_FLOOR if ctx.buy else ROUND_CEILING)
 
 
-def beyond_limit(ctx: Context, price: Decimal | None) -> bool:
-    """True if a fill at ``price`` would break the order's limit price."""
-    limit = ctx.order.limit_price
-    if limit is None or price is None:
-        return False
-    return price > limit if ctx.buy else price < limit
-
-
 # ------------------------------------------------------------------------------------------------
-# Single venues: every venue that could take the whole order, evaluated in one core call
+# Single venues: every venue that could take the whole order, screened in one core call
+
+#: Core verdicts that belong to the gate (the venue's book was not walked for the order).
+GATE_VERDICTS = frozenset({"never_updated", "stale", "empty_book"})
+#: Core verdicts on the amount, judged before walking.
+AMOUNT_VERDICTS = frozenset({"lot_size", "below_minimum", "above_maximum", "balance"})
 
 
-def amount_problem(ctx: Context, venue: Live) -> Rejection | None:
-    """Why the venue cannot take the whole amount as one valid order, judged before walking its
-    book (lot size, minimum and maximum amount, balance), or None."""
+#: ``screen_venues``' arguments for one order, up to ``min_liquidity_ratio``.
+ScreenRequest = tuple[
+    list[OrderBook],
+    Literal["buy", "sell"],
+    Decimal,
+    list[VenueRules],
+    list[float],
+    list[float],
+    "list[Decimal | None] | None",
+    Weights,
+    float,
+    "Decimal | None",
+    float,
+]
+
+
+def screen_request(ctx: Context, live: Sequence[Live], prepared: Prepared) -> ScreenRequest:
+    """The core's screen request for the live venues and the whole order."""
+    if len(live) == len(prepared.entries):
+        books, rules = prepared.books, prepared.rules
+        latencies, reliabilities = prepared.latencies, prepared.reliabilities
+    else:
+        books = [venue.book for venue in live]
+        rules = [venue.market.rules(venue.market.max_amount) for venue in live]
+        latencies = [venue.metrics.latency_ema_ms for venue in live]
+        reliabilities = [venue.metrics.success_rate for venue in live]
+    caps = [balance_cap(ctx, venue) for venue in live] if prepared.has_balances else None
+    order = ctx.order
+    return (
+        books,
+        order.taker_side,
+        order.amount,
+        rules,
+        latencies,
+        reliabilities,
+        caps,
+        ctx.weights,
+        ctx.max_slippage_bps,
+        order.limit_price,
+        ctx.settings.min_liquidity_score,
+    )
+
+
+def gate_rejection(ctx: Context, venue: Live, verdict: str, updated_at_ns: int) -> Rejection:
+    """Why the core's gate left the venue out (stale or never updated book, empty side)."""
+    if verdict == "empty_book":
+        return Rejection(venue.name, RejectReason.EMPTY_BOOK, f"no {ctx.consumed}s in the book")
+    limit = ctx.settings.max_book_age_s
+    when = (
+        "never updated"
+        if verdict == "never_updated"
+        else f"last updated {(ctx.now_ns - updated_at_ns) / 1e9:.1f} s ago"
+    )
+    return Rejection(venue.name, RejectReason.STALE_BOOK, f"stale book: {when} (limit {limit:g} s)")
+
+
+def amount_rejection(ctx: Context, venue: Live, verdict: str) -> Rejection:
+    """Why the venue cannot take the whole amount as one valid order (lot size, minimum,
+    maximum, balance), judged before walking its book."""
     amount, market, name = ctx.order.amount, venue.market, venue.name
-    if amount % market.amount_step:
+    if verdict == "lot_size":
         return Rejection(
             name,
             RejectReason.LOT_SIZE,
             f"amount {fmt(amount)} is not a multiple of the lot size {fmt(market.amount_step)}",
         )
-    if amount < market.min_amount:
+    if verdict == "below_minimum":
         return Rejection(
             name,
             RejectReason.BELOW_MINIMUM,
             f"amount {fmt(amount)} {ctx.base} is below the minimum {fmt(market.min_amount)}",
         )
-    if market.max_amount is not None and amount > market.max_amount:
+    if verdict == "above_maximum":
         return Rejection(
             name,
             RejectReason.ABOVE_MAXIMUM,
-            f"amount {fmt(amount)} {ctx.base} is above the maximum {fmt(market.max_amount)}",
+            f"amount {fmt(amount)} {ctx.base} is above the maximum "
+            f"{fmt(market.max_amount or Decimal(0))}",
         )
-    cap = balance_cap(ctx, venue)
-    if cap is not None and cap < amount:
-        asset = market.quote if ctx.buy else market.base
-        held = venue.balances.get(asset, Decimal(0))
-        return Rejection(
-            name,
-            RejectReason.BALANCE,
-            f"balance of {fmt(held)} {asset} covers {fmt(cap)} of {fmt(amount)} {ctx.base}",
-        )
-    return None
+    cap = balance_cap(ctx, venue) or Decimal(0)
+    asset = market.quote if ctx.buy else market.base
+    held = venue.balances.get(asset, Decimal(0))
+    return Rejection(
+        name,
+        RejectReason.BALANCE,
+        f"balance of {fmt(held)} {asset} covers {fmt(cap)} of {fmt(amount)} {ctx.base}",
+    )
 
 
-def candidate_problem(ctx: Context, venue: Live, candidate: Candidate) -> Rejection | None:
-    """Why the walked venue cannot take the whole order (depth, slippage, liquidity score,
-    minimum order value, limit price), or None."""
+def walk_rejection(ctx: Context, venue: Live, verdict: str, candidate: Candidate) -> Rejection:
+    """Why the walked venue cannot take the whole order (depth, limit price, slippage,
+    liquidity score, minimum order value)."""
     walk, market, name = candidate.walk, venue.market, venue.name
     amount, slippage = ctx.order.amount, ctx.max_slippage_bps
-    if not walk.complete:
+    if verdict == "insufficient_liquidity":
         return Rejection(
             name,
             RejectReason.INSUFFICIENT_LIQUIDITY,
             f"the book holds {fmt(walk.filled)} of {fmt(amount)} {ctx.base}",
         )
-    if ctx.order.limit_price is not None and beyond_limit(ctx, walk.worst_price):
-        assert walk.worst_price is not None
+    if verdict == "limit_price":
         return Rejection(
             name,
             RejectReason.LIMIT_PRICE,
-            f"filling {fmt(amount)} {ctx.base} takes prices up to {fmt(walk.worst_price)}, "
-            f"past the limit {fmt(ctx.order.limit_price or Decimal(0))}",
+            f"filling {fmt(amount)} {ctx.base} takes prices up to "
+            f"{fmt(walk.worst_price or Decimal(0))}, past the limit "
+            f"{fmt(ctx.order.limit_price or Decimal(0))}",
         )
-    if not candidate.eligible:
+    if verdict == "slippage":
         return Rejection(
             name,
             RejectReason.SLIPPAGE,
@@ -331,21 +565,19 @@ def candidate_problem(ctx: Context, venue: Live, candidate: Candidate) -> Reject
             f"{worst_bps(walk.best_price, walk.worst_price):.1f} bps from the best price "
             f"(limit {slippage:g} bps)",
         )
-    ratio, minimum = candidate.liquidity_ratio, ctx.settings.min_liquidity_score
-    if ratio < minimum:
+    if verdict == "liquidity_score":
+        ratio, minimum = candidate.liquidity_ratio, ctx.settings.min_liquidity_score
         return Rejection(
             name,
             RejectReason.LIQUIDITY_SCORE,
             f"depth within {slippage:g} bps is {ratio:.2f}x the order (minimum {minimum:g}x)",
         )
-    if walk.notional < market.min_cost:
-        return Rejection(
-            name,
-            RejectReason.BELOW_MINIMUM,
-            f"order value {fmt(walk.notional)} {market.quote} is below the minimum "
-            f"{fmt(market.min_cost)}",
-        )
-    return None
+    return Rejection(
+        name,
+        RejectReason.BELOW_MINIMUM,
+        f"order value {fmt(walk.notional)} {market.quote} is below the minimum "
+        f"{fmt(market.min_cost)}",
+    )
 
 
 def worst_bps(best: Decimal | None, worst: Decimal | None) -> float:
@@ -355,81 +587,206 @@ def worst_bps(best: Decimal | None, worst: Decimal | None) -> float:
     return float(abs(worst - best) / best * 10_000)
 
 
-def evaluate_singles(
-    ctx: Context, live: Sequence[Live]
-) -> tuple[list[Single], list[CandidateScore], list[Rejection]]:
-    """The venues that can take the whole order alone (in composite-score order), every
-    evaluated candidate's score, and why the others cannot."""
-    rejections: list[Rejection] = []
-    sized: list[Live] = []
-    for venue in live:
-        problem = amount_problem(ctx, venue)
-        if problem is None:
-            sized.append(venue)
-        else:
-            rejections.append(problem)
-    if not sized:
-        return [], [], rejections
-    ranking = rank_venues(
-        [venue.book for venue in sized],
-        ctx.order.taker_side,
-        ctx.order.amount,
-        [venue.market.taker_fee_bps for venue in sized],
-        [venue.metrics.latency_ema_ms for venue in sized],
-        [venue.metrics.success_rate for venue in sized],
-        ctx.weights,
-        ctx.max_slippage_bps,
-    )
-    singles: list[Single] = []
-    scores: list[CandidateScore] = []
-    categorize = ctx.settings.latency_thresholds.categorize
-    for candidate in ranking.candidates:
-        venue = sized[candidate.index]
-        problem = candidate_problem(ctx, venue, candidate)
-        if problem is None:
-            part = RoutePart(venue.name, ctx.order.amount, candidate.walk, candidate.cost)
-            singles.append(Single(venue, candidate, part, len(singles)))
-        else:
-            rejections.append(problem)
-        latency = venue.metrics.latency_ema_ms
-        scores.append(
-            CandidateScore(
-                venue=venue.name,
-                score=candidate.score,
-                raw=candidate.raw,
-                liquidity_ratio=candidate.liquidity_ratio,
-                latency_ms=latency,
-                latency_category=categorize(latency),
-                qualified=problem is None,
-                rejection=problem,
-            )
+class Singles:
+    """One order's screened venues, and the explanation of its decision, built when asked for.
+
+    Everything here comes from the core's screen (walks, costs, scores, book versions and
+    update times captured when the order was routed) and the router's immutable venue data,
+    so an explanation built later says what it would have said at once.
+    """
+
+    __slots__ = ("_verdicts", "ctx", "gate_rejections", "live", "ordered", "positions", "screen")
+
+    def __init__(
+        self,
+        ctx: Context,
+        live: list[Live],
+        positions: list[int],
+        gate_rejections: list[tuple[int, Rejection]],
+        screen: Screen,
+    ) -> None:
+        self.ctx = ctx
+        self.live = live
+        self.positions = positions
+        self.gate_rejections = gate_rejections
+        self.screen = screen
+        #: Positions in ``live`` of the qualified venues, in the strategy's order.
+        self.ordered: list[int] = []
+        self._verdicts: list[Verdict] | None = None
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        """The core's verdict on each live venue."""
+        if self._verdicts is None:
+            self._verdicts = self.screen.verdicts
+        return self._verdicts
+
+    def part(self, index: int) -> RoutePart:
+        """The whole order on the venue at ``index`` in ``live``."""
+        candidate = self.screen.candidate(index)
+        assert candidate is not None
+        return RoutePart(
+            self.live[index].name, self.ctx.order.amount, candidate.walk, candidate.cost
         )
-    return singles, scores, rejections
+
+    def parts(self) -> tuple[RoutePart, ...]:
+        """The primary venue's part."""
+        return (self.part(self.ordered[0]),)
+
+    def alternatives(self) -> tuple[RoutePart, ...]:
+        """The other qualified venues' parts, in the strategy's order."""
+        return tuple(self.part(index) for index in self.ordered[1:])
+
+    def walkable(self) -> list[Live]:
+        """The live venues the core's gate let through (fresh book, non-empty side)."""
+        return [
+            venue
+            for venue, verdict in zip(self.live, self.verdicts, strict=True)
+            if verdict not in GATE_VERDICTS
+        ]
+
+    def gate_stage(self) -> list[Rejection]:
+        """The gate's rejections, the core's included, in listing order."""
+        updated = self.screen.updated_at_ns
+        core = [
+            (self.positions[i], gate_rejection(self.ctx, self.live[i], verdict, updated[i]))
+            for i, verdict in enumerate(self.verdicts)
+            if verdict in GATE_VERDICTS
+        ]
+        if not core:
+            return [rejection for _, rejection in self.gate_rejections]
+        return [rejection for _, rejection in sorted(self.gate_rejections + core, key=_first)]
+
+    def rejection(self, index: int) -> Rejection | None:
+        """Why the venue at ``index`` in ``live`` cannot take the whole order alone, if so."""
+        verdict = self.verdicts[index]
+        if verdict == "qualified":
+            return None
+        venue = self.live[index]
+        if verdict in GATE_VERDICTS:
+            return gate_rejection(self.ctx, venue, verdict, self.screen.updated_at_ns[index])
+        if verdict in AMOUNT_VERDICTS:
+            return amount_rejection(self.ctx, venue, verdict)
+        candidate = self.screen.candidate(index)
+        assert candidate is not None
+        return walk_rejection(self.ctx, venue, verdict, candidate)
+
+    def single_stage(self) -> list[Rejection]:
+        """Why the walkable venues cannot go alone: amount problems in venue order, then walk
+        problems in ranking order."""
+        amount = [
+            amount_rejection(self.ctx, self.live[i], verdict)
+            for i, verdict in enumerate(self.verdicts)
+            if verdict in AMOUNT_VERDICTS
+        ]
+        walked = [
+            self.rejection(candidate.index)
+            for candidate in self.screen.candidates
+            if self.verdicts[candidate.index] != "qualified"
+        ]
+        return amount + [r for r in walked if r is not None]
+
+    def rejections(self) -> tuple[Rejection, ...]:
+        """Every venue left out of a single-venue route, and why."""
+        return tuple(self.gate_stage() + self.single_stage())
+
+    def scores(self) -> tuple[CandidateScore, ...]:
+        """Every walked candidate's score, best first."""
+        categorize = self.ctx.settings.latency_thresholds.categorize
+        scores = []
+        for candidate in self.screen.candidates:
+            venue = self.live[candidate.index]
+            problem = self.rejection(candidate.index)
+            latency = venue.metrics.latency_ema_ms
+            scores.append(
+                CandidateScore(
+                    venue=venue.name,
+                    score=candidate.score,
+                    raw=candidate.raw,
+                    liquidity_ratio=candidate.liquidity_ratio,
+                    latency_ms=latency,
+                    latency_category=categorize(latency),
+                    qualified=problem is None,
+                    rejection=problem,
+                )
+            )
+        return tuple(scores)
+
+    def book_versions(self) -> tuple[tuple[str, int], ...]:
+        """Each screened venue with its book's version then."""
+        return tuple(
+            (venue.name, version)
+            for venue, version in zip(self.live, self.screen.versions, strict=True)
+        )
+
+    def singles(self) -> list[Single]:
+        """The qualified venues in ranking order, as the split needs them."""
+        return [
+            Single(self.live[index], candidate, self.part(index), rank)
+            for rank, index in enumerate(self.screen.qualified)
+            if (candidate := self.screen.candidate(index)) is not None
+        ]
+
+    def split_decision(self, started_ns: int) -> RoutingDecision:
+        """The split strategy's decision (built at once)."""
+        ctx = self.ctx
+        walkable = self.walkable()
+        gate = self.gate_stage()
+        # A venue that cannot take the whole order alone may still take a part: only the gate's
+        # rejections concern a split (the scores say why each venue could not go alone).
+        if not walkable:
+            raise no_single_route(ctx, walkable, gate)
+        reason, parts, alternatives = split(ctx, walkable, self.singles(), gate)
+        return RoutingDecision(
+            order=ctx.order,
+            strategy=ctx.strategy,
+            reason=reason,
+            parts=parts,
+            alternatives=alternatives,
+            scores=self.scores(),
+            rejections=tuple(gate),
+            max_slippage_bps=ctx.max_slippage_bps,
+            book_versions=self.book_versions(),
+            decision_time_us=(time.perf_counter_ns() - started_ns) / 1_000,
+            decided_at_ns=ctx.now_ns,
+        )
 
 
-def order_singles(ctx: Context, singles: list[Single]) -> tuple[RoutingReason, list[Single]]:
-    """The venues in the strategy's order, preferred venues first, and why the first won."""
+def _first(item: tuple[int, Rejection]) -> int:
+    return item[0]
+
+
+def order_qualified(
+    ctx: Context, live: Sequence[Live], screen: Screen, qualified: list[int]
+) -> tuple[RoutingReason, list[int]]:
+    """The qualified venues (positions in ``live``, given in ranking order) in the strategy's
+    order, preferred venues first, and why the first won."""
     strategy = ctx.strategy
+    by_strategy = qualified
     if strategy is RoutingStrategy.LOWEST_LATENCY:
-        by_strategy = sorted(singles, key=lambda s: (s.live.metrics.latency_ema_ms, s.rank))
+        rank = {index: r for r, index in enumerate(qualified)}
+        by_strategy = sorted(qualified, key=lambda i: (live[i].metrics.latency_ema_ms, rank[i]))
     elif strategy is RoutingStrategy.BEST_LIQUIDITY:
+        rank = {index: r for r, index in enumerate(qualified)}
         depth = {
-            s.live.name: s.live.book.depth_within_bps(ctx.consumed, ctx.max_slippage_bps)
-            for s in singles
+            i: live[i].book.depth_within_bps(ctx.consumed, ctx.max_slippage_bps) for i in qualified
         }
-        by_strategy = sorted(singles, key=lambda s: (-depth[s.live.name], s.rank))
+        by_strategy = sorted(qualified, key=lambda i: (-depth[i], rank[i]))
     elif strategy is RoutingStrategy.COST_OPTIMIZATION:
+        rank = {index: r for r, index in enumerate(qualified)}
         sign = 1.0 if ctx.buy else -1.0
-        by_strategy = sorted(singles, key=lambda s: (sign * s.candidate.cost.total, s.rank))
-    else:
-        by_strategy = singles
-    preferred = sorted(
-        (s for s in by_strategy if s.live.preference is not None),
-        key=lambda s: s.live.preference or 0,
-    )
-    ordered = preferred + [s for s in by_strategy if s.live.preference is None]
+        total = {i: sign * _total(screen, i) for i in qualified}
+        by_strategy = sorted(qualified, key=lambda i: (total[i], rank[i]))
+    ordered = by_strategy
+    if ctx.order.preferred_exchanges:
+        preferred = sorted(
+            (i for i in by_strategy if live[i].preference is not None),
+            key=lambda i: live[i].preference or 0,
+        )
+        if preferred:
+            ordered = preferred + [i for i in by_strategy if live[i].preference is None]
     primary = ordered[0]
-    if primary is not by_strategy[0]:
+    if primary != by_strategy[0]:
         return RoutingReason.PREFERRED_EXCHANGE, ordered
     if len(ordered) == 1:
         return RoutingReason.ONLY_VENUE, ordered
@@ -439,10 +796,15 @@ def order_singles(ctx: Context, singles: list[Single]) -> tuple[RoutingReason, l
         return RoutingReason.BEST_LIQUIDITY, ordered
     if strategy is RoutingStrategy.COST_OPTIMIZATION:
         return RoutingReason.LOWEST_COST, ordered
-    best_price = max(s.candidate.raw.price for s in singles)
-    if primary.candidate.raw.price >= best_price:
+    if screen.has_best_price(primary):
         return RoutingReason.BEST_PRICE, ordered
     return RoutingReason.BEST_SCORE, ordered
+
+
+def _total(screen: Screen, index: int) -> float:
+    candidate = screen.candidate(index)
+    assert candidate is not None
+    return candidate.cost.total
 
 
 # ------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, Protocol
 
 from sor._core import ExecutionCost, FactorScores, InvalidInput, VenueScore, WalkResult
 from sor._validate import (
@@ -29,6 +29,7 @@ __all__ = [
     "CandidateScore",
     "DecimalInput",
     "ExchangeMetrics",
+    "Explanation",
     "LatencyCategory",
     "LatencyThresholds",
     "NoRouteReason",
@@ -440,9 +441,32 @@ class CandidateScore:
         return self.score.contributions
 
 
-@dataclass(frozen=True)
+class Explanation(Protocol):
+    """The parts of a decision that are built only when asked for (see :class:`RoutingDecision`)."""
+
+    def parts(self) -> tuple[RoutePart, ...]:
+        """The route."""
+        ...
+
+    def alternatives(self) -> tuple[RoutePart, ...]:
+        """The other venues that could take the whole order, best first."""
+        ...
+
+    def scores(self) -> tuple[CandidateScore, ...]:
+        """Every evaluated candidate's score."""
+        ...
+
+    def rejections(self) -> tuple[Rejection, ...]:
+        """Every venue left out, and why."""
+        ...
+
+    def book_versions(self) -> tuple[tuple[str, int], ...]:
+        """Each consulted venue with the version of its book."""
+        ...
+
+
 class RoutingDecision:
-    """Where to execute an order, and why.
+    """Where to execute an order, and why (immutable).
 
     ``parts`` is the route: one part for a single-venue strategy, one per venue for a split,
     always summing exactly to the order's amount (a route that cannot fill the whole order is
@@ -452,28 +476,217 @@ class RoutingDecision:
     ``book_versions`` pairs each consulted venue with the version of its book the decision was
     computed on. ``decision_time_us`` is how long routing took (the original computation for a
     ``cached`` decision).
+
+    The router builds the explanation (``parts``, ``alternatives``, ``scores``, ``rejections``,
+    ``book_versions``) on first access, from figures captured when the decision was made: a
+    decision read later says exactly what it said when it was made.
     """
 
-    order: OrderRequest
-    strategy: RoutingStrategy
-    reason: RoutingReason
-    parts: tuple[RoutePart, ...]
-    alternatives: tuple[RoutePart, ...]
-    scores: tuple[CandidateScore, ...]
-    rejections: tuple[Rejection, ...]
-    max_slippage_bps: float
-    book_versions: tuple[tuple[str, int], ...]
-    decision_time_us: float
-    decided_at_ns: int
-    cached: bool = False
+    __slots__ = (
+        "_alternatives",
+        "_book_versions",
+        "_cached",
+        "_decided_at_ns",
+        "_decision_time_us",
+        "_explanation",
+        "_max_slippage_bps",
+        "_order",
+        "_parts",
+        "_reason",
+        "_rejections",
+        "_scores",
+        "_strategy",
+    )
 
-    def __post_init__(self) -> None:
-        parts = self.parts
+    def __init__(
+        self,
+        order: OrderRequest,
+        strategy: RoutingStrategy,
+        reason: RoutingReason,
+        parts: tuple[RoutePart, ...],
+        alternatives: tuple[RoutePart, ...],
+        scores: tuple[CandidateScore, ...],
+        rejections: tuple[Rejection, ...],
+        max_slippage_bps: float,
+        book_versions: tuple[tuple[str, int], ...],
+        decision_time_us: float,
+        decided_at_ns: int,
+        cached: bool = False,
+    ) -> None:
         if not parts:
             raise InvalidInput("parts: a decision routes the order to at least one venue")
         routed = parts[0].quantity if len(parts) == 1 else sum(p.quantity for p in parts)
-        if routed != self.order.amount:
-            raise InvalidInput(f"parts: route {routed}, but the order is for {self.order.amount}")
+        if routed != order.amount:
+            raise InvalidInput(f"parts: route {routed}, but the order is for {order.amount}")
+        self._order = order
+        self._strategy = strategy
+        self._reason = reason
+        self._parts: tuple[RoutePart, ...] | None = tuple(parts)
+        self._alternatives: tuple[RoutePart, ...] | None = tuple(alternatives)
+        self._scores: tuple[CandidateScore, ...] | None = tuple(scores)
+        self._rejections: tuple[Rejection, ...] | None = tuple(rejections)
+        self._max_slippage_bps = max_slippage_bps
+        self._book_versions: tuple[tuple[str, int], ...] | None = tuple(book_versions)
+        self._decision_time_us = decision_time_us
+        self._decided_at_ns = decided_at_ns
+        self._cached = cached
+        self._explanation: Explanation | None = None
+
+    @classmethod
+    def explained(
+        cls,
+        order: OrderRequest,
+        strategy: RoutingStrategy,
+        reason: RoutingReason,
+        max_slippage_bps: float,
+        decision_time_us: float,
+        decided_at_ns: int,
+        explanation: Explanation,
+    ) -> RoutingDecision:
+        """A decision whose parts and explanation ``explanation`` builds on first access.
+
+        The router's fast path: the explanation must route exactly the order's amount.
+        """
+        self = cls.__new__(cls)
+        self._order = order
+        self._strategy = strategy
+        self._reason = reason
+        self._parts = None
+        self._alternatives = None
+        self._scores = None
+        self._rejections = None
+        self._max_slippage_bps = max_slippage_bps
+        self._book_versions = None
+        self._decision_time_us = decision_time_us
+        self._decided_at_ns = decided_at_ns
+        self._cached = False
+        self._explanation = explanation
+        return self
+
+    def served_from_cache(self, order: OrderRequest) -> RoutingDecision:
+        """This decision, for ``order`` (same routing parameters), marked ``cached``.
+
+        The explanation is built once, on this decision, and shared by every copy.
+        """
+        if self._explanation is not None:
+            self._materialize()
+        copy = RoutingDecision.__new__(RoutingDecision)
+        for name in RoutingDecision.__slots__:
+            setattr(copy, name, getattr(self, name))
+        copy._order = order
+        copy._cached = True
+        return copy
+
+    def _materialize(self) -> None:
+        """Builds every lazy field now."""
+        for name in ("parts", "alternatives", "scores", "rejections", "book_versions"):
+            getattr(self, name)
+        self._explanation = None
+
+    def _explain(self) -> Explanation:
+        explanation = self._explanation
+        assert explanation is not None  # set whenever a lazy field is None
+        return explanation
+
+    @property
+    def order(self) -> OrderRequest:
+        """The order routed."""
+        return self._order
+
+    @property
+    def strategy(self) -> RoutingStrategy:
+        """The strategy used."""
+        return self._strategy
+
+    @property
+    def reason(self) -> RoutingReason:
+        """Why the primary venue (or the split) was chosen."""
+        return self._reason
+
+    @property
+    def parts(self) -> tuple[RoutePart, ...]:
+        """The route: what each venue is expected to fill, summing to the order's amount."""
+        if self._parts is None:
+            self._parts = self._explain().parts()
+        return self._parts
+
+    @property
+    def alternatives(self) -> tuple[RoutePart, ...]:
+        """Other venues that could take the whole order alone, best first (for failover)."""
+        if self._alternatives is None:
+            self._alternatives = self._explain().alternatives()
+        return self._alternatives
+
+    @property
+    def scores(self) -> tuple[CandidateScore, ...]:
+        """Every evaluated candidate's score and factor contributions."""
+        if self._scores is None:
+            self._scores = self._explain().scores()
+        return self._scores
+
+    @property
+    def rejections(self) -> tuple[Rejection, ...]:
+        """Every venue left out, and why."""
+        if self._rejections is None:
+            self._rejections = self._explain().rejections()
+        return self._rejections
+
+    @property
+    def book_versions(self) -> tuple[tuple[str, int], ...]:
+        """Each consulted venue with the version of its book the decision was computed on."""
+        if self._book_versions is None:
+            self._book_versions = self._explain().book_versions()
+        return self._book_versions
+
+    @property
+    def max_slippage_bps(self) -> float:
+        """The slippage bound the order was routed under."""
+        return self._max_slippage_bps
+
+    @property
+    def decision_time_us(self) -> float:
+        """How long routing took, in microseconds."""
+        return self._decision_time_us
+
+    @property
+    def decided_at_ns(self) -> int:
+        """When the decision was made (the router's clock, ns since the epoch)."""
+        return self._decided_at_ns
+
+    @property
+    def cached(self) -> bool:
+        """True if served from the routing cache."""
+        return self._cached
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RoutingDecision):
+            return NotImplemented
+        return all(
+            getattr(self, name) == getattr(other, name)
+            for name in (
+                "order",
+                "strategy",
+                "reason",
+                "parts",
+                "alternatives",
+                "scores",
+                "rejections",
+                "max_slippage_bps",
+                "book_versions",
+                "decision_time_us",
+                "decided_at_ns",
+                "cached",
+            )
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        route = ", ".join(f"{p.venue}: {p.quantity}" for p in self.parts)
+        return (
+            f"RoutingDecision({self._order.side} {self._order.amount} {self._order.symbol}, "
+            f"strategy={self._strategy.value}, reason={self._reason.value}, route=[{route}])"
+        )
 
     @property
     def primary(self) -> RoutePart:

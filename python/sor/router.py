@@ -19,13 +19,12 @@ a book of the wrong precision) raises :class:`sor.InvalidInput` naming the field
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import replace
+from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 
 from sor._cache import CacheStats, RouteCache, cache_key
-from sor._core import InvalidInput, OrderBook
-from sor._routing import Listing, route_order
+from sor._core import InvalidInput, OrderBook, Screen, screen_batch
+from sor._routing import Listing, Live, Pending, Prepared, begin, finish, route_order
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
 from sor.models import OrderRequest, RoutingDecision
@@ -61,6 +60,7 @@ class SmartOrderRouter:
         self._venues: dict[str, Venue] = {}
         self._books: dict[tuple[str, str], OrderBook] = {}
         self._listings: dict[str, tuple[Listing, ...]] = {}
+        self._prepared: dict[str, Prepared] = {}
         self._generation = 0
         self._cache = RouteCache(self._settings.cache_ttl_s, self._settings.cache_size)
         for venue in venues:
@@ -146,61 +146,77 @@ class SmartOrderRouter:
         routed under its constraints, and :class:`sor.InvalidInput` for an unknown symbol or
         venue name.
         """
-        listings = self._check(order)
+        prepared = self._prepared_for(order)
         now_ns = self._clock_ns()
-        key = cache_key(order)
-        health_version = self._health.version
-        if self._cache.enabled:
-            hit = self._cache.get(key, now_ns, health_version, self._generation)
-            if hit is not None:
-                return replace(hit, order=order, cached=True)
+        cache = self._cache
+        if not cache.enabled:
+            started = time.perf_counter_ns()
+            return route_order(order, prepared, self._settings, self._weights, now_ns, started)[0]
+        hit = cache.get(cache_key(order), now_ns, prepared.health_version, self._generation)
+        if hit is not None:
+            return hit.served_from_cache(order)
         started = time.perf_counter_ns()
-        books = tuple(
-            (item.venue, item.book, item.book.version) for item in listings if item.book is not None
+        decision, live, screen = route_order(
+            order, prepared, self._settings, self._weights, now_ns, started
         )
-        route = route_order(order, listings, self._health, self._settings, self._weights, now_ns)
-        decision = RoutingDecision(
-            order=order,
-            strategy=route.strategy,
-            reason=route.reason,
-            parts=route.parts,
-            alternatives=route.alternatives,
-            scores=route.scores,
-            rejections=route.rejections,
-            max_slippage_bps=route.max_slippage_bps,
-            book_versions=tuple((name, version) for name, _, version in books),
-            decision_time_us=(time.perf_counter_ns() - started) / 1_000,
-            decided_at_ns=now_ns,
-        )
-        if self._cache.enabled:
-            self._cache.put(
-                key,
-                decision,
-                now_ns,
-                tuple((book, version) for _, book, version in books),
-                self._fresh_until_ns(books, now_ns),
-                health_version,
-                self._generation,
-            )
+        self._remember(order, decision, live, screen, prepared, now_ns)
         return decision
 
     def route_many(self, orders: Iterable[OrderRequest]) -> list[RoutingDecision | NoRouteError]:
-        """Routes a batch: one result per order, in order.
+        """Routes a batch: one result per order, in order, with one call into the core for
+        every order the cache does not answer (the books are walked without holding the GIL).
 
         An order that cannot be routed gives its :class:`sor.NoRouteError` in place of a
         decision (one order does not sink the batch); a malformed order or unknown symbol or
-        venue raises :class:`sor.InvalidInput` before anything is routed.
+        venue raises :class:`sor.InvalidInput` before anything is routed. Every decision of the
+        batch is made at the same clock time; ``decision_time_us`` is the batch's time so far.
         """
         batch = list(orders)
-        for order in batch:
-            self._check(order)
-        results: list[RoutingDecision | NoRouteError] = []
-        for order in batch:
+        prepared = [self._prepared_for(order) for order in batch]
+        now_ns = self._clock_ns()
+        started = time.perf_counter_ns()
+        cache = self._cache
+        results: list[RoutingDecision | NoRouteError | None] = [None] * len(batch)
+        waiting: list[tuple[int, Pending]] = []
+        # With the cache on, an order repeated in the batch is served the first one's decision.
+        first: dict[Hashable, int] = {}
+        repeats: list[tuple[int, int]] = []
+        for index, (order, table) in enumerate(zip(batch, prepared, strict=True)):
+            if cache.enabled:
+                key = cache_key(order)
+                hit = cache.get(key, now_ns, table.health_version, self._generation)
+                if hit is not None:
+                    results[index] = hit.served_from_cache(order)
+                    continue
+                if key in first:
+                    repeats.append((index, first[key]))
+                    continue
+                first[key] = index
+            pending = begin(order, table, self._settings, self._weights, now_ns)
+            waiting.append((index, pending))
+        max_age_ns = int(self._settings.max_book_age_s * 1e9)
+        screens = screen_batch([pending.request for _, pending in waiting], now_ns, max_age_ns)
+        for (index, pending), screen in zip(waiting, screens, strict=True):
             try:
-                results.append(self.route(order))
+                decision = finish(pending, screen, started)
             except NoRouteError as err:
-                results.append(err)
-        return results
+                results[index] = err
+                continue
+            results[index] = decision
+            if cache.enabled:
+                self._remember(
+                    batch[index], decision, pending.live, screen, prepared[index], now_ns
+                )
+        for index, original in repeats:
+            earlier = results[original]
+            if isinstance(earlier, RoutingDecision):
+                results[index] = earlier.served_from_cache(batch[index])
+            else:
+                try:
+                    results[index] = self.route(batch[index])
+                except NoRouteError as err:
+                    results[index] = err
+        return [result for result in results if result is not None]
 
     def clear_cache(self) -> None:
         """Drops every cached decision."""
@@ -219,21 +235,53 @@ class SmartOrderRouter:
         listings = self._listings.get(order.symbol)
         if not listings:
             raise InvalidInput(f"symbol: no venue lists {order.symbol!r}{self._known()}")
-        for field in ("preferred_exchanges", "excluded_exchanges"):
-            unknown = [name for name in getattr(order, field) if name not in self._venues]
-            if unknown:
-                raise InvalidInput(f"{field}: unknown venue {', '.join(unknown)}{self._known()}")
+        if order.preferred_exchanges or order.excluded_exchanges:
+            for field in ("preferred_exchanges", "excluded_exchanges"):
+                unknown = [name for name in getattr(order, field) if name not in self._venues]
+                if unknown:
+                    raise InvalidInput(
+                        f"{field}: unknown venue {', '.join(unknown)}{self._known()}"
+                    )
         return listings
 
-    def _fresh_until_ns(self, books: tuple[tuple[str, OrderBook, int], ...], now_ns: int) -> int:
+    def _remember(
+        self,
+        order: OrderRequest,
+        decision: RoutingDecision,
+        live: list[Live],
+        screen: Screen,
+        prepared: Prepared,
+        now_ns: int,
+    ) -> None:
+        """Caches ``decision`` with the versions of the books it was made on."""
+        self._cache.put(
+            cache_key(order),
+            decision,
+            now_ns,
+            tuple(zip([venue.book for venue in live], screen.versions, strict=True)),
+            self._fresh_until_ns(screen.updated_at_ns, now_ns),
+            prepared.health_version,
+            self._generation,
+        )
+
+    def _fresh_until_ns(self, updated_at_ns: list[int], now_ns: int) -> int:
         """When the first of the books fresh at ``now_ns`` goes stale without an update."""
         max_age_ns = int(self._settings.max_book_age_s * 1e9)
         limits = [
-            book.updated_at_ns + max_age_ns
-            for _, book, _ in books
-            if book.updated_at_ns and book.updated_at_ns + max_age_ns >= now_ns
+            updated + max_age_ns
+            for updated in updated_at_ns
+            if updated and updated + max_age_ns >= now_ns
         ]
         return min(limits, default=now_ns + max_age_ns)
+
+    def _prepared_for(self, order: OrderRequest) -> Prepared:
+        """The symbol's prepared gate, rebuilt if the venues or the health figures changed."""
+        listings = self._check(order)
+        prepared = self._prepared.get(order.symbol)
+        if prepared is None or prepared.health_version != self._health.version:
+            prepared = Prepared(listings, self._health, self._settings)
+            self._prepared[order.symbol] = prepared
+        return prepared
 
     def _books_of(self, venue: str) -> list[tuple[str, OrderBook]]:
         return [(symbol, book) for (name, symbol), book in self._books.items() if name == venue]
@@ -262,6 +310,7 @@ class SmartOrderRouter:
                     )
                 )
         self._listings = {symbol: tuple(items) for symbol, items in listings.items()}
+        self._prepared.clear()
         self._generation += 1
 
     def _known(self) -> str:

@@ -63,7 +63,7 @@ class RefVenue:
 
     name: str
     book: RefBook
-    fee_bps: int
+    fee_bps: int | float
     step_lots: int
     min_lots: int
     max_lots: int | None
@@ -77,7 +77,7 @@ class RefVenue:
     @property
     def fee(self) -> Fraction:
         """The taker fee as a fraction."""
-        return Fraction(self.fee_bps, 10_000)
+        return Fraction(self.fee_bps) / 10_000
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,13 @@ class RefOrder:
     excluded: tuple[str, ...] = ()
     only_preferred: bool = False
     limit_ticks: int | None = None
+    lot: Fraction = LOT
+    """The size of one lot of ``amount_lots``, in base units (the books' size precision)."""
 
     @property
     def amount(self) -> Fraction:
         """The amount in base units."""
-        return self.amount_lots * LOT
+        return self.amount_lots * self.lot
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,18 @@ def strategy_key(single: RefSingle, order: RefOrder) -> Fraction:
     if order.strategy == "cost_optimization":
         return single.cost.total if order.side == "buy" else -single.cost.total
     return -single.score
+
+
+def route_singles(venues: Sequence[RefVenue], order: RefOrder, settings: RefSettings) -> list[str]:
+    """A single-venue strategy's route: the qualified venues, preferred venues first in the
+    order given, then by the strategy's key (ties in input order)."""
+    qualified = singles(venues, order, settings).qualified
+    preferred = [s for name in order.preferred for s in qualified if s.venue.name == name]
+    others = sorted(
+        (s for s in qualified if s.venue.name not in order.preferred),
+        key=lambda s: strategy_key(s, order),
+    )
+    return [s.venue.name for s in preferred + others]
 
 
 def split_cap_lots(venue: RefVenue, order: RefOrder) -> int:

@@ -211,11 +211,26 @@ def test_scoring_weights_refuse_negative_or_all_zero_weights() -> None:
 def test_a_decision_must_route_exactly_the_order() -> None:
     router = make_router([Spec("a", make_book(asks=[("100.0", "10")]))])
     decision = router.route(OrderRequest("BTC/USDT", "buy", "1"))
+    fields = {
+        "order": decision.order,
+        "strategy": decision.strategy,
+        "reason": decision.reason,
+        "parts": decision.parts,
+        "alternatives": decision.alternatives,
+        "scores": decision.scores,
+        "rejections": decision.rejections,
+        "max_slippage_bps": decision.max_slippage_bps,
+        "book_versions": decision.book_versions,
+        "decision_time_us": decision.decision_time_us,
+        "decided_at_ns": decision.decided_at_ns,
+    }
+    assert RoutingDecision(**fields) == decision  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="parts: route 1, but the order is for 2"):
-        dataclasses.replace(decision, order=OrderRequest("BTC/USDT", "buy", "2"))
+        RoutingDecision(**{**fields, "order": OrderRequest("BTC/USDT", "buy", "2")})  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="parts: a decision routes the order"):
-        dataclasses.replace(decision, parts=())
-    assert isinstance(decision, RoutingDecision)
+        RoutingDecision(**{**fields, "parts": ()})  # type: ignore[arg-type]
+    with pytest.raises(AttributeError):
+        decision.reason = decision.reason  # type: ignore[misc]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -30,7 +30,13 @@ from helpers import snapshot_args
 from reference import BookSide, RefBook, TakerSide, consumed_side
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
-from sor.models import ExchangeMetrics, NoRouteReason, OrderRequest, RoutingDecision
+from sor.models import (
+    ExchangeMetrics,
+    NoRouteReason,
+    OrderRequest,
+    RejectReason,
+    RoutingDecision,
+)
 from sor.router import SmartOrderRouter
 from sor.samples import sample_venues
 from sor.venues import InMemoryHealth, Venue
@@ -349,6 +355,20 @@ def operations(draw: st.DrawFn) -> list[tuple[str, int, int]]:
     )
 
 
+#: Rejections decided without looking at the venue's book.
+GATED_BEFORE_BOOK = frozenset(
+    {
+        RejectReason.EXCLUDED,
+        RejectReason.NOT_PREFERRED,
+        RejectReason.MARKET_INACTIVE,
+        RejectReason.NO_BOOK,
+        RejectReason.NO_HEALTH,
+        RejectReason.CIRCUIT_OPEN,
+        RejectReason.LATENCY,
+    }
+)
+
+
 @given(worlds(strategies=(*SINGLE_STRATEGIES, "split")), operations())  # type: ignore[arg-type]
 def test_a_cached_decision_is_never_older_than_the_books_it_used(
     world: World, ops: list[tuple[str, int, int]]
@@ -393,8 +413,14 @@ def test_a_cached_decision_is_never_older_than_the_books_it_used(
                 assert isinstance(got, NoRouteError)
                 continue
             assert isinstance(got, RoutingDecision)
-            versions = {n: b.version for n in names if (b := cached.book(n, "BTC/USDT"))}
-            assert dict(got.book_versions) == versions
+            # Every book the decision consulted is still at the version it was computed on, and
+            # every venue it did not consult was left out before its book mattered.
+            consulted = dict(got.book_versions)
+            for n, version in consulted.items():
+                b = cached.book(n, "BTC/USDT")
+                assert b is not None and b.version == version
+            unconsulted = {r.venue for r in got.rejections if r.reason in GATED_BEFORE_BOOK}
+            assert consulted.keys() | unconsulted == set(names)
             assert [(p.venue, p.quantity) for p in got.parts] == [
                 (p.venue, p.quantity) for p in want.parts
             ]
@@ -449,3 +475,43 @@ def test_on_realistic_books_the_split_is_never_dearer_than_any_single_venue(
     for decision in singles:
         for option in (decision.primary, *decision.alternatives):
             assert sign * split.total <= sign * option.total + 1e-12 * option.total
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(("buy", "sell")),
+            st.integers(1, 3_000_000).map(lambda n: Decimal(n).scaleb(-5)),
+            st.sampled_from((*SINGLE_STRATEGIES, "split")),
+            st.sampled_from((20.0, 100.0)),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_route_many_decides_each_order_as_route_does(
+    specs: list[tuple[str, Decimal, str, float]],
+) -> None:
+    router = sample()
+    orders = [
+        OrderRequest("BTC/USDT", side, amount, strategy=s, max_slippage_bps=bps)  # type: ignore[arg-type]
+        for side, amount, s, bps in specs
+    ]
+    batch = router.route_many(orders)
+    assert len(batch) == len(orders)
+    for order, got in zip(orders, batch, strict=True):
+        want = route(router, order)
+        assert type(got) is type(want)
+        if isinstance(got, NoRouteError):
+            assert isinstance(want, NoRouteError)
+            assert (got.reason, str(got)) == (want.reason, str(want))
+            continue
+        assert isinstance(want, RoutingDecision)
+        assert got.order is order
+        assert [(p.venue, p.quantity, p.total) for p in got.parts] == [
+            (p.venue, p.quantity, p.total) for p in want.parts
+        ]
+        assert [p.venue for p in got.alternatives] == [p.venue for p in want.alternatives]
+        assert got.reason == want.reason
+        assert got.rejections == want.rejections
+        assert [s.total for s in got.scores] == [s.total for s in want.scores]

@@ -16,7 +16,7 @@ use crate::results::{ExecutionCost, WalkResult};
 #[pyclass(module = "sor._core", frozen, from_py_object)]
 #[derive(Clone, Copy)]
 pub struct VenueRules {
-    taker_fee: Bps,
+    pub(crate) taker_fee: Bps,
     lot_size: Option<Quantity>,
     min_quantity: Quantity,
     min_notional: Quantity,
@@ -36,7 +36,7 @@ fn at_scale_rounded(q: Quantity, decimals: u8, up: bool) -> Option<u128> {
 
 impl VenueRules {
     /// These rules in the units of one book; `index` names the venue in errors.
-    fn for_book(&self, index: usize, book: &Book) -> PyResult<CoreRules> {
+    pub(crate) fn for_book(&self, index: usize, book: &Book) -> PyResult<CoreRules> {
         let (pd, sd) = (book.price_decimals(), book.size_decimals());
         let too_large = |field: &str| invalid(format!("rules[{index}].{field}: too large"));
         let lot_size = match self.lot_size {

@@ -6,6 +6,7 @@ mod book;
 mod convert;
 mod errors;
 mod results;
+mod routing;
 mod scoring;
 mod wire;
 
@@ -34,5 +35,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(allocation::allocate_many, m)?)?;
     m.add_function(wrap_pyfunction!(allocation::walk_many, m)?)?;
     wire::register(m)?;
+    m.add_class::<routing::Screen>()?;
+    m.add_function(wrap_pyfunction!(routing::screen_venues, m)?)?;
+    m.add_function(wrap_pyfunction!(routing::screen_batch, m)?)?;
+    m.add_class::<routing::VenueSet>()?;
+    m.add_function(wrap_pyfunction!(routing::screen_set, m)?)?;
     Ok(())
 }

@@ -163,6 +163,32 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// A core candidate for Python, at the precision of the book it was walked on.
+    pub(crate) fn new(
+        candidate: core_score::Candidate,
+        side: TakerSide,
+        book: &sor_core::Book,
+        taker_fee_bps: f64,
+    ) -> Self {
+        Self {
+            candidate,
+            side,
+            price_decimals: book.price_decimals(),
+            size_decimals: book.size_decimals(),
+            taker_fee_bps,
+        }
+    }
+
+    /// The core's candidate.
+    pub(crate) fn core(&self) -> &core_score::Candidate {
+        &self.candidate
+    }
+
+    /// Position of the venue in the input.
+    pub(crate) fn position(&self) -> usize {
+        self.candidate.index
+    }
+
     fn walk_result(&self) -> WalkResult {
         WalkResult::new(
             self.candidate.walk,

@@ -1,0 +1,196 @@
+"""``SmartOrderRouter.route()`` from Python: a 1 BTC buy across 5 or 20 venues of 1,000 levels,
+for every strategy, against the same decision in pure Python in the same run.
+
+The pure-Python rows are the router tests' reference model (``tests/router/reference_router.py``:
+exact ``Fraction`` arithmetic over dict books, the rules written down plainly) for the
+single-venue strategies, and a greedy cheapest-level-first split in ``Decimal`` over
+``SortedDict`` books for ``split`` (the reference's brute-force allocator cannot run at 10^-8 BTC
+lots). Each benchmark checks that both sides pick the same route. The routing cache is off: every
+call routes.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+import sor
+from sor.venues import InMemoryHealth, Market, Venue
+
+from .baselines import SortedBook, allocate_python
+from .data import PRICE_DECIMALS, SIZE_DECIMALS, make_venues
+from .data import Venue as VenueData
+from .report import DECISION_VENUES, PYTHON, ROUTE_STRATEGIES, SOR, route_group
+from .support import calibrated, label
+
+sys.path[:0] = [
+    str(Path(__file__).parents[1] / "tests"),
+    str(Path(__file__).parents[1] / "tests/router"),
+]
+import reference_router as model  # noqa: E402
+
+from reference import RefBook  # noqa: E402
+
+pytestmark = calibrated
+
+SYMBOL = "BTC/USDT"
+QUANTITY = "1"
+"""The order: buy 1 BTC."""
+MIN_COST = Decimal(5)
+"""Every venue's minimum order value (USDT)."""
+STEP = Decimal(1).scaleb(-SIZE_DECIMALS)
+"""Every venue's quantity step: the books' lot (0.00000001 BTC), so the greedy split is optimal."""
+NOW_NS = 1_800_000_000 * 10**9
+"""The router's clock (the books were updated then: they are fresh)."""
+SETTINGS = sor.RouterSettings(cache_ttl_s=0)
+"""The requirements' defaults, without the cache."""
+
+strategies_param = pytest.mark.parametrize("strategy", ROUTE_STRATEGIES)
+venues_param = pytest.mark.parametrize("count", DECISION_VENUES)
+
+
+@functools.cache
+def venues(count: int, arbitraged: bool = False) -> list[VenueData]:
+    """The benchmark's venues: the decision benchmarks' (mids ~2 bps apart, fees 4-10 bps),
+    or for ``split`` books arbitraged to within a few ticks on one fee tier (as in the
+    allocation benchmark), so that the best split uses several venues."""
+    if arbitraged:
+        return make_venues(count, seed=count, mid_spread=3e-6, fees_bps=(10.0,))
+    return make_venues(count, seed=count)
+
+
+@functools.cache
+def router(count: int, arbitraged: bool = False) -> sor.SmartOrderRouter:
+    """A router over ``count`` venues with fresh books and health figures."""
+    data = venues(count, arbitraged)
+    health = InMemoryHealth(sor.ExchangeMetrics(v.name, v.latency_ms, v.reliability) for v in data)
+    markets = [
+        Market(
+            symbol=SYMBOL,
+            base="BTC",
+            quote="USDT",
+            price_tick=Decimal(1).scaleb(-PRICE_DECIMALS),
+            amount_step=STEP,
+            taker_fee=Decimal(repr(v.taker_fee_bps)) / 10_000,
+            min_cost=MIN_COST,
+        )
+        for v in data
+    ]
+    routed = sor.SmartOrderRouter(
+        [Venue(v.name, [m]) for v, m in zip(data, markets, strict=True)],
+        settings=SETTINGS,
+        health=health,
+        clock_ns=lambda: NOW_NS,
+    )
+    for v in data:
+        book = sor.OrderBook(PRICE_DECIMALS, SIZE_DECIMALS)
+        book.apply_snapshot(
+            v.book.bid_strings(), v.book.ask_strings(), sequence=1, timestamp_ns=NOW_NS
+        )
+        routed.set_book(v.name, SYMBOL, book)
+    return routed
+
+
+@functools.cache
+def ref_venues(count: int) -> list[model.RefVenue]:
+    """The same venues in the reference model."""
+    return [
+        model.RefVenue(
+            name=v.name,
+            book=RefBook(
+                PRICE_DECIMALS,
+                SIZE_DECIMALS,
+                {level.price: level.size for level in v.book.bids},
+                {level.price: level.size for level in v.book.asks},
+            ),
+            fee_bps=v.taker_fee_bps,
+            step_lots=1,
+            min_lots=0,
+            max_lots=None,
+            min_cost=Fraction(MIN_COST),
+            latency_ms=v.latency_ms,
+            success=v.reliability,
+            circuit_open=False,
+            quote_balance=None,
+            base_balance=None,
+        )
+        for v in venues(count)
+    ]
+
+
+def ref_order(strategy: str) -> model.RefOrder:
+    """The order in the reference model."""
+    lot = Fraction(1, 10**SIZE_DECIMALS)
+    return model.RefOrder(
+        side="buy",
+        amount_lots=int(Fraction(QUANTITY) / lot),
+        strategy=strategy,  # type: ignore[arg-type]
+        slippage_bps=SETTINGS.max_slippage_bps,
+        lot=lot,
+    )
+
+
+REF_SETTINGS = model.RefSettings(
+    min_liquidity=Fraction(repr(SETTINGS.min_liquidity_score)),
+    max_latency_ms=SETTINGS.max_latency_ms,
+    low_latency_ms=SETTINGS.low_latency_ms,
+)
+
+
+@functools.cache
+def expected(count: int, strategy: str) -> tuple[str, ...]:
+    """The route the reference model takes (venue names: primary and alternatives, or the
+    venues of the split by quantity)."""
+    if strategy == "split":
+        return tuple(split_python(count)[0])
+    return tuple(model.route_singles(ref_venues(count), ref_order(strategy), REF_SETTINGS))
+
+
+def split_python(count: int) -> tuple[list[str], Decimal]:
+    """The greedy split in pure Python: venues by quantity (largest first) and the total."""
+    data = venues(count, arbitraged=True)
+    books = [SortedBook.from_data(v.book, Decimal) for v in data]
+    allocation = allocate_python(books, Decimal(QUANTITY), [v.taker_fee_bps for v in data])
+    used = sorted((q, v.name) for q, v in zip(allocation.quantities, data, strict=True) if q)
+    return [
+        name for _, name in sorted(used, key=lambda item: (-item[0], item[1]))
+    ], allocation.total
+
+
+@strategies_param
+@venues_param
+def test_route_sor(benchmark: BenchmarkFixture, count: int, strategy: str) -> None:
+    routed = router(count, arbitraged=strategy == "split")
+    order = sor.OrderRequest(SYMBOL, "buy", QUANTITY, strategy=strategy)
+    label(benchmark, route_group(strategy, count), SOR)
+    decision = benchmark(routed.route, order)
+    assert not decision.cached
+    if strategy == "split":
+        names, total = split_python(count)
+        assert sorted(decision.venues) == sorted(names)
+        assert decision.total == pytest.approx(float(total), rel=1e-12)
+    else:
+        got = (decision.primary.venue, *(p.venue for p in decision.alternatives))
+        assert got == expected(count, strategy)
+    assert decision.quantity == Decimal(QUANTITY)
+
+
+@strategies_param
+@venues_param
+def test_route_pure_python_reference(
+    benchmark: BenchmarkFixture, count: int, strategy: str
+) -> None:
+    label(benchmark, route_group(strategy, count), PYTHON)
+    if strategy == "split":
+        names, _ = benchmark(split_python, count)
+        assert len(names) > 1, "the order should be split, or the benchmark measures no choice"
+        return
+    route = benchmark(model.route_singles, ref_venues(count), ref_order(strategy), REF_SETTINGS)
+    assert route == list(expected(count, strategy))
+    assert route, "no venue qualified: the benchmark would measure no choice"

@@ -1,0 +1,443 @@
+//! The router's single-venue screen: which venues can take a whole order on their own, under
+//! every constraint, ranked by the best-execution score — in one pass over the books.
+//!
+//! The Python router gates venues on what does not depend on the books (exclusions, market
+//! status, health, latency) and hands the rest here. For each venue [`screen`] checks, in this
+//! order, the book's freshness, that the side the order takes from is not empty, the order's
+//! amount against the venue's lot size, minimum, maximum and balance cap; then ranks the venues
+//! that passed with [`rank_venues`] (so the score is normalised over exactly those) and checks
+//! each walk: complete, within the limit price, within the slippage bound, deep enough
+//! (liquidity ratio), and worth at least the minimum notional. Every venue gets a [`Verdict`];
+//! the ones that qualify are the candidates a single-venue strategy orders.
+
+use crate::allocate::VenueRules;
+use crate::book::{Book, Bps, TakerSide};
+use crate::decimal::{Quantity, pow10_u128};
+use crate::score::{Candidate, ScoreError, VenueInput, Weights, rank_venues};
+
+/// Why a venue can or cannot take the whole order on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// It can: every check passed.
+    Qualified,
+    /// The book was never updated (no snapshot yet).
+    NeverUpdated,
+    /// The book is older than the staleness limit.
+    Stale,
+    /// The side the order takes from has no levels.
+    EmptyBook,
+    /// The amount is not a multiple of the venue's lot size.
+    LotSize,
+    /// The amount is below the venue's minimum quantity.
+    BelowMinimum,
+    /// The amount is above the venue's maximum quantity.
+    AboveMaximum,
+    /// The amount is above what the venue's balance allows.
+    Balance,
+    /// The book does not hold the whole amount.
+    Incomplete,
+    /// Filling the amount takes prices past the order's limit price.
+    LimitPrice,
+    /// Filling the amount reaches past the slippage bound.
+    Slippage,
+    /// Depth within the slippage bound is below the minimum multiple of the amount.
+    LiquidityScore,
+    /// The fill's notional is below the venue's minimum notional.
+    BelowMinNotional,
+}
+
+impl Verdict {
+    /// A short, stable name (`"qualified"`, `"stale"`, `"lot_size"`, ...).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Qualified => "qualified",
+            Self::NeverUpdated => "never_updated",
+            Self::Stale => "stale",
+            Self::EmptyBook => "empty_book",
+            Self::LotSize => "lot_size",
+            Self::BelowMinimum => "below_minimum",
+            Self::AboveMaximum => "above_maximum",
+            Self::Balance => "balance",
+            Self::Incomplete => "insufficient_liquidity",
+            Self::LimitPrice => "limit_price",
+            Self::Slippage => "slippage",
+            Self::LiquidityScore => "liquidity_score",
+            Self::BelowMinNotional => "below_min_notional",
+        }
+    }
+}
+
+/// One venue to screen: its book, market rules (at the book's precision), balance cap and
+/// health figures.
+#[derive(Debug, Clone, Copy)]
+pub struct ScreenVenue<'a> {
+    /// The venue's book for the order's symbol.
+    pub book: &'a Book,
+    /// Taker fee, lot size, minimum quantity and notional, and the market's maximum quantity
+    /// (`max_quantity`), all in the book's units.
+    pub rules: VenueRules,
+    /// Most the balance allows, in the book's lots (`None`: no cap).
+    pub balance_cap: Option<u64>,
+    /// Latency EMA in milliseconds (>= 0).
+    pub latency_ms: f64,
+    /// Share of successful requests, in [0, 1].
+    pub reliability: f64,
+}
+
+/// The order and the constraints it is screened under.
+#[derive(Debug, Clone, Copy)]
+pub struct ScreenOrder {
+    /// Buy (takes asks) or sell (takes bids).
+    pub side: TakerSide,
+    /// Base quantity (exact decimal).
+    pub quantity: Quantity,
+    /// The bound on the worst price taken, versus the best.
+    pub max_slippage: Bps,
+    /// The order's limit price (exact decimal), if any.
+    pub limit_price: Option<Quantity>,
+    /// Depth within the slippage bound must be at least this multiple of the quantity.
+    pub min_liquidity_ratio: f64,
+    /// The time the decision is made, in nanoseconds since the epoch.
+    pub now_ns: u64,
+    /// A book not updated for longer than this is stale.
+    pub max_age_ns: u64,
+}
+
+/// What [`screen`] found.
+#[derive(Debug, Clone)]
+pub struct Screen {
+    /// One verdict per input venue, by input position.
+    pub verdicts: Vec<Verdict>,
+    /// The venues that passed the pre-walk checks, walked, scored and ranked best first
+    /// (`Candidate::index` is the input position); qualified or not, see `verdicts`.
+    pub candidates: Vec<Candidate>,
+}
+
+impl Screen {
+    /// Input positions of the qualified venues, best score first.
+    pub fn qualified(&self) -> impl Iterator<Item = usize> + '_ {
+        self.candidates
+            .iter()
+            .map(|c| c.index)
+            .filter(|&i| self.verdicts[i] == Verdict::Qualified)
+    }
+}
+
+/// `q` in units of `10^-decimals`, rounded down (`up = false`) or up; `None` on overflow.
+fn at_scale_rounded(q: Quantity, decimals: u8, up: bool) -> Option<u64> {
+    let m = u128::from(q.mantissa);
+    let value = if decimals >= q.scale {
+        m.checked_mul(pow10_u128(u32::from(decimals - q.scale)))?
+    } else {
+        let d = pow10_u128(u32::from(q.scale - decimals));
+        if up { m.div_ceil(d) } else { m / d }
+    };
+    u64::try_from(value).ok()
+}
+
+/// The verdict on a venue before its book is walked (freshness, empty side, amount rules).
+fn pre_walk(venue: &ScreenVenue<'_>, order: &ScreenOrder) -> Verdict {
+    let book = venue.book;
+    let updated = book.updated_at_ns();
+    if updated == 0 {
+        return Verdict::NeverUpdated;
+    }
+    if order.now_ns.saturating_sub(updated) > order.max_age_ns {
+        return Verdict::Stale;
+    }
+    if book.ladder(order.side.consumes()).is_empty() {
+        return Verdict::EmptyBook;
+    }
+    let Some(lots) = order.quantity.at_scale(book.size_decimals()) else {
+        return Verdict::LotSize; // finer than the book, so finer than any lot
+    };
+    let rules = &venue.rules;
+    if lots % rules.lot_size.max(1) != 0 {
+        return Verdict::LotSize;
+    }
+    if lots < rules.min_quantity {
+        return Verdict::BelowMinimum;
+    }
+    if rules.max_quantity.is_some_and(|max| lots > max) {
+        return Verdict::AboveMaximum;
+    }
+    if venue.balance_cap.is_some_and(|cap| lots > cap) {
+        return Verdict::Balance;
+    }
+    Verdict::Qualified
+}
+
+/// The verdict on a walked candidate (depth, limit price, slippage, liquidity, notional).
+fn post_walk(candidate: &Candidate, venue: &ScreenVenue<'_>, order: &ScreenOrder) -> Verdict {
+    let walk = &candidate.walk;
+    if !walk.complete {
+        return Verdict::Incomplete;
+    }
+    if let Some(limit) = order.limit_price {
+        let decimals = venue.book.price_decimals();
+        let beyond = match order.side {
+            // Buys may pay up to the limit: compare with the limit rounded down to the tick.
+            TakerSide::Buy => at_scale_rounded(limit, decimals, false)
+                .is_some_and(|ticks| walk.worst_price > ticks),
+            TakerSide::Sell => {
+                at_scale_rounded(limit, decimals, true).is_none_or(|ticks| walk.worst_price < ticks)
+            }
+        };
+        if beyond {
+            return Verdict::LimitPrice;
+        }
+    }
+    if !candidate.eligible {
+        return Verdict::Slippage;
+    }
+    if candidate.liquidity_ratio < order.min_liquidity_ratio {
+        return Verdict::LiquidityScore;
+    }
+    if walk.notional < venue.rules.min_notional {
+        return Verdict::BelowMinNotional;
+    }
+    Verdict::Qualified
+}
+
+/// Screens every venue for the whole order (see the module documentation).
+///
+/// Errors only on bad health figures (a latency or reliability out of range).
+pub fn screen(
+    venues: &[ScreenVenue<'_>],
+    order: &ScreenOrder,
+    weights: &Weights,
+) -> Result<Screen, ScoreError> {
+    let mut verdicts: Vec<Verdict> = venues.iter().map(|v| pre_walk(v, order)).collect();
+    let passed: Vec<usize> = (0..venues.len())
+        .filter(|&i| verdicts[i] == Verdict::Qualified)
+        .collect();
+    if passed.is_empty() {
+        return Ok(Screen {
+            verdicts,
+            candidates: Vec::new(),
+        });
+    }
+    let books: Vec<&Book> = passed.iter().map(|&i| venues[i].book).collect();
+    let inputs: Vec<VenueInput> = passed
+        .iter()
+        .map(|&i| VenueInput {
+            taker_fee: venues[i].rules.taker_fee,
+            latency_ms: venues[i].latency_ms,
+            reliability: venues[i].reliability,
+        })
+        .collect();
+    let mut candidates = rank_venues(
+        &books,
+        order.side,
+        order.quantity,
+        &inputs,
+        weights,
+        order.max_slippage,
+    )
+    .map_err(|error| match error {
+        ScoreError::BadVenue { index, message } => ScoreError::BadVenue {
+            index: passed[index],
+            message,
+        },
+        other => other,
+    })?;
+    for candidate in &mut candidates {
+        let index = passed[candidate.index];
+        candidate.index = index;
+        candidate.score.index = index;
+        verdicts[index] = post_walk(candidate, &venues[index], order);
+    }
+    Ok(Screen {
+        verdicts,
+        candidates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::Level;
+    use crate::decimal::parse_fixed;
+
+    const NOW: u64 = 1_000_000_000_000;
+
+    fn book(asks: &[(&str, &str)], bids: &[(&str, &str)], at_ns: u64) -> Book {
+        let mut book = Book::new(1, 1).expect("decimals");
+        let levels = |side: &[(&str, &str)]| -> Vec<Level> {
+            side.iter()
+                .map(|(p, s)| Level {
+                    price: parse_fixed(p, 1).expect("price"),
+                    size: parse_fixed(s, 1).expect("size"),
+                })
+                .collect()
+        };
+        book.apply_snapshot(&levels(bids), &levels(asks), 1, at_ns)
+            .expect("snapshot");
+        book
+    }
+
+    fn rules(lot: u64) -> VenueRules {
+        VenueRules {
+            taker_fee: Bps::from_f64(10.0).expect("bps"),
+            lot_size: lot,
+            min_quantity: 0,
+            min_notional: 0,
+            max_quantity: None,
+        }
+    }
+
+    fn venue(book: &Book) -> ScreenVenue<'_> {
+        ScreenVenue {
+            book,
+            rules: rules(1),
+            balance_cap: None,
+            latency_ms: 20.0,
+            reliability: 1.0,
+        }
+    }
+
+    fn order(quantity: &str) -> ScreenOrder {
+        ScreenOrder {
+            side: TakerSide::Buy,
+            quantity: Quantity::parse(quantity).expect("quantity"),
+            max_slippage: Bps::from_f64(100.0).expect("bps"),
+            limit_price: None,
+            min_liquidity_ratio: 0.0,
+            now_ns: NOW,
+            max_age_ns: 5_000_000_000,
+        }
+    }
+
+    fn verdicts(venues: &[ScreenVenue<'_>], order: &ScreenOrder) -> Vec<Verdict> {
+        screen(venues, order, &Weights::DEFAULT)
+            .expect("screen")
+            .verdicts
+    }
+
+    #[test]
+    fn a_fresh_deep_book_qualifies_and_ranks() {
+        let deep = book(
+            &[("100.0", "5.0"), ("100.1", "5.0")],
+            &[("99.9", "1.0")],
+            NOW,
+        );
+        let dear = book(
+            &[("100.5", "5.0"), ("100.6", "5.0")],
+            &[("99.9", "1.0")],
+            NOW,
+        );
+        let screen = screen(
+            &[venue(&dear), venue(&deep)],
+            &order("1"),
+            &Weights::DEFAULT,
+        )
+        .expect("screen");
+        assert_eq!(screen.verdicts, [Verdict::Qualified, Verdict::Qualified]);
+        assert_eq!(screen.qualified().collect::<Vec<_>>(), [1, 0]);
+        assert_eq!(screen.candidates[0].score.index, 1);
+    }
+
+    #[test]
+    fn freshness_and_empty_sides_are_checked_before_the_walk() {
+        let never = book(&[("100.0", "5.0")], &[], 0);
+        let old = book(&[("100.0", "5.0")], &[], NOW - 6_000_000_000);
+        let no_asks = book(&[], &[("99.0", "1.0")], NOW);
+        let screen = screen(
+            &[venue(&never), venue(&old), venue(&no_asks)],
+            &order("1"),
+            &Weights::DEFAULT,
+        )
+        .expect("screen");
+        assert_eq!(
+            screen.verdicts,
+            [Verdict::NeverUpdated, Verdict::Stale, Verdict::EmptyBook]
+        );
+        assert!(screen.candidates.is_empty());
+    }
+
+    #[test]
+    fn amount_rules_use_the_book_units() {
+        let b = book(&[("100.0", "50.0")], &[], NOW);
+        let mut lot = venue(&b);
+        lot.rules.lot_size = 5; // 0.5
+        let mut min = venue(&b);
+        min.rules.min_quantity = 20; // 2.0
+        let mut max = venue(&b);
+        max.rules.max_quantity = Some(5);
+        let mut balance = venue(&b);
+        balance.balance_cap = Some(9);
+        assert_eq!(
+            verdicts(&[lot, min, max, balance], &order("1.2")),
+            [
+                Verdict::LotSize,
+                Verdict::BelowMinimum,
+                Verdict::AboveMaximum,
+                Verdict::Balance
+            ]
+        );
+        // Finer than the book's precision: no lot can hold it.
+        assert_eq!(verdicts(&[venue(&b)], &order("1.25")), [Verdict::LotSize]);
+    }
+
+    #[test]
+    fn walk_checks_in_order() {
+        let thin = book(&[("100.0", "0.5")], &[], NOW);
+        let steep = book(&[("100.0", "0.5"), ("102.0", "5.0")], &[], NOW);
+        let shallow = book(&[("100.0", "1.0"), ("100.1", "0.5")], &[], NOW);
+        let small = book(&[("100.0", "50.0")], &[], NOW);
+        let mut min_notional = venue(&small);
+        min_notional.rules.min_notional = 10_001 * 100; // 100.01 quote at 2 decimals
+        let mut o = order("1");
+        o.min_liquidity_ratio = 2.0;
+        assert_eq!(
+            verdicts(
+                &[venue(&thin), venue(&steep), venue(&shallow), min_notional],
+                &o
+            ),
+            [
+                Verdict::Incomplete,
+                Verdict::Slippage,
+                Verdict::LiquidityScore,
+                Verdict::BelowMinNotional
+            ]
+        );
+    }
+
+    #[test]
+    fn limit_prices_round_inwards() {
+        let b = book(
+            &[("100.0", "0.5"), ("100.1", "5.0")],
+            &[("99.9", "0.5"), ("99.8", "5.0")],
+            NOW,
+        );
+        let mut buy = order("1");
+        buy.limit_price = Some(Quantity::parse("100.09").expect("limit"));
+        assert_eq!(verdicts(&[venue(&b)], &buy), [Verdict::LimitPrice]);
+        buy.limit_price = Some(Quantity::parse("100.1").expect("limit"));
+        assert_eq!(verdicts(&[venue(&b)], &buy), [Verdict::Qualified]);
+        let mut sell = order("1");
+        sell.side = TakerSide::Sell;
+        sell.limit_price = Some(Quantity::parse("99.81").expect("limit"));
+        assert_eq!(verdicts(&[venue(&b)], &sell), [Verdict::LimitPrice]);
+        sell.limit_price = Some(Quantity::parse("99.8").expect("limit"));
+        assert_eq!(verdicts(&[venue(&b)], &sell), [Verdict::Qualified]);
+    }
+
+    #[test]
+    fn scores_are_normalised_over_the_venues_that_passed_the_amount_checks() {
+        let a = book(&[("100.0", "50.0")], &[], NOW);
+        let b = book(&[("100.2", "50.0")], &[], NOW);
+        let mut blocked = venue(&a);
+        blocked.balance_cap = Some(0);
+        let screened =
+            screen(&[blocked, venue(&b)], &order("1"), &Weights::DEFAULT).expect("screen");
+        let alone = screen(&[venue(&b)], &order("1"), &Weights::DEFAULT).expect("screen");
+        assert_eq!(screened.candidates.len(), 1);
+        assert_eq!(screened.candidates[0].index, 1);
+        assert_eq!(
+            screened.candidates[0].score.total,
+            alone.candidates[0].score.total
+        );
+    }
+}

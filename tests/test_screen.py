@@ -1,0 +1,121 @@
+"""``screen_venues`` / ``screen_batch``: the router's one-call screen of every venue for an order.
+
+The router's property tests compare whole decisions with the reference model; these pin the
+core call itself: verdicts in the documented order, the batch equal to one call per request,
+and bad requests named.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import sor
+from sor import _core
+from sor.samples import sample_venues
+
+NOW = 1_800_000_000 * 10**9
+MAX_AGE = 5 * 10**9
+
+
+def books(updated_at_ns: int = NOW) -> list[sor.OrderBook]:
+    """The sample venues' books, last updated at ``updated_at_ns``."""
+    result = []
+    for venue in sample_venues(seed=3, levels=200):
+        book = venue.book.copy()
+        book.apply_snapshot(
+            [(lv.price, lv.size) for lv in book.levels("bid")],
+            [(lv.price, lv.size) for lv in book.levels("ask")],
+            sequence=1,
+            timestamp_ns=updated_at_ns,
+        )
+        result.append(book)
+    return result
+
+
+def request(
+    quantity: str = "1",
+    side: str = "buy",
+    rules: list[sor.VenueRules] | None = None,
+    caps: list[Decimal | None] | None = None,
+    limit: str | None = None,
+    min_ratio: float = 0.0,
+) -> tuple[object, ...]:
+    bs = books()
+    return (
+        bs,
+        side,
+        quantity,
+        rules or [sor.VenueRules(taker_fee_bps=10.0) for _ in bs],
+        [20.0] * len(bs),
+        [0.99] * len(bs),
+        caps,
+        None,
+        100.0,
+        limit,
+        min_ratio,
+    )
+
+
+def test_every_venue_gets_a_verdict_and_the_qualified_are_ranked() -> None:
+    screen = _core.screen_venues(*request(), NOW, MAX_AGE)  # type: ignore[arg-type]
+    assert screen.verdicts == ["qualified"] * 5
+    assert sorted(screen.qualified) == list(range(5))
+    assert screen.qualified == [c.index for c in screen.candidates]
+    totals = [c.score.total for c in screen.candidates]
+    assert totals == sorted(totals, reverse=True)
+    best = screen.qualified[0]
+    assert screen.candidate(best) is not None
+    assert len(screen.versions) == len(screen) == 5
+
+
+def test_amount_rules_and_caps_are_judged_before_the_walk() -> None:
+    rules = [
+        sor.VenueRules(taker_fee_bps=10.0, lot_size="0.3"),
+        sor.VenueRules(taker_fee_bps=10.0, min_quantity="2"),
+        sor.VenueRules(taker_fee_bps=10.0, max_quantity="0.5"),
+        sor.VenueRules(taker_fee_bps=10.0),
+        sor.VenueRules(taker_fee_bps=10.0, min_notional="1000000"),
+    ]
+    caps: list[Decimal | None] = [None, None, None, Decimal("0.99999999"), None]
+    screen = _core.screen_venues(*request(rules=rules, caps=caps), NOW, MAX_AGE)  # type: ignore[arg-type]
+    assert screen.verdicts == [
+        "lot_size",
+        "below_minimum",
+        "above_maximum",
+        "balance",
+        "below_min_notional",
+    ]
+    assert [c.index for c in screen.candidates] == [4]
+    assert screen.qualified == []
+
+
+def test_stale_books_are_not_walked() -> None:
+    old = request()
+    stale_books = books(updated_at_ns=NOW - MAX_AGE - 1)
+    screen = _core.screen_venues(stale_books, *old[1:], NOW, MAX_AGE)  # type: ignore[arg-type]
+    assert screen.verdicts == ["stale"] * 5
+    assert screen.candidates == []
+    assert screen.updated_at_ns == [NOW - MAX_AGE - 1] * 5
+
+
+def test_a_batch_is_one_screen_per_request() -> None:
+    requests = [request("1"), request("0.5", side="sell"), request("40"), request(min_ratio=9.5)]
+    batch = _core.screen_batch(requests, NOW, MAX_AGE)  # type: ignore[arg-type]
+    for req, got in zip(requests, batch, strict=True):
+        want = _core.screen_venues(*req, NOW, MAX_AGE)  # type: ignore[arg-type]
+        assert got.verdicts == want.verdicts
+        assert got.qualified == want.qualified
+        assert [c.score.total for c in got.candidates] == [c.score.total for c in want.candidates]
+    assert "insufficient_liquidity" in batch[2].verdicts
+
+
+def test_a_bad_request_is_named_and_nothing_is_screened() -> None:
+    with pytest.raises(sor.InvalidInput, match=r"requests\[1\]: quantity"):
+        _core.screen_batch([request(), request("-1")], NOW, MAX_AGE)  # type: ignore[list-item]
+    with pytest.raises(sor.InvalidInput, match="rules: expected one entry per book"):
+        _core.screen_venues(books(), "buy", "1", [], [], [], None, None, 100.0, None, 0.0, NOW, 1)
+    nan_ratio = request(min_ratio=float("nan"))
+    with pytest.raises(sor.InvalidInput, match="min_liquidity_ratio"):
+        _core.screen_venues(*nan_ratio, NOW, MAX_AGE)  # type: ignore[arg-type]
