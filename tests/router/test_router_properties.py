@@ -418,7 +418,8 @@ def test_a_cached_decision_is_never_older_than_the_books_it_used(
             consulted = dict(got.book_versions)
             for n, version in consulted.items():
                 b = cached.book(n, "BTC/USDT")
-                assert b is not None and b.version == version
+                assert b is not None
+                assert b.version == version
             unconsulted = {r.venue for r in got.rejections if r.reason in GATED_BEFORE_BOOK}
             assert consulted.keys() | unconsulted == set(names)
             assert [(p.venue, p.quantity) for p in got.parts] == [

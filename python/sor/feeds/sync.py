@@ -199,4 +199,3 @@ class BookSync:
         self._bridged = True
         self.last_update = now
         return Outcome.APPLIED
-
