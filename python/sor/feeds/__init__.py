@@ -5,6 +5,9 @@ wire protocol, for a list of :class:`Market`) and keeps each market's book in sy
 plus deltas under the exchange's sequence rule, resync on any doubt, reconnect with backoff,
 staleness, counters. Symbols are ccxt's unified form (``"BTC/USDT"``).
 
+Exchanges without a native adapter go through ccxt: :class:`CcxtFeed` (ccxt.pro's
+``watch_order_book``, or REST polling) keeps the same exact books.
+
 Example::
 
     adapter = BinanceSpotAdapter([Market("BTC/USDT", price_decimals=2, size_decimals=5)])
@@ -17,6 +20,9 @@ Example::
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.backoff import Backoff, BackoffPolicy
 from sor.feeds.binance import BinanceSpotAdapter
+from sor.feeds.bybit import BybitSpotAdapter
+from sor.feeds.ccxt_feed import CcxtFeed, CcxtFeedConfig, CcxtMode
+from sor.feeds.coinbase import CoinbaseAdvancedAdapter
 from sor.feeds.config import FeedConfig
 from sor.feeds.events import (
     BookDelta,
@@ -30,6 +36,8 @@ from sor.feeds.events import (
 )
 from sor.feeds.feed import Feed
 from sor.feeds.http import HttpError
+from sor.feeds.kraken import KrakenAdapter
+from sor.feeds.okx import OkxAdapter
 from sor.feeds.ratelimit import WeightLimiter
 from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
 from sor.feeds.sync import BookSync, Outcome, SyncState
@@ -42,6 +50,11 @@ __all__ = [
     "BookHealth",
     "BookSnapshot",
     "BookSync",
+    "BybitSpotAdapter",
+    "CcxtFeed",
+    "CcxtFeedConfig",
+    "CcxtMode",
+    "CoinbaseAdvancedAdapter",
     "Control",
     "ExchangeAdapter",
     "Feed",
@@ -50,8 +63,10 @@ __all__ = [
     "FeedHealth",
     "FeedStats",
     "HttpError",
+    "KrakenAdapter",
     "MalformedMessage",
     "Market",
+    "OkxAdapter",
     "Outcome",
     "Reconnect",
     "SyncState",

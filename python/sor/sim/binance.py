@@ -10,6 +10,14 @@ https://github.com/binance/binance-spot-api-docs, ``web-socket-streams.md`` and 
 - ``GET /api/v3/depth?symbol=BTCUSDT&limit=1000``: ``{"lastUpdateId", "bids", "asks"}``, with
   Binance's request weights (5/25/50/250 by limit), the ``X-MBX-USED-WEIGHT-1M`` header, and
   ``429`` plus ``Retry-After`` past the per-minute weight limit.
+- ``GET /api/v3/exchangeInfo`` (all markets, ``symbol=`` or ``symbols=[...]``; weight 20): each
+  market's trading rules with Binance's filters (``PRICE_FILTER`` ``tickSize``, ``LOT_SIZE``
+  ``stepSize``/``minQty``, ``NOTIONAL`` ``minNotional``, ...), the tick and step being the
+  precision of its book model; ``GET /api/v3/ping`` and ``GET /api/v3/time`` (weight 1). With
+  these and the depth endpoint, ccxt's ``binance`` loads the markets and order books of the
+  simulator, and ccxt.pro's ``watch_order_book`` syncs from its stream
+  (:meth:`BinanceSimulator.ccxt_config`; https://developers.binance.com/docs/binance-spot-api-docs/rest-api/general-endpoints#exchange-information,
+  https://developers.binance.com/docs/binance-spot-api-docs/filters).
 
 Each market's book is a seeded :class:`BookModel` that keeps the exact truth
 (:meth:`BinanceSimulator.true_book`). Events are published on demand (:meth:`publish`, for
@@ -27,6 +35,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http import HTTPStatus
 from types import TracebackType
 from typing import Literal
@@ -46,6 +55,8 @@ WIRE_DECIMALS = 8
 #: Binance's default request-weight limit per IP and minute.
 WEIGHT_PER_MINUTE = 6_000
 _DEPTH_WEIGHTS = ((100, 5), (500, 25), (1_000, 50), (5_000, 250))
+#: Request weight of ``GET /api/v3/exchangeInfo``.
+EXCHANGE_INFO_WEIGHT = 20
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class BinanceSimulator:
         interval: float | None = None,
         weight_limit: int = WEIGHT_PER_MINUTE,
         ping_interval: float | None = 20.0,
+        min_notional: str = "5",
     ) -> None:
         if not markets:
             raise InvalidInput("markets: expected at least one market")
@@ -108,6 +120,19 @@ class BinanceSimulator:
         self._weights: deque[tuple[float, int]] = deque()
         self.snapshot_requests: list[SnapshotRequest] = []
         """Every depth snapshot request answered, in order."""
+        self.rest_requests: list[str] = []
+        """The path and query of every REST request received, in order."""
+        try:
+            notional = Decimal(min_notional)
+        except ArithmeticError:
+            notional = Decimal(-1)
+        if not notional.is_finite() or notional < 0 or notional != round(notional, WIRE_DECIMALS):
+            raise InvalidInput(
+                f"min_notional: expected a decimal >= 0 with at most {WIRE_DECIMALS} places, "
+                f"got {min_notional!r}"
+            )
+        self.min_notional = min_notional
+        """Every market's ``NOTIONAL`` filter minimum, in quote units."""
         self.connections = 0
         """Websocket connections accepted since the start."""
         self.events_sent = 0
@@ -385,6 +410,13 @@ class BinanceSimulator:
             if url.path == "/ws" or url.path.startswith("/ws/"):
                 return None  # go on with the websocket handshake
             return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
+        self.rest_requests.append(request.path)
+        if url.path == "/api/v3/exchangeInfo":
+            return self._exchange_info_response(parse_qs(url.query))
+        if url.path == "/api/v3/ping":
+            return self._weighed(1, {})
+        if url.path == "/api/v3/time":
+            return self._weighed(1, {"serverTime": _now_ms()})
         if url.path != "/api/v3/depth":
             return _json(HTTPStatus.NOT_FOUND, {"code": -1000, "msg": "Unknown path."})
         query = parse_qs(url.query)
@@ -433,6 +465,196 @@ class BinanceSimulator:
         response.headers["X-MBX-USED-WEIGHT-1M"] = str(used + weight)
         return response
 
+    def _weighed(self, weight: int, body: object) -> Response:
+        """Answers ``body`` if ``weight`` fits in this minute's budget, else ``429``."""
+        now = time.monotonic()
+        while self._weights and self._weights[0][0] <= now - 60.0:
+            self._weights.popleft()
+        used = sum(weight for _, weight in self._weights)
+        if used + weight > self.weight_limit:
+            response = _json(
+                HTTPStatus.TOO_MANY_REQUESTS, {"code": -1003, "msg": "Too many requests."}
+            )
+            response.headers["Retry-After"] = f"{max(1.0, self._weights[0][0] + 60.0 - now):g}"
+            return response
+        self._weights.append((now, weight))
+        response = _json(HTTPStatus.OK, body)
+        response.headers["X-MBX-USED-WEIGHT-1M"] = str(used + weight)
+        return response
+
+    def _exchange_info_response(self, query: dict[str, list[str]]) -> Response:
+        """``GET /api/v3/exchangeInfo`` with no parameter, ``symbol=`` or ``symbols=[...]``."""
+        wanted: list[str] | None = None
+        if "symbol" in query:
+            wanted = [query["symbol"][0]]
+        elif "symbols" in query:
+            try:
+                names = orjson.loads(query["symbols"][0])
+            except orjson.JSONDecodeError:
+                names = None
+            if type(names) is not list or not all(type(n) is str for n in names):
+                return _json(
+                    HTTPStatus.BAD_REQUEST,
+                    {"code": -1100, "msg": "Illegal characters found in parameter 'symbols'."},
+                )
+            wanted = names
+        if wanted is not None and any(name not in self._by_exchange for name in wanted):
+            return _json(HTTPStatus.BAD_REQUEST, {"code": -1121, "msg": "Invalid symbol."})
+        symbols = [self._by_exchange[name] for name in wanted] if wanted else self.symbols
+        return self._weighed(EXCHANGE_INFO_WEIGHT, self.exchange_info(symbols))
+
+    def exchange_info(self, symbols: Sequence[str] | None = None) -> dict[str, object]:
+        """The ``GET /api/v3/exchangeInfo`` body for ``symbols`` (default: every market).
+
+        Each market's ``PRICE_FILTER`` ``tickSize`` and ``LOT_SIZE`` ``stepSize`` are the
+        precision of its book model (``10**-price_decimals`` and ``10**-size_decimals``), so a
+        client that reads its precision from here parses the simulator's books exactly.
+        """
+        return {
+            "timezone": "UTC",
+            "serverTime": _now_ms(),
+            "rateLimits": [
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": self.weight_limit,
+                },
+                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+                {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200_000},
+                {
+                    "rateLimitType": "RAW_REQUESTS",
+                    "interval": "MINUTE",
+                    "intervalNum": 5,
+                    "limit": 61_000,
+                },
+            ],
+            "exchangeFilters": [],
+            "symbols": [
+                self._symbol_info(symbol)
+                for symbol in (self.symbols if symbols is None else symbols)
+            ],
+        }
+
+    def _symbol_info(self, symbol: str) -> dict[str, object]:
+        market = self._models[symbol].market
+        base, quote = symbol.split("/", 1)
+        tick = format_decimal(1, market.price_decimals, WIRE_DECIMALS)
+        step = format_decimal(1, market.size_decimals, WIRE_DECIMALS)
+        # Far above any price the random walk reaches, as Binance's maxPrice is for BTCUSDT.
+        max_price = max(1_000_000, 100 * int(Decimal(market.mid)))
+        return {
+            "symbol": _binance_symbol(symbol),
+            "status": "TRADING",
+            "baseAsset": base,
+            "baseAssetPrecision": 8,
+            "quoteAsset": quote,
+            "quotePrecision": 8,
+            "quoteAssetPrecision": 8,
+            "baseCommissionPrecision": 8,
+            "quoteCommissionPrecision": 8,
+            "orderTypes": [
+                "LIMIT",
+                "LIMIT_MAKER",
+                "MARKET",
+                "STOP_LOSS",
+                "STOP_LOSS_LIMIT",
+                "TAKE_PROFIT",
+                "TAKE_PROFIT_LIMIT",
+            ],
+            "icebergAllowed": True,
+            "ocoAllowed": True,
+            "otoAllowed": True,
+            "quoteOrderQtyMarketAllowed": True,
+            "allowTrailingStop": True,
+            "cancelReplaceAllowed": True,
+            "isSpotTradingAllowed": True,
+            "isMarginTradingAllowed": False,
+            "filters": [
+                {
+                    "filterType": "PRICE_FILTER",
+                    "minPrice": tick,
+                    "maxPrice": format_decimal(max_price, 0, WIRE_DECIMALS),
+                    "tickSize": tick,
+                },
+                {
+                    "filterType": "LOT_SIZE",
+                    "minQty": step,
+                    "maxQty": format_decimal(9_000, 0, WIRE_DECIMALS),
+                    "stepSize": step,
+                },
+                {"filterType": "ICEBERG_PARTS", "limit": 10},
+                {
+                    "filterType": "MARKET_LOT_SIZE",
+                    "minQty": format_decimal(0, 0, WIRE_DECIMALS),
+                    "maxQty": format_decimal(100, 0, WIRE_DECIMALS),
+                    "stepSize": format_decimal(0, 0, WIRE_DECIMALS),
+                },
+                {
+                    "filterType": "TRAILING_DELTA",
+                    "minTrailingAboveDelta": 10,
+                    "maxTrailingAboveDelta": 2000,
+                    "minTrailingBelowDelta": 10,
+                    "maxTrailingBelowDelta": 2000,
+                },
+                {
+                    "filterType": "PERCENT_PRICE_BY_SIDE",
+                    "bidMultiplierUp": "5",
+                    "bidMultiplierDown": "0.2",
+                    "askMultiplierUp": "5",
+                    "askMultiplierDown": "0.2",
+                    "avgPriceMins": 5,
+                },
+                {
+                    "filterType": "NOTIONAL",
+                    "minNotional": format_decimal(
+                        int(Decimal(self.min_notional).scaleb(WIRE_DECIMALS)),
+                        WIRE_DECIMALS,
+                    ),
+                    "applyMinToMarket": True,
+                    "maxNotional": format_decimal(9_000_000, 0, WIRE_DECIMALS),
+                    "applyMaxToMarket": False,
+                    "avgPriceMins": 5,
+                },
+                {"filterType": "MAX_NUM_ORDERS", "maxNumOrders": 200},
+                {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": 5},
+            ],
+            "permissions": [],
+            "permissionSets": [["SPOT"]],
+            "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+            "allowedSelfTradePreventionModes": [
+                "NONE",
+                "EXPIRE_TAKER",
+                "EXPIRE_MAKER",
+                "EXPIRE_BOTH",
+            ],
+        }
+
+    def ccxt_config(self) -> dict[str, object]:
+        """Settings that point a ccxt ``binance`` (REST, and ccxt.pro's websocket) at this server.
+
+        ``ccxt.async_support.binance(sim.ccxt_config())`` loads the simulator's spot markets
+        (``GET /api/v3/exchangeInfo``) and order books (``GET /api/v3/depth``);
+        ``ccxt.pro.binance(sim.ccxt_config())`` also watches its diff-depth stream. Only spot
+        markets are fetched, and no endpoint that needs an API key is called.
+        """
+        rest = f"{self.rest_url}/api/v3"
+        return {
+            "urls": {
+                "api": {
+                    "public": rest,
+                    "private": rest,
+                    "v1": f"{self.rest_url}/api/v1",
+                    "ws": {"spot": self.ws_url, "margin": self.ws_url},
+                }
+            },
+            "options": {
+                "fetchMarkets": {"types": ["spot"]},
+                "fetchCurrencies": False,
+                "fetchMargins": False,
+            },
+        }
+
     def _snapshot_body(self, symbol: str, limit: int) -> bytes:
         model = self._models[symbol]
         price_decimals = model.market.price_decimals
@@ -467,6 +689,10 @@ def _json(status: HTTPStatus, body: object) -> Response:
         ]
     )
     return Response(status.value, status.phrase, headers, data)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def _binance_symbol(symbol: str) -> str:
