@@ -17,30 +17,84 @@ Example::
             print(feed.book("BTC/USDT").best_bid())
 """
 
-from sor.feeds.adapter import ExchangeAdapter
-from sor.feeds.backoff import Backoff, BackoffPolicy
-from sor.feeds.binance import BinanceSpotAdapter
-from sor.feeds.bybit import BybitSpotAdapter
-from sor.feeds.ccxt_feed import CcxtFeed, CcxtFeedConfig, CcxtMode
-from sor.feeds.coinbase import CoinbaseAdvancedAdapter
-from sor.feeds.config import FeedConfig
-from sor.feeds.events import (
-    BookDelta,
-    BookSnapshot,
-    Control,
-    FeedEvent,
-    MalformedMessage,
-    Market,
-    Reconnect,
-    Verdict,
-)
-from sor.feeds.feed import Feed
-from sor.feeds.http import HttpError
-from sor.feeds.kraken import KrakenAdapter
-from sor.feeds.okx import OkxAdapter
-from sor.feeds.ratelimit import WeightLimiter
-from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
-from sor.feeds.sync import BookSync, Outcome, SyncState
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sor.feeds.adapter import ExchangeAdapter
+    from sor.feeds.backoff import Backoff, BackoffPolicy
+    from sor.feeds.binance import BinanceSpotAdapter
+    from sor.feeds.bybit import BybitSpotAdapter
+    from sor.feeds.ccxt_feed import CcxtFeed, CcxtFeedConfig, CcxtMode
+    from sor.feeds.coinbase import CoinbaseAdvancedAdapter
+    from sor.feeds.config import FeedConfig
+    from sor.feeds.events import (
+        BookDelta,
+        BookSnapshot,
+        Control,
+        FeedEvent,
+        MalformedMessage,
+        Market,
+        Reconnect,
+        Verdict,
+    )
+    from sor.feeds.feed import Feed
+    from sor.feeds.http import HttpError
+    from sor.feeds.kraken import KrakenAdapter
+    from sor.feeds.okx import OkxAdapter
+    from sor.feeds.ratelimit import WeightLimiter
+    from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
+    from sor.feeds.sync import BookSync, Outcome, SyncState
+
+#: Where each public name lives: the package imports a module only when one of its names is
+#: first used, so ``import sor`` (which needs FeedConfig) does not load every adapter.
+_MODULES = {
+    "Backoff": "backoff",
+    "BackoffPolicy": "backoff",
+    "BinanceSpotAdapter": "binance",
+    "BookDelta": "events",
+    "BookHealth": "stats",
+    "BookSnapshot": "events",
+    "BookSync": "sync",
+    "BybitSpotAdapter": "bybit",
+    "CcxtFeed": "ccxt_feed",
+    "CcxtFeedConfig": "ccxt_feed",
+    "CcxtMode": "ccxt_feed",
+    "CoinbaseAdvancedAdapter": "coinbase",
+    "Control": "events",
+    "ExchangeAdapter": "adapter",
+    "Feed": "feed",
+    "FeedConfig": "config",
+    "FeedEvent": "events",
+    "FeedHealth": "stats",
+    "FeedStats": "stats",
+    "HttpError": "http",
+    "KrakenAdapter": "kraken",
+    "MalformedMessage": "events",
+    "Market": "events",
+    "OkxAdapter": "okx",
+    "Outcome": "sync",
+    "Reconnect": "events",
+    "SyncState": "sync",
+    "Verdict": "events",
+    "WeightLimiter": "ratelimit",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sor.feeds' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"sor.feeds.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Backoff",
