@@ -25,7 +25,7 @@ from sor.feeds import (
     Market,
     Outcome,
 )
-from sor.feeds.kraken import quote_numbers
+from sor.feeds.kraken import decode_exact
 
 MATIC = Market("MATIC/USD", price_decimals=4, size_decimals=8)
 ALGO = Market("ALGO/USD", price_decimals=5, size_decimals=8)
@@ -267,7 +267,11 @@ def test_quantities_beyond_float_precision_keep_every_digit() -> None:
     (update,) = adapter().parse(message)
     assert isinstance(update, BookDelta)
     assert update.changes == [("bid", "0.5657", "9007199254.74099317")]
-    assert quote_numbers(b'{"price": 1e-8, "qty":12}') == b'{"price":"1e-8", "qty":"12"}'
+    assert decode_exact(b'{"price": 1e-8, "qty":12, "x": 0.10}') == {
+        "price": "1e-8",
+        "qty": 12,
+        "x": "0.10",
+    }
 
 
 @pytest.mark.parametrize(

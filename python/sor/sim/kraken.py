@@ -66,6 +66,18 @@ def wire_number(units: int, decimals: int) -> str:
     return f"{whole}.{fraction:0{decimals}d}".rstrip("0")
 
 
+def levels_checksum(asks: Sequence[tuple[int, int]], bids: Sequence[tuple[int, int]]) -> int:
+    """Kraken's CRC32 of the given best-first ``(ticks, lots)`` levels: the top 10 asks then bids.
+
+    The same text as :meth:`KrakenSimulator.checksum`, for a book kept elsewhere (the benchmark
+    streams follow their own book between the simulator's steps).
+    """
+    text = "".join(
+        f"{ticks}{lots}" for levels in (asks, bids) for ticks, lots in levels[:CHECKSUM_LEVELS]
+    )
+    return zlib.crc32(text.encode())
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
