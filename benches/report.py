@@ -77,6 +77,9 @@ def route_group(strategy: str, venues: int) -> str:
     return f"route() {strategy}: 1 BTC, {venues} venues x 1,000 levels"
 
 
+FEED_BINANCE_GROUP = "Binance depthUpdate stream: 5,000 messages x 20 levels, parse + apply"
+"""Group of the Binance feed throughput benchmark (named in ``feed_stream.py``)."""
+
 BUILD_GROUP = "build a 2 x 1,000-level book from exchange strings"
 """Group of the book builds."""
 DELTAS_EACH_GROUP = "apply 1,000 deltas one by one"
@@ -156,6 +159,12 @@ TARGETS = (
         "one delta from Python under 200 ns (mean of 1,000 one by one)",
         DELTAS_EACH_GROUP,
         max_seconds=200e-9,
+        per_item=True,
+    ),
+    Target(
+        "Binance diffs: >= 100,000 msgs/s on one core (parse + apply, per message under 10 us)",
+        FEED_BINANCE_GROUP,
+        max_seconds=10e-6,
         per_item=True,
     ),
     Target(
