@@ -37,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from http import HTTPStatus
-from types import TracebackType
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -49,6 +48,7 @@ from websockets.http11 import Request, Response
 
 from sor._core import InvalidInput, OrderBook
 from sor.sim.book_model import BookModel, SimMarket, Step, format_decimal
+from sor.sim.server import SimulatorBase
 
 #: Binance writes prices and quantities with this many decimals.
 WIRE_DECIMALS = 8
@@ -77,7 +77,7 @@ class _Client:
     stalled: bool = False
 
 
-class BinanceSimulator:
+class BinanceSimulator(SimulatorBase):
     """A Binance spot market-data server on 127.0.0.1 with the true books kept for comparison."""
 
     def __init__(
@@ -168,23 +168,6 @@ class BinanceSimulator:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> BinanceSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return self._port
-
     @property
     def ws_url(self) -> str:
         """The raw-stream websocket endpoint (Binance's ``wss://stream.binance.com:9443/ws``)."""
@@ -196,15 +179,6 @@ class BinanceSimulator:
         return f"http://{self.host}:{self._port}"
 
     # -- the truth ----------------------------------------------------------------------------
-
-    @property
-    def symbols(self) -> list[str]:
-        """The simulated markets' unified symbols."""
-        return list(self._models)
-
-    def model(self, symbol: str) -> BookModel:
-        """The book model of ``symbol``."""
-        return self._models[symbol]
 
     def true_book(self, symbol: str) -> OrderBook:
         """The exact current book of ``symbol``."""

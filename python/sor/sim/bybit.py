@@ -32,7 +32,6 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Literal
 
 import orjson
@@ -41,6 +40,7 @@ from websockets.exceptions import ConnectionClosed
 
 from sor._core import InvalidInput, OrderBook
 from sor.sim.book_model import BookModel, SimMarket, format_decimal
+from sor.sim.server import SimulatorBase
 
 #: Spot orderbook depths.
 SPOT_DEPTHS = (1, 50, 200, 1_000)
@@ -61,7 +61,7 @@ class _Client:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class BybitSimulator:
+class BybitSimulator(SimulatorBase):
     """A Bybit v5 public spot server on 127.0.0.1 with the true books kept for comparison."""
 
     def __init__(
@@ -135,23 +135,6 @@ class BybitSimulator:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> BybitSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return self._port
-
     @property
     def ws_url(self) -> str:
         """The public spot endpoint (Bybit's ``wss://stream.bybit.com/v5/public/spot``)."""
@@ -159,18 +142,9 @@ class BybitSimulator:
 
     # -- the truth ----------------------------------------------------------------------------
 
-    @property
-    def symbols(self) -> list[str]:
-        """The simulated markets' unified symbols."""
-        return list(self._models)
-
     def topic(self, symbol: str) -> str:
         """The orderbook topic of ``symbol`` at the simulator's depth."""
         return f"orderbook.{self.depth}.{_bybit_symbol(symbol)}"
-
-    def model(self, symbol: str) -> BookModel:
-        """The book model of ``symbol`` (all its levels, beyond the topic's depth)."""
-        return self._models[symbol]
 
     def true_book(self, symbol: str) -> OrderBook:
         """The exact current book of ``symbol``'s topic: its best ``depth`` levels per side."""

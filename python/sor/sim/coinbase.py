@@ -33,7 +33,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Literal
 
 import orjson
@@ -42,6 +41,7 @@ from websockets.exceptions import ConnectionClosed
 
 from sor._core import InvalidInput, OrderBook
 from sor.sim.book_model import BookModel, SimMarket, Step, format_decimal
+from sor.sim.server import SimulatorBase
 
 #: Coinbase's ``event_time`` of the levels of a snapshot, as in its documentation's sample.
 SNAPSHOT_EVENT_TIME = "1970-01-01T00:00:00Z"
@@ -61,7 +61,7 @@ class _Client:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class CoinbaseSimulator:
+class CoinbaseSimulator(SimulatorBase):
     """A Coinbase Advanced Trade market-data server on 127.0.0.1 with the true books kept."""
 
     def __init__(
@@ -137,38 +137,12 @@ class CoinbaseSimulator:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> CoinbaseSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return self._port
-
     @property
     def ws_url(self) -> str:
         """The websocket endpoint (Coinbase's ``wss://advanced-trade-ws.coinbase.com``)."""
         return f"ws://{self.host}:{self._port}"
 
     # -- the truth ----------------------------------------------------------------------------
-
-    @property
-    def symbols(self) -> list[str]:
-        """The simulated markets' unified symbols."""
-        return list(self._models)
-
-    def model(self, symbol: str) -> BookModel:
-        """The book model of ``symbol``."""
-        return self._models[symbol]
 
     def true_book(self, symbol: str) -> OrderBook:
         """The exact current book of ``symbol``."""

@@ -31,7 +31,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Literal
 
 import orjson
@@ -41,6 +40,7 @@ from websockets.http11 import Request, Response
 
 from sor._core import InvalidInput, OrderBook
 from sor.sim.book_model import BookModel, Side, SimMarket, format_decimal
+from sor.sim.server import SimulatorBase
 
 #: The depths Kraken's ``book`` channel accepts.
 DEPTHS = (10, 25, 100, 500, 1000)
@@ -82,7 +82,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class KrakenSimulator:
+class KrakenSimulator(SimulatorBase):
     """A Kraken spot WebSocket v2 server on 127.0.0.1 with the true books kept for comparison."""
 
     def __init__(
@@ -153,38 +153,12 @@ class KrakenSimulator:
             await self._server.wait_closed()
             self._server = None
 
-    async def __aenter__(self) -> KrakenSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return self._port
-
     @property
     def ws_url(self) -> str:
         """The v2 websocket endpoint (Kraken's ``wss://ws.kraken.com/v2``)."""
         return f"ws://{self.host}:{self._port}/v2"
 
     # -- the truth ----------------------------------------------------------------------------
-
-    @property
-    def symbols(self) -> list[str]:
-        """The simulated markets' unified symbols (Kraken v2 uses the same names)."""
-        return list(self._models)
-
-    def model(self, symbol: str) -> BookModel:
-        """The book model of ``symbol``."""
-        return self._models[symbol]
 
     def true_book(self, symbol: str, depth: int | None = None) -> OrderBook:
         """The exact current book of ``symbol``: its best ``depth`` levels per side (or all)."""

@@ -38,7 +38,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import Literal
 
 import orjson
@@ -48,6 +47,7 @@ from websockets.http11 import Request, Response
 
 from sor._core import InvalidInput, OrderBook
 from sor.sim.book_model import BookModel, Side, SimMarket, format_decimal
+from sor.sim.server import SimulatorBase
 
 #: The public websocket path.
 PUBLIC_PATH = "/ws/v5/public"
@@ -126,7 +126,7 @@ class _Instrument:
     reset_pending: bool = False
 
 
-class OkxSimulator:
+class OkxSimulator(SimulatorBase):
     """An OKX public websocket on 127.0.0.1 with the true books kept for comparison.
 
     ``depth`` is the channel's levels per side (400 like ``books``), ``checksums`` what the
@@ -213,23 +213,6 @@ class OkxSimulator:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-
-    async def __aenter__(self) -> OkxSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on."""
-        return self._port
 
     @property
     def ws_url(self) -> str:
