@@ -449,6 +449,81 @@ class BinanceDepthParser:
         precision; nothing is returned then.
         """
 
+@final
+class OkxBooksParser:
+    """Reads OKX v5 ``books`` channel pushes in the core, at each instrument's precision.
+
+    ``markets`` maps OKX's instrument ID (``"BTC-USDT"``) to ``(symbol, price_decimals,
+    size_decimals)``: the unified symbol to report and the precision of the market's book.
+    """
+
+    def __new__(cls, markets: dict[str, tuple[str, int, int]]) -> OkxBooksParser: ...
+    def parse(
+        self, payload: bytes
+    ) -> tuple[str, Literal["snapshot", "update"], int, int, int | None, DepthChanges] | None:
+        """Parses one websocket payload of the public channel.
+
+        Returns ``(symbol, action, seqId, prevSeqId, checksum, changes)`` for a ``books`` push
+        of exactly one data entry: the unified symbol, ``"snapshot"`` or ``"update"``, the
+        sequence IDs, the checksum (None when absent, null or 0) and the bids then the asks, in
+        message order. Returns None for an event (a JSON object with ``event``). Raises
+        :class:`InvalidInput` for anything else: invalid JSON, a missing or mistyped field,
+        another channel, an instrument not in ``markets``, several entries, sequence IDs that do
+        not fit the action (a snapshot's ``prevSeqId`` is -1, an update's is not negative), a
+        checksum outside the signed 32-bit range, or a price or size that is not a non-negative
+        decimal at the market's precision.
+        """
+
+@final
+class BybitOrderbookParser:
+    """Reads Bybit v5 ``orderbook.{depth}.{symbol}`` messages in the core, at each market's
+    precision.
+
+    ``markets`` maps the topic (``"orderbook.200.BTCUSDT"``) to ``(symbol, price_decimals,
+    size_decimals)``: the unified symbol to report and the precision of the market's book.
+    """
+
+    def __new__(cls, markets: dict[str, tuple[str, int, int]]) -> BybitOrderbookParser: ...
+    def parse(
+        self, payload: bytes
+    ) -> tuple[str, Literal["snapshot", "delta"], int, DepthChanges] | None:
+        """Parses one websocket payload of the public spot stream.
+
+        Returns ``(symbol, type, u, changes)`` for an orderbook message: the unified symbol,
+        ``"snapshot"`` or ``"delta"``, the update ID and the bids then the asks, in message
+        order. Returns None for a JSON object without a topic (a pong, a request's answer).
+        Raises :class:`InvalidInput` for anything else: invalid JSON, a missing or mistyped
+        field, a topic not in ``markets``, another type, ``u`` below 1, or a price or size that
+        is not a non-negative decimal at the market's precision.
+        """
+
+def split_sides(changes: DepthChanges) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The bids and the asks of ``changes`` as ``(price, size)`` lists, in message order."""
+
+@final
+class CoinbaseLevel2Parser:
+    """Reads Coinbase Advanced Trade ``level2`` payloads in the core, at each market's precision.
+
+    ``markets`` maps Coinbase's product ID (``"BTC-USD"``) to ``(symbol, price_decimals,
+    size_decimals)``: the unified symbol to report and the precision of the market's book.
+    """
+
+    def __new__(cls, markets: dict[str, tuple[str, int, int]]) -> CoinbaseLevel2Parser: ...
+    def parse(
+        self, payload: bytes
+    ) -> tuple[int, list[tuple[str, Literal["snapshot", "update"], DepthChanges]]] | None:
+        """Parses one websocket payload.
+
+        Returns ``(sequence_num, events)`` for an ``l2_data`` message: per event, in message
+        order, the unified symbol, ``"snapshot"`` or ``"update"`` and its changes (an update's
+        in message order; a snapshot's non-empty levels, bids then asks, each side best first).
+        Returns None for any other JSON object (other channels, an ``error`` message). Raises
+        :class:`InvalidInput`, naming the field and value, for invalid JSON, a missing or
+        mistyped field, a product not in ``markets``, an unknown event type or side, or a price
+        or quantity that is not a non-negative decimal at the market's precision; nothing is
+        returned then.
+        """
+
 #: Why a venue can or cannot take a whole order on its own (``Screen.verdicts``).
 Verdict: TypeAlias = Literal[
     "qualified",

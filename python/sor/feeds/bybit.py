@@ -32,6 +32,12 @@ default): a false alarm costs one resubscription (a snapshot on the stream, no r
 while a missed gap would keep a wrong book. ``strict_gaps=False`` only drops updates
 not newer than the book, for a stream that turns out to skip IDs.
 
+Parsing: an orderbook message is handed whole to the core
+(:class:`sor._core.BybitOrderbookParser`), which reads the JSON and parses every level at the
+market's precision in one call; a delta's changes are then applied without parsing again.
+Anything the core does not accept (answers, pongs, and any message off the documented shape) is
+read again in Python (``orjson``), which reports what is wrong.
+
 One symbol resyncs with an ``unsubscribe`` then a ``subscribe`` of its topic (Bybit refuses a
 topic already subscribed), which sends a fresh snapshot.
 """
@@ -43,7 +49,7 @@ from itertools import count
 
 import orjson
 
-from sor._core import InvalidInput
+from sor._core import BybitOrderbookParser, InvalidInput, split_sides
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.coinbase import levels_best_first
 from sor.feeds.events import (
@@ -111,6 +117,12 @@ class BybitSpotAdapter(ExchangeAdapter):
                     f"markets: {symbol} and {self._by_topic[topic]} are both {topic}"
                 )
             self._by_topic[topic] = symbol
+        self._orderbook_parser = BybitOrderbookParser(
+            {
+                self.topic(symbol): (symbol, market.price_decimals, market.size_decimals)
+                for symbol, market in self.markets.items()
+            }
+        )
         self._request_ids = count(1)
 
     def topic(self, symbol: str) -> str:
@@ -143,6 +155,10 @@ class BybitSpotAdapter(ExchangeAdapter):
 
     def parse(self, data: bytes) -> Sequence[FeedEvent]:
         """Reads an orderbook snapshot or delta, a pong or a request's response."""
+        if type(data) is bytes:
+            parsed = self._parse_in_core(data)
+            if parsed is not None:
+                return parsed
         try:
             message = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -176,6 +192,23 @@ class BybitSpotAdapter(ExchangeAdapter):
             # The service restarted: this is the whole book (in no promised order).
             restart_bids, restart_asks = levels_best_first(changes, symbol)
             return (BookSnapshot(symbol, update_id, restart_bids, restart_asks),)
+        return (BookDelta(symbol, update_id, update_id, changes),)
+
+    def _parse_in_core(self, data: bytes) -> Sequence[FeedEvent] | None:
+        """The event of an orderbook message read by the core; None for anything it refuses
+        and for a restart's delta (``u == 1``), whose levels are read in Python."""
+        try:
+            parsed = self._orderbook_parser.parse(data)
+        except InvalidInput:
+            return None  # read again in Python, which says what is wrong with it
+        if parsed is None:
+            return None
+        symbol, kind, update_id, changes = parsed
+        if kind == "snapshot":
+            bids, asks = split_sides(changes)
+            return (BookSnapshot(symbol, update_id, bids, asks),)
+        if update_id == 1:
+            return None
         return (BookDelta(symbol, update_id, update_id, changes),)
 
     @staticmethod

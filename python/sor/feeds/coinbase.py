@@ -38,6 +38,13 @@ which sends a fresh snapshot. A book's sequence is the ``sequence_num`` of the l
 applied to it: the numbers of one book are increasing but not consecutive (other products and
 heartbeats share the counter), so :meth:`CoinbaseAdvancedAdapter.verdict` only drops what is
 older than the book.
+
+Parsing: a payload is handed whole to the core first (:class:`sor._core.CoinbaseLevel2Parser`),
+which reads an ``l2_data`` message and parses every level of every event at its market's
+precision in one call (a snapshot's levels come out best first, as the Python path sorts them);
+the book then applies the parsed batch without parsing again. Anything the core does not accept
+(other channels, errors, and any malformed message) is read again in Python (``orjson``), which
+reports what is wrong exactly as before.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from decimal import Decimal, InvalidOperation
 
 import orjson
 
-from sor._core import InvalidInput
+from sor._core import CoinbaseLevel2Parser, DepthChanges, InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,
@@ -115,6 +122,12 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
                 raise InvalidInput(f"markets: {symbol} and {other} are both {product}")
             self._by_product[product] = symbol
         self._last_sequence: int | None = None
+        self._level2_parser = CoinbaseLevel2Parser(
+            {
+                coinbase_product(symbol): (symbol, market.price_decimals, market.size_decimals)
+                for symbol, market in self.markets.items()
+            }
+        )
 
     def __repr__(self) -> str:
         return (
@@ -164,6 +177,19 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
 
         Returns :class:`Reconnect` if ``sequence_num`` shows that a message was lost.
         """
+        if type(data) is bytes:
+            try:
+                level2 = self._level2_parser.parse(data)
+            except InvalidInput:
+                level2 = None  # read again below, which says what is wrong with it
+            if level2 is not None:
+                number, events = level2
+                skipped = self._check_sequence(number)
+                if skipped is not None:
+                    return skipped
+                return [
+                    _core_event(symbol, kind, changes, number) for symbol, kind, changes in events
+                ]
         try:
             message = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -175,6 +201,20 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
         sequence = message.get("sequence_num")
         if type(sequence) is not int or sequence < 0:
             raise MalformedMessage(f"bad sequence_num {sequence!r}")
+        skipped = self._check_sequence(sequence)
+        if skipped is not None:
+            return skipped
+        channel = message.get("channel")
+        if channel == LEVEL2_DATA_CHANNEL:
+            return self._l2_data(message.get("events"), sequence)
+        if channel == HEARTBEATS_CHANNEL:
+            return (Control("heartbeat"),)
+        if channel == "subscriptions":
+            return (Control("subscriptions"),)
+        return (Control(f"channel {channel!r} ignored"),)
+
+    def _check_sequence(self, sequence: int) -> tuple[FeedEvent] | None:
+        """Records ``sequence``; what to return instead of the message if it is old or late."""
         last = self._last_sequence
         if last is not None:
             if sequence <= last:
@@ -184,14 +224,7 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
                 self._last_sequence = sequence
                 return (Reconnect(f"sequence_num gap: {last} then {sequence}", gap=True),)
         self._last_sequence = sequence
-        channel = message.get("channel")
-        if channel == LEVEL2_DATA_CHANNEL:
-            return self._l2_data(message.get("events"), sequence)
-        if channel == HEARTBEATS_CHANNEL:
-            return (Control("heartbeat"),)
-        if channel == "subscriptions":
-            return (Control("subscriptions"),)
-        return (Control(f"channel {channel!r} ignored"),)
+        return None
 
     def _l2_data(self, events: object, sequence: int) -> list[FeedEvent]:
         if type(events) is not list:
@@ -227,6 +260,17 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
         if delta.final_sequence < book_sequence:
             return Verdict.SKIP
         return Verdict.APPLY
+
+
+def _core_event(symbol: str, kind: str, changes: DepthChanges, sequence: int) -> FeedEvent:
+    """The event of one ``l2_data`` event the core parsed (a snapshot's levels best first)."""
+    if kind == "update":
+        return BookDelta(symbol, sequence, sequence, changes)
+    bids: list[Level] = []
+    asks: list[Level] = []
+    for side, price, size in changes:
+        (bids if side == "bid" else asks).append((price, size))
+    return BookSnapshot(symbol, sequence, bids, asks)
 
 
 def _changes(updates: list[object], symbol: str) -> list[Change]:

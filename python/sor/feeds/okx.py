@@ -43,6 +43,12 @@ The generic parts (resubscribing, resync backoff, reconnect, counters) live in
 :mod:`sor.feeds.sync` and :mod:`sor.feeds.feed`; this module is the wire format and
 :meth:`OkxAdapter.verdict`, the rule above. OKX recommends fewer than 30 channels of 400 levels per
 connection: use several adapters (feeds) for more instruments.
+
+Parsing: a ``books`` push of one entry is handed whole to the core
+(:class:`sor._core.OkxBooksParser`), which reads the JSON and parses every level at the market's
+precision in one call; an update's changes are then applied without parsing again. Anything the
+core does not accept (events, and any push off the documented shape) is read again in Python
+(``orjson``), which reports what is wrong.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from collections.abc import Sequence
 
 import orjson
 
-from sor._core import InvalidInput, OrderBook
+from sor._core import InvalidInput, OkxBooksParser, OrderBook, split_sides
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,
@@ -122,6 +128,12 @@ class OkxAdapter(ExchangeAdapter):
                 other = self._by_inst_id[inst_id]
                 raise InvalidInput(f"markets: {symbol} and {other} are both {inst_id}")
             self._by_inst_id[inst_id] = symbol
+        self._books_parser = OkxBooksParser(
+            {
+                okx_inst_id(symbol): (symbol, market.price_decimals, market.size_decimals)
+                for symbol, market in self.markets.items()
+            }
+        )
 
     def stream_url(self) -> str:
         """The public websocket endpoint; channels are added by :meth:`subscribe_messages`."""
@@ -151,6 +163,10 @@ class OkxAdapter(ExchangeAdapter):
         """Reads a ``books`` push, an event (subscribe, unsubscribe, error, notice) or ``pong``."""
         if data == PONG_MESSAGE:
             return (Control("pong"),)
+        if type(data) is bytes:
+            parsed = self._parse_in_core(data)
+            if parsed is not None:
+                return parsed
         try:
             message = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -184,6 +200,24 @@ class OkxAdapter(ExchangeAdapter):
             else:
                 events.append(_update(symbol, entry))
         return events
+
+    def _parse_in_core(self, data: bytes) -> Sequence[FeedEvent] | None:
+        """The events of a ``books`` push read by the core; None for anything it refuses."""
+        try:
+            push = self._books_parser.parse(data)
+        except InvalidInput:
+            return None  # read again in Python, which says what is wrong with it
+        if push is None:
+            return None
+        symbol, action, sequence, previous, checksum, changes = push
+        if action == "snapshot":
+            bids, asks = split_sides(changes)
+            events: list[FeedEvent] = [BookSnapshot(symbol, sequence, bids, asks)]
+            if checksum is not None:
+                # Checked like any update's: a no-change update chained to the snapshot.
+                events.append(BookDelta(symbol, sequence, sequence, [], sequence, checksum))
+            return events
+        return (BookDelta(symbol, sequence, sequence, changes, previous, checksum),)
 
     def _event(self, message: dict[str, object]) -> FeedEvent:
         event = message["event"]

@@ -17,6 +17,9 @@ pub mod route;
 pub mod score;
 pub mod walk;
 pub mod wire;
+pub mod wire_bybit;
+pub mod wire_coinbase;
+pub mod wire_okx;
 
 pub use book::{
     BPS_UNITS_PER_ONE, Book, BookError, BookSide, Bps, Delta, Ladder, Level, TakerSide,

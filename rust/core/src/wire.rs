@@ -239,7 +239,7 @@ pub struct DepthUpdate<K> {
 }
 
 /// A JSON string, borrowed from the payload unless it had escapes to decode.
-struct Text<'a>(Cow<'a, str>);
+pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -265,9 +265,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 
 /// One `[price, quantity]` level; further elements (older versions of the documentation show
 /// a third, ignored one) are skipped.
-struct RawLevel<'a> {
-    price: Text<'a>,
-    size: Text<'a>,
+pub(crate) struct RawLevel<'a> {
+    pub(crate) price: Text<'a>,
+    pub(crate) size: Text<'a>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawLevel<'a> {

@@ -15,7 +15,7 @@ use crate::errors::{book_error, decimal_error, invalid};
 /// `(side, price, size)` tuples of the exchange's strings, already parsed at a precision.
 #[pyclass(module = "sor._core", frozen, sequence)]
 pub struct DepthChanges {
-    batch: ChangeBatch,
+    pub(crate) batch: ChangeBatch,
 }
 
 impl DepthChanges {

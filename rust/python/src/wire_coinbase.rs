@@ -1,0 +1,93 @@
+//! The `CoinbaseLevel2Parser` class: Coinbase Advanced Trade `level2` payloads parsed in the
+//! core.
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::{IntoPyObjectExt, intern};
+use sor_core::wire::Precision;
+use sor_core::wire_coinbase::{Level2Kind, parse_coinbase_level2};
+
+use crate::convert::decimals;
+use crate::errors::{decimal_error, invalid};
+use crate::wire::DepthChanges;
+
+/// Reads Coinbase Advanced Trade `level2` payloads for a set of markets.
+#[pyclass(module = "sor._core", frozen)]
+pub struct CoinbaseLevel2Parser {
+    markets: HashMap<String, (Py<PyString>, Precision)>,
+}
+
+#[pymethods]
+impl CoinbaseLevel2Parser {
+    #[new]
+    fn py_new(py: Python<'_>, markets: HashMap<String, (String, i64, i64)>) -> PyResult<Self> {
+        let mut out = HashMap::with_capacity(markets.len());
+        for (product, (symbol, price_decimals, size_decimals)) in markets {
+            let field = |what: &str| format!("markets[{product:?}].{what}");
+            let precision = Precision::new(
+                decimals(&field("price_decimals"), price_decimals)?,
+                decimals(&field("size_decimals"), size_decimals)?,
+            )
+            .map_err(|err| decimal_error(field("precision"), &err))?;
+            let symbol = PyString::intern(py, &symbol).unbind();
+            out.insert(product, (symbol, precision));
+        }
+        Ok(Self { markets: out })
+    }
+
+    /// Parses one payload: `(sequence_num, [(symbol, kind, changes), ...])` for an `l2_data`
+    /// message, None for any other JSON object; raises `InvalidInput` naming the field and
+    /// value for a malformed one (nothing is returned then).
+    fn parse<'py>(&self, py: Python<'py>, payload: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let markets = &self.markets;
+        let message = parse_coinbase_level2(payload, |product| {
+            markets
+                .get(product)
+                .map(|(symbol, precision)| (symbol, *precision))
+        })
+        .map_err(|err| invalid(err.to_string()))?;
+        let Some(message) = message else {
+            return Ok(None);
+        };
+        let events = message
+            .events
+            .into_iter()
+            .map(|event| {
+                let kind = match event.kind {
+                    Level2Kind::Snapshot => intern!(py, "snapshot"),
+                    Level2Kind::Update => intern!(py, "update"),
+                };
+                let changes = Bound::new(
+                    py,
+                    DepthChanges {
+                        batch: event.changes,
+                    },
+                )?;
+                PyTuple::new(
+                    py,
+                    [
+                        event.market.bind(py).clone().into_any(),
+                        kind.clone().into_any(),
+                        changes.into_any(),
+                    ],
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(
+            py,
+            [
+                message.sequence_num.into_bound_py_any(py)?,
+                PyList::new(py, events)?.into_any(),
+            ],
+        )
+        .map(Some)
+    }
+
+    fn __repr__(&self) -> String {
+        let mut products: Vec<&str> = self.markets.keys().map(String::as_str).collect();
+        products.sort_unstable();
+        format!("CoinbaseLevel2Parser({})", products.join(", "))
+    }
+}
