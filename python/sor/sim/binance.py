@@ -300,22 +300,6 @@ class BinanceSimulator(SimulatorBase):
         payload = orjson.dumps({"e": "serverShutdown", "E": time.time_ns() // 1_000_000})
         await self._broadcast(None, payload)
 
-    async def disconnect(self, *, abrupt: bool = False) -> None:
-        """Closes every client connection (``abrupt``: drops the TCP connection without a close)."""
-        clients = list(self._clients)
-        self._clients.clear()
-        for client in clients:
-            if abrupt:
-                client.connection.transport.abort()
-            else:
-                await client.connection.close(1001, "going away")
-
-    def stall(self) -> None:
-        """Current connections go silent: no events, no pongs (new connections are served)."""
-        for client in self._clients:
-            client.stalled = True
-            client.connection.transport.pause_reading()
-
     def fail_snapshots(
         self, count: int = 1, status: int = 500, retry_after: float | None = None
     ) -> None:

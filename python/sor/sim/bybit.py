@@ -325,22 +325,6 @@ class BybitSimulator(SimulatorBase):
                     client.topics[topic] = 0  # the counter restarted below every earlier u
                     await self._write(client, payload)
 
-    async def disconnect(self, *, abrupt: bool = False) -> None:
-        """Closes every client connection (``abrupt``: drops the TCP connection without a close)."""
-        clients = list(self._clients)
-        self._clients.clear()
-        for client in clients:
-            if abrupt:
-                client.connection.transport.abort()
-            else:
-                await client.connection.close(1001, "going away")
-
-    def stall(self) -> None:
-        """Current connections go silent: no messages, no pongs (new connections are served)."""
-        for client in self._clients:
-            client.stalled = True
-            client.connection.transport.pause_reading()
-
     # -- websocket ----------------------------------------------------------------------------
 
     async def _handle(self, connection: ServerConnection) -> None:

@@ -334,22 +334,6 @@ class KrakenSimulator(SimulatorBase):
         payload = self._book_message(symbol, "update", [(tick, lots)], [], self.checksum(symbol))
         await self._broadcast(symbol, None, payload)
 
-    async def disconnect(self, *, abrupt: bool = False) -> None:
-        """Closes every client connection (``abrupt``: drops the TCP connection without a close)."""
-        clients = list(self._clients)
-        self._clients.clear()
-        for client in clients:
-            if abrupt:
-                client.connection.transport.abort()
-            else:
-                await client.connection.close(1001, "going away")
-
-    def stall(self) -> None:
-        """Current connections go silent: no messages, no pongs (new connections are served)."""
-        for client in self._clients:
-            client.stalled = True
-            client.connection.transport.pause_reading()
-
     # -- websocket ----------------------------------------------------------------------------
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:

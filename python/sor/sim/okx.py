@@ -515,21 +515,10 @@ class OkxSimulator(SimulatorBase):
         await asyncio.sleep(0)
 
     async def disconnect(self, *, abrupt: bool = False) -> None:
-        """Closes every client connection (``abrupt``: drops the TCP connection without a close)."""
-        clients = list(self._clients)
-        self._clients.clear()
-        for client in clients:
-            client.stalled = True  # nothing more is queued for it
-            if abrupt:
-                client.connection.transport.abort()
-            else:
-                await client.connection.close(1001, "going away")
-
-    def stall(self) -> None:
-        """Current connections go silent: no pushes, no pongs (new connections are served)."""
+        """Closes every client connection; nothing more is queued for them."""
         for client in self._clients:
             client.stalled = True
-            client.connection.transport.pause_reading()
+        await super().disconnect(abrupt=abrupt)
 
     # -- websocket ----------------------------------------------------------------------------
 

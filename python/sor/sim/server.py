@@ -1,9 +1,10 @@
-"""What every exchange simulator shares: its life cycle, its port and its true books."""
+"""What every exchange simulator shares: its life cycle, its port, its true books, and the
+disconnect and stall faults."""
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sor.sim.book_model import BookModel
 
@@ -19,6 +20,9 @@ class SimulatorBase:
     host: str
     _port: int
     _models: dict[str, BookModel]
+    _clients: set[Any]
+    """The connected clients: each has a ``connection`` (a websockets ServerConnection) and a
+    ``stalled`` flag that stops everything the simulator would send it."""
 
     async def start(self) -> None:
         """Starts listening (on a free port unless given one)."""
@@ -39,6 +43,22 @@ class SimulatorBase:
         traceback: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    async def disconnect(self, *, abrupt: bool = False) -> None:
+        """Closes every client connection (``abrupt``: drops the TCP connection without a close)."""
+        clients = list(self._clients)
+        self._clients.clear()
+        for client in clients:
+            if abrupt:
+                client.connection.transport.abort()
+            else:
+                await client.connection.close(1001, "going away")
+
+    def stall(self) -> None:
+        """Current connections go silent: nothing sent, no pongs (new connections are served)."""
+        for client in self._clients:
+            client.stalled = True
+            client.connection.transport.pause_reading()
 
     @property
     def port(self) -> int:
