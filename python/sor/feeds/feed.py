@@ -364,7 +364,8 @@ class Feed:
                 logger.exception(
                     "%s: adapter failed to parse %r", self.adapter.name, data[:_EXCERPT]
                 )
-                self._on_malformed(MalformedMessage("adapter error"), data)
+                # A bug: nothing says which book the message was for, or that a gap will show.
+                self._on_malformed(MalformedMessage("adapter error", resync_all=True), data)
                 continue
             for event in events:
                 if isinstance(event, BookDelta):
@@ -396,7 +397,7 @@ class Feed:
         )
         if error.symbol is not None and error.symbol in self._syncs:
             self._resync(self._syncs[error.symbol], "malformed update")
-        elif error.symbol is None and not self.adapter.gapless_sequences:
+        elif error.symbol is None and (error.resync_all or not self.adapter.gapless_sequences):
             for sync in self._syncs.values():
                 self._resync(sync, "unattributable malformed message")
 

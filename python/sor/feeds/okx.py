@@ -70,6 +70,7 @@ from sor.feeds.events import (
     Market,
     Reconnect,
     Verdict,
+    read_levels,
 )
 
 #: Live public websocket endpoint.
@@ -260,7 +261,12 @@ class OkxAdapter(ExchangeAdapter):
 def _sequence_ids(symbol: str, entry: dict[str, object]) -> tuple[int, int]:
     sequence = entry.get("seqId")
     previous = entry.get("prevSeqId")
-    if type(sequence) is not int or type(previous) is not int or sequence < 0 or previous < -1:
+    if (
+        type(sequence) is not int
+        or type(previous) is not int
+        or not 0 <= sequence < 2**63
+        or not -1 <= previous < 2**63
+    ):
         raise MalformedMessage(
             f"bad sequence IDs seqId={sequence!r} prevSeqId={previous!r}", symbol
         )
@@ -278,16 +284,9 @@ def _checksum(symbol: str, entry: dict[str, object]) -> int | None:
 
 
 def _sides(symbol: str, entry: dict[str, object]) -> tuple[list[Level], list[Level]]:
-    bids = entry.get("bids")
-    asks = entry.get("asks")
-    if type(bids) is not list or type(asks) is not list:
-        raise MalformedMessage("bids and asks must be lists", symbol)
-    try:
-        bid_levels: list[Level] = [(level[0], level[1]) for level in bids]
-        ask_levels: list[Level] = [(level[0], level[1]) for level in asks]
-    except (IndexError, KeyError, TypeError):
-        raise MalformedMessage("a level is not a [price, size, ...] array", symbol) from None
-    return bid_levels, ask_levels
+    return read_levels(entry.get("bids"), "bids", symbol), read_levels(
+        entry.get("asks"), "asks", symbol
+    )
 
 
 def _snapshot(symbol: str, entry: dict[str, object]) -> list[FeedEvent]:

@@ -285,7 +285,7 @@ class OkxSimulator(SimulatorBase):
             if instrument.drop > 0:
                 instrument.drop -= 1
                 continue
-            self._broadcast(instrument, payload)
+            self._broadcast(instrument, self._mutated(instrument.symbol, payload))
         await asyncio.sleep(0)
 
     def pause(self) -> None:
