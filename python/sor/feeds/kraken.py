@@ -200,13 +200,14 @@ class KrakenAdapter(ExchangeAdapter):
         events: list[FeedEvent] = []
         for item in items:
             symbol = self._symbol_of(item)
+            # An update may leave out a side that did not change; a snapshot has both.
             bids = (
-                _levels(item["bids"], "bids", symbol)
+                _levels(item.get("bids"), "bids", symbol)
                 if "bids" in item or kind == "snapshot"
                 else []
             )
             asks = (
-                _levels(item["asks"], "asks", symbol)
+                _levels(item.get("asks"), "asks", symbol)
                 if "asks" in item or kind == "snapshot"
                 else []
             )
