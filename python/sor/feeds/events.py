@@ -86,6 +86,9 @@ class BookDelta:
     changes: Sequence[Change]
     previous_sequence: int | None = None
     checksum: int | None = None
+    checksum_only: bool = False
+    """True if the exchange sent no sequence IDs with it and its ``checksum`` alone checks it
+    (OKX pushes without ``seqId``): counted in ``FeedStats.checksum_only``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -384,6 +384,8 @@ class Feed:
                 if sync is None:
                     self._on_malformed(MalformedMessage("update for an unknown symbol"), data)
                     continue
+                if event.checksum_only:
+                    self.stats.checksum_only += 1
                 outcome = sync.on_delta(event, now)
                 if outcome in FAILURES or outcome is Outcome.STALE_SNAPSHOT:
                     self._on_failure(sync, outcome, now)
@@ -468,7 +470,7 @@ class Feed:
 
     def _resync(self, sync: BookSync, reason: str, *, count: bool = True) -> None:
         """Empties the book and makes sure a snapshot will rebuild it."""
-        if count:
+        if count and sync.state is SyncState.LIVE:
             self.stats.resyncs += 1
             logger.warning("%s: %s: resync: %s", self.adapter.name, sync.symbol, reason)
         sync.reset()
