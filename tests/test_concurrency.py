@@ -90,7 +90,7 @@ class Hammer:
             while not self.stop.is_set():
                 step()
                 count += 1
-        except BaseException as error:  # noqa: BLE001 (any exception at all is the failure)
+        except BaseException as error:  # any exception at all is the failure
             self.errors.append((name, error))
         self.counts[name] = count
 
@@ -229,7 +229,9 @@ def make_router(books: Sequence[OrderBook]) -> sor.SmartOrderRouter:
     router = sor.SmartOrderRouter(
         [Venue(name, [market]) for name in names],
         settings=sor.RouterSettings(cache_ttl_s=0),
-        health=InMemoryHealth(sor.ExchangeMetrics(name, 20.0 + i, 0.99) for i, name in enumerate(names)),
+        health=InMemoryHealth(
+            sor.ExchangeMetrics(name, 20.0 + i, 0.99) for i, name in enumerate(names)
+        ),
         clock_ns=lambda: NOW_NS,
     )
     for name, book in zip(names, books, strict=True):
@@ -290,7 +292,6 @@ async def test_live_feed_stays_live_and_true_while_route_many_runs_in_another_th
         poll_until,
         wait_in_sync,
     )
-
     from sor.feeds import BinanceSpotAdapter, Feed, WeightLimiter
     from sor.sim import BinanceSimulator
 
@@ -305,7 +306,9 @@ async def test_live_feed_stays_live_and_true_while_route_many_runs_in_another_th
         feed = Feed(adapter, FAST)
         await feed.start()
         try:
-            await poll_until(lambda: all(sim.subscribers(s) for s in sim.symbols), what="subscription")
+            await poll_until(
+                lambda: all(sim.subscribers(s) for s in sim.symbols), what="subscription"
+            )
             for symbol in sim.symbols:
                 await sim.publish(10, symbol)
             await wait_in_sync(feed, sim)
@@ -322,7 +325,7 @@ async def test_live_feed_stays_live_and_true_while_route_many_runs_in_another_th
                     while not stop.is_set():
                         router.route_many(orders)
                         batches += 1
-                except BaseException as error:  # noqa: BLE001 (any exception is the failure)
+                except BaseException as error:  # any exception is the failure
                     errors.append(error)
 
             thread = threading.Thread(target=reader)
@@ -341,5 +344,55 @@ async def test_live_feed_stays_live_and_true_while_route_many_runs_in_another_th
             assert_books_equal_truth(feed, sim)
             assert feed.stats.resyncs == 0, feed.stats
             assert all(feed.state(s).value == "live" for s in feed.symbols)
+        finally:
+            await feed.stop()
+
+
+@pytest.mark.parametrize("write", ["on_snapshot", "on_delta"])
+async def test_feed_whose_book_write_raises_resyncs_counted_and_goes_live_again(
+    write: str,
+) -> None:
+    """A write that fails with an exception no outcome covers (here: ``RuntimeError``, what a
+    borrowed book used to raise) resyncs the book and counts it; the feed never dies."""
+    from feeds.feed_support import FAST, SIM_MARKETS, market_of, poll_until, wait_in_sync
+    from sor.feeds import BinanceSpotAdapter, Feed, WeightLimiter
+    from sor.sim import BinanceSimulator
+
+    async with BinanceSimulator(SIM_MARKETS, seed=5) as sim:
+        adapter = BinanceSpotAdapter(
+            [market_of(m) for m in SIM_MARKETS],
+            ws_url=sim.ws_url,
+            rest_url=sim.rest_url,
+            request_timeout=2.0,
+            limiter=WeightLimiter(6_000, min_interval=0.0),
+        )
+        feed = Feed(adapter, FAST)
+        sync = feed._syncs[SYMBOL]  # the fault is injected into the real sync
+        original = getattr(sync, write)
+        failures = {"left": 1}
+
+        def failing_once(event: object, now: float) -> object:
+            if failures["left"] and (write == "on_snapshot" or sync.state.value == "live"):
+                failures["left"] -= 1
+                raise RuntimeError("Already borrowed")
+            return original(event, now)
+
+        setattr(sync, write, failing_once)
+        await feed.start()
+        try:
+            await poll_until(
+                lambda: all(sim.subscribers(s) for s in sim.symbols), what="subscription"
+            )
+            deadline = time.monotonic() + 10
+            while failures["left"] or feed.state(SYMBOL).value != "live":
+                assert time.monotonic() < deadline, "the feed did not come back"
+                await sim.publish(5, SYMBOL)
+                await asyncio.sleep(0.005)
+            for symbol in sim.symbols:
+                await sim.publish(5, symbol)
+            await wait_in_sync(feed, sim)
+            assert feed.book(SYMBOL) == sim.true_book(SYMBOL)
+            assert feed.stats.resyncs == 1, feed.stats
+            assert feed.stats.reconnects == 0, feed.stats
         finally:
             await feed.stop()
