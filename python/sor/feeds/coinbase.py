@@ -310,7 +310,8 @@ def _changes(updates: list[object], symbol: str) -> list[Change]:
         price = update.get("price_level")
         quantity = update.get("new_quantity")
         if side is None:
-            raise MalformedMessage(f"l2_data: unknown side {describe_json(wire_side)}", symbol)
+            shown = repr(wire_side) if type(wire_side) is str else describe_json(wire_side)
+            raise MalformedMessage(f"l2_data: unknown side {shown}", symbol)
         if type(price) is not str or type(quantity) is not str:
             raise MalformedMessage(
                 "l2_data: price_level and new_quantity must be decimal strings", symbol

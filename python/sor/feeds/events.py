@@ -197,15 +197,20 @@ class Verdict(Enum):
 def refuse_what_the_core_refused(
     events: Sequence[FeedEvent], refused: Exception, *, resync_all: bool = False
 ) -> Sequence[FeedEvent]:
-    """Raises :class:`MalformedMessage` for a payload the core's parser refused but the Python
-    reader read (into ``events``).
+    """What an adapter returns for a payload the core's parser refused, given what the Python
+    reader made of it (``events``): the same events if none touches a book, otherwise raises
+    :class:`MalformedMessage` with the core's reason.
 
     The adapters whose payloads the core parses read a refused payload again in Python, to say
-    what is wrong; when the Python reader finds nothing wrong (a duplicated key, which it reads
-    as its last value; a number the core's types cannot hold), the core's refusal stands, with
-    its reason. The error names the book when the Python reader found exactly one;
-    ``resync_all`` is passed on when it found none. Never returns.
+    what is wrong. When the Python reader finds nothing wrong (a duplicated key, which it reads
+    as its last value; a number the core's types cannot hold; a level finer than the market),
+    the core's refusal stands: nothing the core refused is applied to a book. The error names
+    the book when the Python reader found exactly one; ``resync_all`` is passed on when it found
+    several. A reading without book events (a heartbeat, an update too old to use) is returned
+    as it is: it changes no book.
     """
     symbols = {event.symbol for event in events if isinstance(event, BookSnapshot | BookDelta)}
+    if not symbols:
+        return events
     symbol = symbols.pop() if len(symbols) == 1 else None
     raise MalformedMessage(str(refused), symbol, resync_all=resync_all and symbol is None)
