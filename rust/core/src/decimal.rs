@@ -402,6 +402,18 @@ pub fn to_f64(value: u128, decimals: u8) -> f64 {
     value as f64 / pow10_u128(u32::from(decimals)) as f64
 }
 
+/// `value * 10^-scale` as the float nearest to it (correctly rounded, unlike
+/// [`to_f64`], which rounds twice).
+#[must_use]
+pub fn to_f64_rounded(value: u128, scale: u32) -> f64 {
+    // Both operands exact: IEEE division rounds the quotient once.
+    if value < (1 << 53) && scale <= 22 {
+        return value as f64 / 10f64.powi(scale as i32);
+    }
+    // The standard library's parser rounds correctly.
+    format!("{value}e-{scale}").parse().unwrap_or(f64::NAN)
+}
+
 /// Rescales a count of `10^-from` units to `10^-to` units, if it is exactly representable.
 #[must_use]
 pub fn rescale(value: u64, from: u8, to: u8) -> Option<u64> {
