@@ -1,12 +1,15 @@
 //! The router's single-venue screen (`screen_venues`) and its result (`Screen`).
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
+use sor_core::Book;
 use sor_core::book::TakerSide;
 use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue, Verdict};
 use sor_core::score::Weights as CoreWeights;
 
 use crate::allocation::{VenueRules, book_refs, borrow, venue_rules};
-use crate::book::OrderBook;
+use crate::book::{OrderBook, snapshots};
 use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
 use crate::errors::{invalid, score_error};
 use crate::scoring::{Candidate, weights_arg};
@@ -21,6 +24,8 @@ pub struct Screen {
     position: Vec<Option<usize>>,
     versions: Vec<u64>,
     updated_at_ns: Vec<u64>,
+    /// The version of each input book that was screened (what the rest of a decision reads).
+    books: Vec<Arc<Book>>,
 }
 
 #[pymethods]
@@ -80,6 +85,19 @@ impl Screen {
     #[getter]
     fn updated_at_ns(&self) -> Vec<u64> {
         self.updated_at_ns.clone()
+    }
+    /// The input book at position `index` as it was screened: a copy that later writes to the
+    /// book do not change, so the rest of a decision reads the version the screen walked.
+    fn book(&self, index: usize) -> PyResult<OrderBook> {
+        self.books
+            .get(index)
+            .map(|b| OrderBook::from_snapshot(Arc::clone(b)))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "index: expected a position below {}, got {index}",
+                    self.books.len()
+                ))
+            })
     }
     fn __len__(&self) -> usize {
         self.verdicts.len()
@@ -154,7 +172,7 @@ impl<'py> Request<'py> {
     }
 }
 
-/// A request converted to the core's types (the books still borrowed from Python).
+/// A request converted to the core's types (the books borrowed from their snapshots).
 struct Prepared<'a> {
     venues: Vec<ScreenVenue<'a>>,
     order: ScreenOrder,
@@ -162,9 +180,9 @@ struct Prepared<'a> {
     fees: Vec<sor_core::Bps>,
 }
 
-/// The venues of a screen, borrowed.
-struct VenueArgs<'a, 'py> {
-    books: &'a [PyRef<'py, OrderBook>],
+/// The venues of a screen, borrowed (the books are snapshots: one version each).
+struct VenueArgs<'a> {
+    books: &'a [Arc<Book>],
     rules: &'a [VenueRules],
     latencies_ms: &'a [f64],
     reliabilities: &'a [f64],
@@ -181,10 +199,10 @@ struct OrderArgs<'a, 'py> {
     min_liquidity_ratio: &'a Bound<'py, PyAny>,
 }
 
-/// Converts one request; errors name the argument.
+/// Converts one request over `books`, the snapshots of its books; errors name the argument.
 fn prepare<'a>(
     request: &'a Request<'_>,
-    books: &'a [PyRef<'_, OrderBook>],
+    books: &'a [Arc<Book>],
     now_ns: u64,
     max_age_ns: u64,
 ) -> PyResult<Prepared<'a>> {
@@ -211,7 +229,7 @@ fn prepare<'a>(
 
 /// Converts one screen's venues and order; errors name the argument.
 fn prepare_parts<'a>(
-    venue_args: &VenueArgs<'a, '_>,
+    venue_args: &VenueArgs<'a>,
     order_args: &OrderArgs<'_, '_>,
     now_ns: u64,
     max_age_ns: u64,
@@ -264,7 +282,7 @@ fn prepare_parts<'a>(
     }
     let mut venues = Vec::with_capacity(n);
     for (index, book) in books.iter().enumerate() {
-        let book = &book.book;
+        let book: &Book = book;
         let cap = balance_caps
             .as_ref()
             .map(|caps| &caps[index])
@@ -298,7 +316,8 @@ fn prepare_parts<'a>(
     })
 }
 
-/// The Python result of one screen.
+/// The Python result of one screen (its `books` are set by the caller, once `prepared`, which
+/// borrows them, is gone).
 fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
     let n = prepared.venues.len();
     let mut position = vec![None; n];
@@ -324,6 +343,7 @@ fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
             .iter()
             .map(|v| v.book.updated_at_ns())
             .collect(),
+        books: Vec::new(),
     }
 }
 
@@ -387,8 +407,7 @@ pub fn screen_set<'py>(
     let venues = venues.get();
     let now_ns: u64 = uint("now_ns", now_ns)?;
     let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
-    let books: Vec<PyRef<'py, OrderBook>> =
-        venues.books.iter().map(|b| b.bind(py).borrow()).collect();
+    let books: Vec<Arc<Book>> = venues.books.iter().map(|b| b.get().snapshot(py)).collect();
     let prepared = prepare_parts(
         &VenueArgs {
             books: &books,
@@ -410,7 +429,8 @@ pub fn screen_set<'py>(
     )?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
         .map_err(|e| score_error(&e))?;
-    Ok(wrap(&prepared, screened))
+    let screen = wrap(&prepared, screened);
+    Ok(Screen { books, ..screen })
 }
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
@@ -418,6 +438,7 @@ pub fn screen_set<'py>(
 #[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_venues<'py>(
+    py: Python<'py>,
     books: &Bound<'py, PyAny>,
     side: &Bound<'py, PyAny>,
     quantity: &Bound<'py, PyAny>,
@@ -447,15 +468,17 @@ pub fn screen_venues<'py>(
     };
     let now_ns: u64 = uint("now_ns", now_ns)?;
     let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
-    let books = borrow(&request.books);
+    let books = snapshots(py, &borrow(&request.books));
     let prepared = prepare(&request, &books, now_ns, max_age_ns)?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
         .map_err(|e| score_error(&e))?;
-    Ok(wrap(&prepared, screened))
+    let screen = wrap(&prepared, screened);
+    Ok(Screen { books, ..screen })
 }
 
 /// Screens several orders in one call (each request holds `screen_venues`' arguments up to
-/// `min_liquidity_ratio`), without holding the GIL while the books are walked.
+/// `min_liquidity_ratio`), without holding the GIL while the books are walked. Every book is
+/// snapshotted once before anything else: the whole batch sees one version of each book.
 #[pyfunction]
 pub fn screen_batch<'py>(
     py: Python<'py>,
@@ -471,8 +494,10 @@ pub fn screen_batch<'py>(
         .enumerate()
         .map(|(i, r)| Request::from_items(r).map_err(|e| in_request(i, e)))
         .collect::<PyResult<Vec<_>>>()?;
-    let books: Vec<Vec<PyRef<'py, OrderBook>>> =
-        requests.iter().map(|r| borrow(&r.books)).collect();
+    let books: Vec<Vec<Arc<Book>>> = requests
+        .iter()
+        .map(|r| snapshots(py, &borrow(&r.books)))
+        .collect();
     let prepared = requests
         .iter()
         .zip(&books)
@@ -487,7 +512,7 @@ pub fn screen_batch<'py>(
             .map(|p| core_route::screen(&p.venues, &p.order, &p.weights))
             .collect::<Vec<_>>()
     });
-    prepared
+    let screens = prepared
         .iter()
         .zip(screened)
         .enumerate()
@@ -495,5 +520,11 @@ pub fn screen_batch<'py>(
             s.map(|s| wrap(p, s))
                 .map_err(|e| invalid(format!("requests[{i}]: {e}")))
         })
-        .collect()
+        .collect::<PyResult<Vec<_>>>()?;
+    drop(prepared);
+    Ok(screens
+        .into_iter()
+        .zip(books)
+        .map(|(screen, books)| Screen { books, ..screen })
+        .collect())
 }

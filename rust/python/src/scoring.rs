@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use sor_core::book::TakerSide;
 use sor_core::score::{self as core_score, Factors, Score, VenueInput};
 
-use crate::book::OrderBook;
+use crate::book::{OrderBook, snapshots};
 use crate::convert::{Field, bps, fee_bps, float, floats, instance, instances, items, taker_side};
 use crate::errors::{invalid, score_error};
 use crate::results::{ExecutionCost, WalkResult};
@@ -328,6 +328,7 @@ const DEFAULT_MAX_SLIPPAGE_UNITS: u64 = 1_000_000;
 )]
 #[allow(clippy::too_many_arguments)]
 pub fn rank_venues(
+    py: Python<'_>,
     books: &Bound<'_, PyAny>,
     side: &Bound<'_, PyAny>,
     quantity: &Bound<'_, PyAny>,
@@ -369,7 +370,8 @@ pub fn rank_venues(
             reliability,
         });
     }
-    let refs: Vec<&sor_core::Book> = books.iter().map(|b| &b.book).collect();
+    let snapshots = snapshots(py, &books);
+    let refs: Vec<&sor_core::Book> = snapshots.iter().map(|b| &**b).collect();
     let weights = weights_arg(weights)?;
     let max_slippage = match max_slippage_bps {
         None => sor_core::Bps(DEFAULT_MAX_SLIPPAGE_UNITS),
