@@ -46,8 +46,12 @@ class FeedConfig:
     """A book live for this long starts its resync backoff over at the next failure."""
     max_buffer: int = 10_000
     """Deltas kept per symbol while waiting for a snapshot (the oldest are dropped first)."""
+    max_buffer_bytes: int = 32 * 1024 * 1024
+    """Wire bytes of the deltas kept per symbol while waiting for a snapshot (the oldest are
+    dropped first): with ``max_buffer``, it bounds what a slow snapshot can make a feed hold."""
     max_message_size: int = 8 * 1024 * 1024
-    """Largest websocket message accepted, in bytes."""
+    """Largest websocket message accepted, in bytes; the adapter's own
+    ``ExchangeAdapter.max_message_size`` (near the exchange's real largest message) caps it."""
     seed: int | None = None
     """Seed of the jitter's random numbers (None: unpredictable)."""
 
