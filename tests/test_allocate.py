@@ -465,3 +465,32 @@ def test_venue_rules_keep_what_they_were_given() -> None:
         Decimal(0),
         None,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Mixed lot sizes (issue 9, item 5): the reproductions
+
+
+def test_mixed_lots_buy_takes_the_cheap_coarse_venue_when_the_fine_one_can_finish() -> None:
+    # Lots 4 and 3, buy 21: 21 on B alone costs 2,100; 12 on A (lot 4) + 9 on B (lot 3) costs
+    # 600 + 900 = 1,500, the optimum (20 or 16 on A leave 1 or 5, not multiples of 3).
+    a = asks(("50", "20"))
+    b = asks(("100", "30"))
+    rules = [sor.VenueRules(lot_size="4"), sor.VenueRules(lot_size="3")]
+    got = sor.allocate([a, b], "buy", "21", rules)
+    assert split(got) == {0: Decimal(12), 1: Decimal(9)}
+    assert got.complete
+    assert got.total == pytest.approx(1_500.0)
+    assert got.proven_optimal
+
+
+def test_mixed_lots_sell_fills_the_whole_order_when_a_valid_split_exists() -> None:
+    # Lots 4 and 3, sell 13: 12 on A leaves 1 that B cannot take; 4 on A + 9 on B fill all 13.
+    a = bids(("100", "12"))
+    b = bids(("90", "20"))
+    rules = [sor.VenueRules(lot_size="4"), sor.VenueRules(lot_size="3")]
+    got = sor.allocate([a, b], "sell", "13", rules)
+    assert split(got) == {0: Decimal(4), 1: Decimal(9)}
+    assert got.complete
+    assert got.total == pytest.approx(400.0 + 810.0)
+    assert got.proven_optimal
