@@ -2,9 +2,10 @@
 
 Every allocation must be valid (parts are whole lots of their venue, within its minimums and cap,
 never more than its book holds; parts plus unfilled make the order), never cost more than the
-cheapest single venue that could take the whole order, and - when every venue trades in the same
-lot - be optimal: a brute-force search over every split finds none that fills more, or fills the
-same for less (exact ``Fraction`` arithmetic from ``notional_raw`` and the fee).
+cheapest single venue that could take the whole order, and - whenever it says
+``proven_optimal``, whatever the venues' lots - be optimal: a brute-force search over every split
+finds none that fills more, or fills the same for less (exact ``Fraction`` arithmetic from
+``notional_raw`` and the fee).
 """
 
 from __future__ import annotations
@@ -251,6 +252,7 @@ def test_allocation_with_a_common_lot_is_valid_and_no_split_beats_it(case: Case)
     assert total == best.total, (
         f"a split fills the same for {'less' if case.side == 'buy' else 'more'}: {best}"
     )
+    assert got.proven_optimal
 
 
 @given(case=mixed_lot_cases())
@@ -258,6 +260,18 @@ def test_allocation_with_different_lots_is_valid_and_no_dearer_than_one_venue(ca
     got = case.allocate()
     total = assert_valid(case, got)
     assert_no_worse_than_any_single_venue(case, got, total)
+
+
+@given(case=mixed_lot_cases())
+def test_allocation_with_different_lots_proven_optimal_equals_brute_force(case: Case) -> None:
+    got = case.allocate()
+    total = assert_valid(case, got)
+    best = brute_force_allocate(case.books, case.side, case.requested, case.rules)
+    if got.proven_optimal:
+        assert Fraction(got.filled) == best.filled, "a split exists that fills more"
+        assert total == best.total, f"a split fills the same at a better total: {best}"
+    # Cases this small stay far below the search's node limit.
+    assert got.proven_optimal, f"not proven: {got}, best {best}"
 
 
 @given(

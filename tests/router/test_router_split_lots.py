@@ -9,7 +9,7 @@ import pytest
 from router_support import Spec, make_book, make_router, market
 
 from sor.config import RouterSettings
-from sor.models import OrderRequest, RoutingReason
+from sor.models import OrderRequest, RoutingDecision, RoutingReason
 
 SETTINGS = RouterSettings(min_liquidity_score=0, max_slippage_bps=1_000)
 
@@ -48,3 +48,32 @@ def test_split_with_mixed_lots_sells_the_whole_order_instead_of_refusing_it() ->
     ]
     assert decision.total == pytest.approx(400.0 + 810.0)
     assert decision.proven_optimal
+
+
+def test_a_decision_not_proven_optimal_says_so_in_a_note_and_compares_unequal() -> None:
+    venues = [
+        Spec("a", make_book(asks=[("50.0", "20")], bids=[("1.0", "1")]), market(step="4")),
+        Spec("b", make_book(asks=[("100.0", "30")], bids=[("1.0", "1")]), market(step="3")),
+    ]
+    order = OrderRequest("BTC/USDT", "buy", "21", strategy="split")
+    proven = make_router(venues, SETTINGS).route(order)
+    fields = dict(
+        order=proven.order,
+        strategy=proven.strategy,
+        reason=proven.reason,
+        parts=proven.parts,
+        alternatives=proven.alternatives,
+        scores=proven.scores,
+        rejections=proven.rejections,
+        max_slippage_bps=proven.max_slippage_bps,
+        book_versions=proven.book_versions,
+        decision_time_us=proven.decision_time_us,
+        decided_at_ns=proven.decided_at_ns,
+    )
+    unproven = RoutingDecision(**fields, proven_optimal=False)  # type: ignore[arg-type]
+    assert not unproven.proven_optimal
+    assert len(unproven.notes) == 1
+    assert "not proven optimal" in unproven.notes[0]
+    assert unproven != proven
+    assert RoutingDecision(**fields) == proven  # type: ignore[arg-type]
+    assert unproven.served_from_cache(order).proven_optimal is False
