@@ -1,14 +1,16 @@
 //! Multi-venue allocation and the batch entry points: `VenueRules`, `AllocationPart`,
 //! `Allocation`, `allocate()`, `allocate_many()` and `walk_many()`.
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 use sor_core::allocate::{self as core_allocate, VenueRules as CoreRules};
 use sor_core::book::{Book, Bps, TakerSide};
 use sor_core::decimal::Quantity;
 use sor_core::walk::{WalkLimits, walk};
 
-use crate::book::OrderBook;
-use crate::convert::{Field, bps, fixed, quantity, taker_side, to_decimal};
+use crate::book::{OrderBook, snapshots};
+use crate::convert::{Field, fee_bps, fixed, instances, items, quantity, taker_side, to_decimal};
 use crate::errors::{allocate_error, invalid};
 use crate::results::{ExecutionCost, WalkResult};
 
@@ -82,9 +84,12 @@ fn quantity_decimal(py: Python<'_>, q: Quantity) -> PyResult<Py<PyAny>> {
 #[pymethods]
 impl VenueRules {
     #[new]
-    #[pyo3(signature = (taker_fee_bps = 0.0, lot_size = None, min_quantity = None, min_notional = None, max_quantity = None))]
+    #[pyo3(
+        signature = (taker_fee_bps = None, lot_size = None, min_quantity = None, min_notional = None, max_quantity = None),
+        text_signature = "(taker_fee_bps=0.0, lot_size=None, min_quantity=None, min_notional=None, max_quantity=None)"
+    )]
     fn py_new(
-        taker_fee_bps: f64,
+        taker_fee_bps: Option<&Bound<'_, PyAny>>,
         lot_size: Option<&Bound<'_, PyAny>>,
         min_quantity: Option<&Bound<'_, PyAny>>,
         min_notional: Option<&Bound<'_, PyAny>>,
@@ -99,7 +104,10 @@ impl VenueRules {
             return Err(invalid("lot_size: must be positive"));
         }
         Ok(Self {
-            taker_fee: bps("taker_fee_bps", taker_fee_bps)?,
+            taker_fee: taker_fee_bps
+                .map(|fee| fee_bps("taker_fee_bps", fee))
+                .transpose()?
+                .unwrap_or(Bps(0)),
             lot_size,
             min_quantity: min_quantity
                 .map(|v| quantity("min_quantity", v))
@@ -245,14 +253,33 @@ impl Allocation {
     }
 }
 
-/// Everything `allocate` needs, converted from Python while the GIL is held.
+/// The `books` argument: a sequence of `OrderBook`s, items named `books[i]`.
+pub(crate) fn book_refs<'py>(value: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, OrderBook>>> {
+    instances::<OrderBook>("books", "OrderBook", value)
+}
+
+/// Borrows each book for reading.
+pub(crate) fn borrow<'py>(books: &[Bound<'py, OrderBook>]) -> Vec<PyRef<'py, OrderBook>> {
+    books.iter().map(Bound::borrow).collect()
+}
+
+/// The `rules` argument: a sequence of `VenueRules`, items named `rules[i]`.
+pub(crate) fn venue_rules(value: &Bound<'_, PyAny>) -> PyResult<Vec<VenueRules>> {
+    Ok(instances::<VenueRules>("rules", "VenueRules", value)?
+        .iter()
+        .map(|r| *r.get())
+        .collect())
+}
+
+/// Everything `allocate` needs, converted from Python while the GIL is held (the books are
+/// borrowed from their snapshots: one version each).
 struct Prepared<'a> {
     books: Vec<&'a Book>,
     rules: Vec<CoreRules>,
-    fees: Vec<f64>,
+    fees: Vec<Bps>,
 }
 
-fn prepare<'a>(books: &'a [PyRef<'_, OrderBook>], rules: &[VenueRules]) -> PyResult<Prepared<'a>> {
+fn prepare<'a>(books: &'a [Arc<Book>], rules: &[VenueRules]) -> PyResult<Prepared<'a>> {
     if books.len() != rules.len() {
         return Err(invalid(format!(
             "books and rules must have the same length, got {} and {}",
@@ -260,14 +287,14 @@ fn prepare<'a>(books: &'a [PyRef<'_, OrderBook>], rules: &[VenueRules]) -> PyRes
             rules.len()
         )));
     }
-    let books: Vec<&Book> = books.iter().map(|b| &b.book).collect();
+    let books: Vec<&Book> = books.iter().map(|b| &**b).collect();
     let core_rules = books
         .iter()
         .zip(rules)
         .enumerate()
         .map(|(index, (book, rule))| rule.for_book(index, book))
         .collect::<PyResult<Vec<_>>>()?;
-    let fees = rules.iter().map(|r| r.taker_fee.as_f64()).collect();
+    let fees = rules.iter().map(|r| r.taker_fee).collect();
     Ok(Prepared {
         books,
         rules: core_rules,
@@ -296,7 +323,7 @@ fn wrap(
                         book.size_decimals(),
                     ),
                     cost: part.cost,
-                    taker_fee_bps: prepared.fees[part.index],
+                    taker_fee: prepared.fees[part.index],
                 },
             }
         })
@@ -314,13 +341,18 @@ fn wrap(
 /// Splits one order across books for the lowest total all-in cost.
 #[pyfunction]
 pub fn allocate(
-    books: Vec<PyRef<'_, OrderBook>>,
-    side: &str,
+    py: Python<'_>,
+    books: &Bound<'_, PyAny>,
+    side: &Bound<'_, PyAny>,
     quantity: &Bound<'_, PyAny>,
-    rules: Vec<VenueRules>,
+    rules: &Bound<'_, PyAny>,
 ) -> PyResult<Allocation> {
+    let books = book_refs(books)?;
+    let books = borrow(&books);
     let side = taker_side(side)?;
+    let rules = venue_rules(rules)?;
     let requested = crate::convert::quantity("quantity", quantity)?;
+    let books = snapshots(py, &books);
     let prepared = prepare(&books, &rules)?;
     let result = core_allocate::allocate(&prepared.books, side, requested, &prepared.rules)
         .map_err(|e| allocate_error(&e))?;
@@ -331,17 +363,22 @@ pub fn allocate(
 #[pyfunction]
 pub fn allocate_many(
     py: Python<'_>,
-    books: Vec<PyRef<'_, OrderBook>>,
-    side: &str,
-    quantities: Vec<Bound<'_, PyAny>>,
-    rules: Vec<VenueRules>,
+    books: &Bound<'_, PyAny>,
+    side: &Bound<'_, PyAny>,
+    quantities: &Bound<'_, PyAny>,
+    rules: &Bound<'_, PyAny>,
 ) -> PyResult<Vec<Allocation>> {
+    let books = book_refs(books)?;
+    let books = borrow(&books);
     let side = taker_side(side)?;
+    let quantities = items("quantities", quantities)?;
+    let rules = venue_rules(rules)?;
     let requested = quantities
         .iter()
         .enumerate()
         .map(|(i, q)| crate::convert::quantity(Field::item("quantities", i, None), q))
         .collect::<PyResult<Vec<_>>>()?;
+    let books = snapshots(py, &books);
     let prepared = prepare(&books, &rules)?;
     let results = py.detach(|| {
         requested
@@ -365,11 +402,14 @@ pub fn allocate_many(
 #[pyfunction]
 pub fn walk_many(
     py: Python<'_>,
-    books: Vec<PyRef<'_, OrderBook>>,
-    side: &str,
-    quantities: Vec<Bound<'_, PyAny>>,
+    books: &Bound<'_, PyAny>,
+    side: &Bound<'_, PyAny>,
+    quantities: &Bound<'_, PyAny>,
 ) -> PyResult<Vec<WalkResult>> {
+    let books = book_refs(books)?;
+    let books = borrow(&books);
     let side = taker_side(side)?;
+    let quantities = items("quantities", quantities)?;
     if books.len() != quantities.len() {
         return Err(invalid(format!(
             "books and quantities must have the same length, got {} and {}",
@@ -377,19 +417,13 @@ pub fn walk_many(
             quantities.len()
         )));
     }
-    let lots = books
+    let refs = snapshots(py, &books);
+    let lots = refs
         .iter()
         .zip(&quantities)
         .enumerate()
-        .map(|(i, (book, q))| {
-            fixed(
-                Field::item("quantities", i, None),
-                q,
-                book.book.size_decimals(),
-            )
-        })
+        .map(|(i, (book, q))| fixed(Field::item("quantities", i, None), q, book.size_decimals()))
         .collect::<PyResult<Vec<u64>>>()?;
-    let refs: Vec<&Book> = books.iter().map(|b| &b.book).collect();
     let walks = py.detach(|| {
         refs.iter()
             .zip(&lots)

@@ -1,15 +1,18 @@
 //! The router's single-venue screen (`screen_venues`) and its result (`Screen`).
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
+use sor_core::Book;
 use sor_core::book::TakerSide;
 use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue, Verdict};
 use sor_core::score::Weights as CoreWeights;
 
-use crate::allocation::VenueRules;
-use crate::book::OrderBook;
-use crate::convert::{Field, bps, taker_side};
+use crate::allocation::{VenueRules, book_refs, borrow, venue_rules};
+use crate::book::{OrderBook, snapshots};
+use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
 use crate::errors::{invalid, score_error};
-use crate::scoring::{Candidate, Weights};
+use crate::scoring::{Candidate, weights_arg};
 
 /// What `screen_venues` found: a verdict per venue, the ranked candidates, the books' state.
 #[pyclass(module = "sor._core", frozen)]
@@ -21,6 +24,8 @@ pub struct Screen {
     position: Vec<Option<usize>>,
     versions: Vec<u64>,
     updated_at_ns: Vec<u64>,
+    /// The version of each input book that was screened (what the rest of a decision reads).
+    books: Vec<Arc<Book>>,
 }
 
 #[pymethods]
@@ -41,7 +46,8 @@ impl Screen {
     }
     /// True if the venue at input position `index` qualified with the best raw price factor
     /// (the best fee-inclusive price) among the qualified venues.
-    fn has_best_price(&self, index: usize) -> bool {
+    fn has_best_price(&self, index: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let index: usize = uint("index", index)?;
         let price = |i: usize| self.position[i].map(|p| self.candidates[p].core().raw.price);
         let qualified = |i: &usize| self.verdicts[*i] == Verdict::Qualified;
         match (0..self.verdicts.len())
@@ -49,12 +55,10 @@ impl Screen {
             .filter_map(price)
             .reduce(f64::max)
         {
-            Some(best) => {
-                index < self.verdicts.len()
-                    && qualified(&index)
-                    && price(index).is_some_and(|p| p >= best)
-            }
-            None => false,
+            Some(best) => Ok(index < self.verdicts.len()
+                && qualified(&index)
+                && price(index).is_some_and(|p| p >= best)),
+            None => Ok(false),
         }
     }
     /// The walked venues (qualified or not), best composite score first.
@@ -63,12 +67,14 @@ impl Screen {
         self.candidates.clone()
     }
     /// The candidate of the venue at input position `index`, if it was walked.
-    fn candidate(&self, index: usize) -> Option<Candidate> {
-        self.position
+    fn candidate(&self, index: &Bound<'_, PyAny>) -> PyResult<Option<Candidate>> {
+        let index: usize = uint("index", index)?;
+        Ok(self
+            .position
             .get(index)
             .copied()
             .flatten()
-            .map(|p| self.candidates[p].clone())
+            .map(|p| self.candidates[p].clone()))
     }
     /// Each input book's `version` when it was screened.
     #[getter]
@@ -79,6 +85,19 @@ impl Screen {
     #[getter]
     fn updated_at_ns(&self) -> Vec<u64> {
         self.updated_at_ns.clone()
+    }
+    /// The input book at position `index` as it was screened: a copy that later writes to the
+    /// book do not change, so the rest of a decision reads the version the screen walked.
+    fn book(&self, index: usize) -> PyResult<OrderBook> {
+        self.books
+            .get(index)
+            .map(|b| OrderBook::from_snapshot(Arc::clone(b)))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "index: expected a position below {}, got {index}",
+                    self.books.len()
+                ))
+            })
     }
     fn __len__(&self) -> usize {
         self.verdicts.len()
@@ -106,32 +125,64 @@ fn same_length(name: &str, len: usize, expected: usize) -> PyResult<()> {
     }
 }
 
-/// One order's screen request, as Python passes it (everything but the clock).
-type Request<'py> = (
-    Vec<PyRef<'py, OrderBook>>,
-    String,
-    Bound<'py, PyAny>,
-    Vec<VenueRules>,
-    Vec<f64>,
-    Vec<f64>,
-    Option<Vec<Option<Bound<'py, PyAny>>>>,
-    Option<Weights>,
-    f64,
-    Option<Bound<'py, PyAny>>,
-    f64,
-);
+/// One order's screen request, as Python passes it (everything but the clock), its venue
+/// sequences converted.
+struct Request<'py> {
+    books: Vec<Bound<'py, OrderBook>>,
+    side: Bound<'py, PyAny>,
+    quantity: Bound<'py, PyAny>,
+    rules: Vec<VenueRules>,
+    latencies_ms: Vec<f64>,
+    reliabilities: Vec<f64>,
+    balance_caps: Option<Bound<'py, PyAny>>,
+    weights: Option<Bound<'py, PyAny>>,
+    max_slippage_bps: Bound<'py, PyAny>,
+    limit_price: Option<Bound<'py, PyAny>>,
+    min_liquidity_ratio: Bound<'py, PyAny>,
+}
 
-/// A request converted to the core's types (the books still borrowed from Python).
+/// The number of items in a request of `screen_batch`.
+const REQUEST_ITEMS: usize = 11;
+
+impl<'py> Request<'py> {
+    /// Reads a request tuple; errors name the item.
+    fn from_items(value: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let parts = items("request", value)?;
+        if parts.len() != REQUEST_ITEMS {
+            return Err(invalid(format!(
+                "expected {REQUEST_ITEMS} items (screen_venues' arguments up to \
+                 min_liquidity_ratio), got {}",
+                parts.len()
+            )));
+        }
+        let optional = |i: usize| Some(parts[i].clone()).filter(|v| !v.is_none());
+        Ok(Self {
+            books: book_refs(&parts[0])?,
+            side: parts[1].clone(),
+            quantity: parts[2].clone(),
+            rules: venue_rules(&parts[3])?,
+            latencies_ms: floats("latencies_ms", &parts[4])?,
+            reliabilities: floats("reliabilities", &parts[5])?,
+            balance_caps: optional(6),
+            weights: optional(7),
+            max_slippage_bps: parts[8].clone(),
+            limit_price: optional(9),
+            min_liquidity_ratio: parts[10].clone(),
+        })
+    }
+}
+
+/// A request converted to the core's types (the books borrowed from their snapshots).
 struct Prepared<'a> {
     venues: Vec<ScreenVenue<'a>>,
     order: ScreenOrder,
     weights: CoreWeights,
-    fees_bps: Vec<f64>,
+    fees: Vec<sor_core::Bps>,
 }
 
-/// The venues of a screen, borrowed.
-struct VenueArgs<'a, 'py> {
-    books: &'a [PyRef<'py, OrderBook>],
+/// The venues of a screen, borrowed (the books are snapshots: one version each).
+struct VenueArgs<'a> {
+    books: &'a [Arc<Book>],
     rules: &'a [VenueRules],
     latencies_ms: &'a [f64],
     reliabilities: &'a [f64],
@@ -139,45 +190,37 @@ struct VenueArgs<'a, 'py> {
 
 /// The order of a screen, as Python passes it.
 struct OrderArgs<'a, 'py> {
-    side: &'a str,
+    side: &'a Bound<'py, PyAny>,
     quantity: &'a Bound<'py, PyAny>,
-    balance_caps: Option<&'a [Option<Bound<'py, PyAny>>]>,
-    weights: Option<Weights>,
-    max_slippage_bps: f64,
+    balance_caps: Option<&'a Bound<'py, PyAny>>,
+    weights: Option<&'a Bound<'py, PyAny>>,
+    max_slippage_bps: &'a Bound<'py, PyAny>,
     limit_price: Option<&'a Bound<'py, PyAny>>,
-    min_liquidity_ratio: f64,
+    min_liquidity_ratio: &'a Bound<'py, PyAny>,
 }
 
-/// Converts one request; errors name the argument.
-fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResult<Prepared<'a>> {
-    let (
-        books,
-        side,
-        quantity,
-        rules,
-        latencies_ms,
-        reliabilities,
-        balance_caps,
-        weights,
-        max_slippage_bps,
-        limit_price,
-        min_liquidity_ratio,
-    ) = request;
+/// Converts one request over `books`, the snapshots of its books; errors name the argument.
+fn prepare<'a>(
+    request: &'a Request<'_>,
+    books: &'a [Arc<Book>],
+    now_ns: u64,
+    max_age_ns: u64,
+) -> PyResult<Prepared<'a>> {
     prepare_parts(
         &VenueArgs {
             books,
-            rules,
-            latencies_ms,
-            reliabilities,
+            rules: &request.rules,
+            latencies_ms: &request.latencies_ms,
+            reliabilities: &request.reliabilities,
         },
         &OrderArgs {
-            side,
-            quantity,
-            balance_caps: balance_caps.as_deref(),
-            weights: *weights,
-            max_slippage_bps: *max_slippage_bps,
-            limit_price: limit_price.as_ref(),
-            min_liquidity_ratio: *min_liquidity_ratio,
+            side: &request.side,
+            quantity: &request.quantity,
+            balance_caps: request.balance_caps.as_ref(),
+            weights: request.weights.as_ref(),
+            max_slippage_bps: &request.max_slippage_bps,
+            limit_price: request.limit_price.as_ref(),
+            min_liquidity_ratio: &request.min_liquidity_ratio,
         },
         now_ns,
         max_age_ns,
@@ -186,7 +229,7 @@ fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResu
 
 /// Converts one screen's venues and order; errors name the argument.
 fn prepare_parts<'a>(
-    venue_args: &VenueArgs<'a, '_>,
+    venue_args: &VenueArgs<'a>,
     order_args: &OrderArgs<'_, '_>,
     now_ns: u64,
     max_age_ns: u64,
@@ -211,9 +254,13 @@ fn prepare_parts<'a>(
     same_length("rules", rules.len(), n)?;
     same_length("latencies_ms", latencies_ms.len(), n)?;
     same_length("reliabilities", reliabilities.len(), n)?;
-    if let Some(caps) = balance_caps {
+    let balance_caps = balance_caps
+        .map(|caps| items("balance_caps", caps))
+        .transpose()?;
+    if let Some(caps) = &balance_caps {
         same_length("balance_caps", caps.len(), n)?;
     }
+    let min_liquidity_ratio = float("min_liquidity_ratio", min_liquidity_ratio)?;
     if !min_liquidity_ratio.is_finite() || min_liquidity_ratio < 0.0 {
         return Err(invalid(format!(
             "min_liquidity_ratio: expected a finite number >= 0, got {min_liquidity_ratio}"
@@ -235,8 +282,12 @@ fn prepare_parts<'a>(
     }
     let mut venues = Vec::with_capacity(n);
     for (index, book) in books.iter().enumerate() {
-        let book = &book.book;
-        let balance_cap = match balance_caps.and_then(|caps| caps[index].as_ref()) {
+        let book: &Book = book;
+        let cap = balance_caps
+            .as_ref()
+            .map(|caps| &caps[index])
+            .filter(|cap| !cap.is_none());
+        let balance_cap = match cap {
             None => None,
             Some(cap) => {
                 let cap = crate::convert::quantity(Field::item("balance_caps", index, None), cap)?;
@@ -260,12 +311,13 @@ fn prepare_parts<'a>(
     Ok(Prepared {
         venues,
         order,
-        weights: weights.map_or(CoreWeights::DEFAULT, |w| w.weights),
-        fees_bps: rules.iter().map(|r| r.taker_fee.as_f64()).collect(),
+        weights: weights_arg(weights)?,
+        fees: rules.iter().map(|r| r.taker_fee).collect(),
     })
 }
 
-/// The Python result of one screen.
+/// The Python result of one screen (its `books` are set by the caller, once `prepared`, which
+/// borrows them, is gone).
 fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
     let n = prepared.venues.len();
     let mut position = vec![None; n];
@@ -278,12 +330,7 @@ fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
         .into_iter()
         .map(|c| {
             let index = c.index;
-            Candidate::new(
-                c,
-                side,
-                prepared.venues[index].book,
-                prepared.fees_bps[index],
-            )
+            Candidate::new(c, side, prepared.venues[index].book, prepared.fees[index])
         })
         .collect();
     Screen {
@@ -296,6 +343,7 @@ fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
             .iter()
             .map(|v| v.book.updated_at_ns())
             .collect(),
+        books: Vec::new(),
     }
 }
 
@@ -313,11 +361,15 @@ pub struct VenueSet {
 impl VenueSet {
     #[new]
     fn py_new(
-        books: Vec<Py<OrderBook>>,
-        rules: Vec<VenueRules>,
-        latencies_ms: Vec<f64>,
-        reliabilities: Vec<f64>,
+        books: &Bound<'_, PyAny>,
+        rules: &Bound<'_, PyAny>,
+        latencies_ms: &Bound<'_, PyAny>,
+        reliabilities: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
+        let books: Vec<Py<OrderBook>> = book_refs(books)?.into_iter().map(Bound::unbind).collect();
+        let rules = venue_rules(rules)?;
+        let latencies_ms = floats("latencies_ms", latencies_ms)?;
+        let reliabilities = floats("reliabilities", reliabilities)?;
         let n = books.len();
         same_length("rules", rules.len(), n)?;
         same_length("latencies_ms", latencies_ms.len(), n)?;
@@ -340,19 +392,22 @@ impl VenueSet {
 #[allow(clippy::too_many_arguments)]
 pub fn screen_set<'py>(
     py: Python<'py>,
-    venues: &VenueSet,
-    side: &str,
+    venues: &Bound<'py, PyAny>,
+    side: &Bound<'py, PyAny>,
     quantity: &Bound<'py, PyAny>,
-    balance_caps: Option<Vec<Option<Bound<'py, PyAny>>>>,
-    weights: Option<Weights>,
-    max_slippage_bps: f64,
+    balance_caps: Option<&Bound<'py, PyAny>>,
+    weights: Option<&Bound<'py, PyAny>>,
+    max_slippage_bps: &Bound<'py, PyAny>,
     limit_price: Option<&Bound<'py, PyAny>>,
-    min_liquidity_ratio: f64,
-    now_ns: u64,
-    max_age_ns: u64,
+    min_liquidity_ratio: &Bound<'py, PyAny>,
+    now_ns: &Bound<'py, PyAny>,
+    max_age_ns: &Bound<'py, PyAny>,
 ) -> PyResult<Screen> {
-    let books: Vec<PyRef<'py, OrderBook>> =
-        venues.books.iter().map(|b| b.bind(py).borrow()).collect();
+    let venues = instance::<VenueSet>("venues", "VenueSet", venues)?;
+    let venues = venues.get();
+    let now_ns: u64 = uint("now_ns", now_ns)?;
+    let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
+    let books: Vec<Arc<Book>> = venues.books.iter().map(|b| b.get().snapshot(py)).collect();
     let prepared = prepare_parts(
         &VenueArgs {
             books: &books,
@@ -363,7 +418,7 @@ pub fn screen_set<'py>(
         &OrderArgs {
             side,
             quantity,
-            balance_caps: balance_caps.as_deref(),
+            balance_caps,
             weights,
             max_slippage_bps,
             limit_price,
@@ -374,7 +429,8 @@ pub fn screen_set<'py>(
     )?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
         .map_err(|e| score_error(&e))?;
-    Ok(wrap(&prepared, screened))
+    let screen = wrap(&prepared, screened);
+    Ok(Screen { books, ..screen })
 }
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
@@ -382,54 +438,72 @@ pub fn screen_set<'py>(
 #[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_venues<'py>(
-    books: Vec<PyRef<'py, OrderBook>>,
-    side: String,
-    quantity: Bound<'py, PyAny>,
-    rules: Vec<VenueRules>,
-    latencies_ms: Vec<f64>,
-    reliabilities: Vec<f64>,
-    balance_caps: Option<Vec<Option<Bound<'py, PyAny>>>>,
-    weights: Option<Weights>,
-    max_slippage_bps: f64,
-    limit_price: Option<Bound<'py, PyAny>>,
-    min_liquidity_ratio: f64,
-    now_ns: u64,
-    max_age_ns: u64,
+    py: Python<'py>,
+    books: &Bound<'py, PyAny>,
+    side: &Bound<'py, PyAny>,
+    quantity: &Bound<'py, PyAny>,
+    rules: &Bound<'py, PyAny>,
+    latencies_ms: &Bound<'py, PyAny>,
+    reliabilities: &Bound<'py, PyAny>,
+    balance_caps: Option<&Bound<'py, PyAny>>,
+    weights: Option<&Bound<'py, PyAny>>,
+    max_slippage_bps: &Bound<'py, PyAny>,
+    limit_price: Option<&Bound<'py, PyAny>>,
+    min_liquidity_ratio: &Bound<'py, PyAny>,
+    now_ns: &Bound<'py, PyAny>,
+    max_age_ns: &Bound<'py, PyAny>,
 ) -> PyResult<Screen> {
-    let request: Request<'py> = (
-        books,
-        side,
-        quantity,
-        rules,
-        latencies_ms,
-        reliabilities,
-        balance_caps,
-        weights,
-        max_slippage_bps,
-        limit_price,
-        min_liquidity_ratio,
-    );
-    let prepared = prepare(&request, now_ns, max_age_ns)?;
+    let request = Request {
+        books: book_refs(books)?,
+        side: side.clone(),
+        quantity: quantity.clone(),
+        rules: venue_rules(rules)?,
+        latencies_ms: floats("latencies_ms", latencies_ms)?,
+        reliabilities: floats("reliabilities", reliabilities)?,
+        balance_caps: balance_caps.cloned(),
+        weights: weights.cloned(),
+        max_slippage_bps: max_slippage_bps.clone(),
+        limit_price: limit_price.cloned(),
+        min_liquidity_ratio: min_liquidity_ratio.clone(),
+    };
+    let now_ns: u64 = uint("now_ns", now_ns)?;
+    let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
+    let books = snapshots(py, &borrow(&request.books));
+    let prepared = prepare(&request, &books, now_ns, max_age_ns)?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
         .map_err(|e| score_error(&e))?;
-    Ok(wrap(&prepared, screened))
+    let screen = wrap(&prepared, screened);
+    Ok(Screen { books, ..screen })
 }
 
 /// Screens several orders in one call (each request holds `screen_venues`' arguments up to
-/// `min_liquidity_ratio`), without holding the GIL while the books are walked.
+/// `min_liquidity_ratio`), without holding the GIL while the books are walked. Every book is
+/// snapshotted once before anything else: the whole batch sees one version of each book.
 #[pyfunction]
 pub fn screen_batch<'py>(
     py: Python<'py>,
-    requests: Vec<Request<'py>>,
-    now_ns: u64,
-    max_age_ns: u64,
+    requests: &Bound<'py, PyAny>,
+    now_ns: &Bound<'py, PyAny>,
+    max_age_ns: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Screen>> {
-    let prepared = requests
+    let now_ns: u64 = uint("now_ns", now_ns)?;
+    let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
+    let in_request = |i: usize, e: PyErr| invalid(format!("requests[{i}]: {}", e.value(py)));
+    let requests = items("requests", requests)?
         .iter()
         .enumerate()
-        .map(|(i, request)| {
-            prepare(request, now_ns, max_age_ns)
-                .map_err(|e| invalid(format!("requests[{i}]: {}", e.value(py))))
+        .map(|(i, r)| Request::from_items(r).map_err(|e| in_request(i, e)))
+        .collect::<PyResult<Vec<_>>>()?;
+    let books: Vec<Vec<Arc<Book>>> = requests
+        .iter()
+        .map(|r| snapshots(py, &borrow(&r.books)))
+        .collect();
+    let prepared = requests
+        .iter()
+        .zip(&books)
+        .enumerate()
+        .map(|(i, (request, books))| {
+            prepare(request, books, now_ns, max_age_ns).map_err(|e| in_request(i, e))
         })
         .collect::<PyResult<Vec<_>>>()?;
     let screened = py.detach(|| {
@@ -438,7 +512,7 @@ pub fn screen_batch<'py>(
             .map(|p| core_route::screen(&p.venues, &p.order, &p.weights))
             .collect::<Vec<_>>()
     });
-    prepared
+    let screens = prepared
         .iter()
         .zip(screened)
         .enumerate()
@@ -446,5 +520,11 @@ pub fn screen_batch<'py>(
             s.map(|s| wrap(p, s))
                 .map_err(|e| invalid(format!("requests[{i}]: {e}")))
         })
-        .collect()
+        .collect::<PyResult<Vec<_>>>()?;
+    drop(prepared);
+    Ok(screens
+        .into_iter()
+        .zip(books)
+        .map(|(screen, books)| Screen { books, ..screen })
+        .collect())
 }
