@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from sor._core import ExecutionCost, FactorScores, InvalidInput, VenueScore, WalkResult
+from sor._decimal import ratio, total
 from sor._validate import (
     DecimalInput,
     StrEnum,
@@ -515,7 +516,10 @@ class RoutingDecision:
     ) -> None:
         if not parts:
             raise InvalidInput("parts: a decision routes the order to at least one venue")
-        routed = parts[0].quantity if len(parts) == 1 else sum(p.quantity for p in parts)
+        try:
+            routed = parts[0].quantity if len(parts) == 1 else total(p.quantity for p in parts)
+        except ArithmeticError:  # a part's quantity beyond sor's exact arithmetic
+            routed = None
         if routed != order.amount:
             raise InvalidInput(f"parts: route {routed}, but the order is for {order.amount}")
         self._order = order
@@ -706,12 +710,12 @@ class RoutingDecision:
     @property
     def quantity(self) -> Decimal:
         """Total quantity routed (equals the order's amount)."""
-        return sum((part.quantity for part in self.parts), Decimal(0))
+        return total(part.quantity for part in self.parts)
 
     @property
     def notional(self) -> Decimal:
         """Total quote notional before fees (exact)."""
-        return sum((part.notional for part in self.parts), Decimal(0))
+        return total(part.notional for part in self.parts)
 
     @property
     def fee(self) -> float:
@@ -726,7 +730,7 @@ class RoutingDecision:
     @property
     def average_price(self) -> float:
         """Expected average price before fees, in quote units."""
-        return float(self.notional / self.quantity)
+        return ratio(self.notional, self.quantity)
 
     @property
     def effective_price(self) -> float:
