@@ -20,6 +20,7 @@ __all__ = [
     "to_decimal",
     "to_enum",
     "to_float",
+    "to_int",
     "to_names",
 ]
 
@@ -92,19 +93,36 @@ def shown(value: object, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def to_float(value: object, field: str, *, low: float = 0.0, high: float = math.inf) -> float:
-    """``value`` as a finite float in ``[low, high]`` (int, float or Decimal; never bool)."""
+def to_float(
+    value: object,
+    field: str,
+    *,
+    low: float = 0.0,
+    high: float = math.inf,
+    above_low: bool = False,
+) -> float:
+    """``value`` as a finite float in ``[low, high]`` (``(low, high]`` with ``above_low``) from
+    an int, float or Decimal (never a bool); the error names the range."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise InvalidInput(f"{field}: expected a number, got {type(value).__name__}")
     try:
         number = float(value)
     except (OverflowError, ValueError):  # an int beyond floats, a signaling NaN
         number = math.nan
-    if not math.isfinite(number) or number < low or number > high:
-        raise InvalidInput(
-            f"{field}: must be a finite number in [{low:g}, {high:g}], got {shown(value)}"
-        )
+    if not math.isfinite(number) or number > high or number < low or (above_low and number == low):
+        where = f"{'(' if above_low else '['}{low:g}, {high:g}]"
+        raise InvalidInput(f"{field}: must be a finite number in {where}, got {shown(value)}")
     return number
+
+
+def to_int(value: object, field: str, *, low: int, high: int) -> int:
+    """``value`` as an int in ``[low, high]`` (never a bool or a float); the error names the
+    range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{field}: expected an integer, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise InvalidInput(f"{field}: must be an integer in [{low}, {high}], got {shown(value)}")
+    return value
 
 
 def to_enum(enum: type[StrEnumT], value: object, field: str) -> StrEnumT:

@@ -274,9 +274,14 @@ def _is_symbol(symbol: str) -> bool:
 # Venue health
 
 
+#: Largest latency setting or threshold, in milliseconds (10 minutes).
+MAX_LATENCY_MS = 600_000.0
+
+
 @dataclass(frozen=True)
 class LatencyThresholds:
-    """Upper bounds (exclusive, in milliseconds) of the latency categories."""
+    """Upper bounds (exclusive, in milliseconds) of the latency categories: each in
+    [0, 600000], increasing strictly."""
 
     excellent_ms: float = 50.0
     good_ms: float = 100.0
@@ -285,7 +290,14 @@ class LatencyThresholds:
 
     def __post_init__(self) -> None:
         names = ("excellent_ms", "good_ms", "acceptable_ms", "poor_ms")
-        bounds = [to_float(getattr(self, name), f"latency_thresholds.{name}") for name in names]
+        bounds = [
+            to_float(
+                getattr(self, name),
+                f"latency_thresholds.{name}",
+                high=MAX_LATENCY_MS,
+            )
+            for name in names
+        ]
         if list(bounds) != sorted(bounds) or len(set(bounds)) != 4:
             raise InvalidInput(
                 "latency_thresholds: must increase strictly (excellent < good < acceptable "
