@@ -16,6 +16,7 @@ from typing import TypeAlias, TypeVar
 __all__ = [
     "DecimalInput",
     "StrEnum",
+    "quote",
     "shown",
     "to_decimal",
     "to_enum",
@@ -24,7 +25,7 @@ __all__ = [
     "to_names",
 ]
 
-from sor._core import InvalidInput
+from sor._core import InvalidInput, excerpt
 from sor._decimal import MAX_MAGNITUDE, MAX_PLACES, parse
 
 if sys.version_info >= (3, 11):
@@ -44,6 +45,16 @@ DecimalInput: TypeAlias = str | Decimal | int
 """What a quantity or price may be given as (floats are refused: they are not exact)."""
 
 
+def quote(value: object) -> str:
+    """How an error message shows an input: its ``repr``, cut by the core's one rule
+    (``sor._core.excerpt``: the first 40 characters, ``...`` and the length when longer)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an int of {value.bit_length()} bits"  # repr() refuses ints past ~4300 digits
+    if isinstance(value, str):
+        return repr(excerpt(value))
+    return excerpt(repr(value))
+
+
 def to_decimal(value: object, field: str, *, positive: bool = False) -> Decimal:
     """``value`` as a finite ``Decimal`` (from str, Decimal or int; never float or bool).
 
@@ -60,18 +71,18 @@ def to_decimal(value: object, field: str, *, positive: bool = False) -> Decimal:
     try:
         number = parse(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:
-        raise InvalidInput(f"{field}: not a decimal number: {value!r}") from None
+        raise InvalidInput(f"{field}: not a decimal number: {quote(value)}") from None
     if not number.is_finite():
-        raise InvalidInput(f"{field}: must be finite, got {value!r}")
+        raise InvalidInput(f"{field}: must be finite, got {quote(value)}")
     if (number.is_signed() and number) or (positive and not number):
-        raise InvalidInput(f"{field}: must be {'> 0' if positive else '>= 0'}, got {value!r}")
+        raise InvalidInput(f"{field}: must be {'> 0' if positive else '>= 0'}, got {quote(value)}")
     if number and number.adjusted() >= MAX_MAGNITUDE:
-        raise InvalidInput(f"{field}: must be below 1e{MAX_MAGNITUDE}, got {shown(value)}")
+        raise InvalidInput(f"{field}: must be below 1e{MAX_MAGNITUDE}, got {quote(value)}")
     exponent = number.as_tuple().exponent
     assert isinstance(exponent, int)  # finite
     if exponent < -MAX_PLACES and -_places(number) < -MAX_PLACES:
         raise InvalidInput(
-            f"{field}: at most {MAX_PLACES} decimal places are supported, got {shown(value)}"
+            f"{field}: at most {MAX_PLACES} decimal places are supported, got {quote(value)}"
         )
     return number
 
@@ -105,13 +116,17 @@ def to_float(
     an int, float or Decimal (never a bool); the error names the range."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise InvalidInput(f"{field}: expected a number, got {type(value).__name__}")
+    where = f"{'(' if above_low else '['}{low:g}, {high:g}]"
     try:
         number = float(value)
-    except (OverflowError, ValueError):  # an int beyond floats, a signaling NaN
+    except OverflowError:
+        raise InvalidInput(
+            f"{field}: {quote(value)} is too large (must be a finite number in {where})"
+        ) from None
+    except ValueError:  # a signaling NaN
         number = math.nan
     if not math.isfinite(number) or number > high or number < low or (above_low and number == low):
-        where = f"{'(' if above_low else '['}{low:g}, {high:g}]"
-        raise InvalidInput(f"{field}: must be a finite number in {where}, got {shown(value)}")
+        raise InvalidInput(f"{field}: must be a finite number in {where}, got {quote(value)}")
     return number
 
 
@@ -121,7 +136,7 @@ def to_int(value: object, field: str, *, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field}: expected an integer, got {type(value).__name__}")
     if not low <= value <= high:
-        raise InvalidInput(f"{field}: must be an integer in [{low}, {high}], got {shown(value)}")
+        raise InvalidInput(f"{field}: must be an integer in [{low}, {high}], got {quote(value)}")
     return value
 
 
@@ -135,7 +150,7 @@ def to_enum(enum: type[StrEnumT], value: object, field: str) -> StrEnumT:
         except ValueError:
             pass
     choices = ", ".join(repr(member.value) for member in enum)
-    raise InvalidInput(f"{field}: expected one of {choices}, got {value!r}")
+    raise InvalidInput(f"{field}: expected one of {choices}, got {quote(value)}")
 
 
 def to_names(values: Iterable[str] | str | None, field: str) -> tuple[str, ...]:

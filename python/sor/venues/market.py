@@ -29,7 +29,7 @@ from functools import cached_property
 
 from sor._core import InvalidInput, VenueRules
 from sor._decimal import APPROX, EXACT, MAX_PLACES, fmt, parse, unit
-from sor._validate import to_decimal
+from sor._validate import quote, to_decimal
 
 __all__ = ["Market", "PrecisionMode", "decimals_of"]
 
@@ -55,7 +55,7 @@ def _number(value: object, field: str, *, positive: bool = False) -> Decimal:
         try:
             value = parse(repr(value))
         except InvalidOperation:  # pragma: no cover - repr of a float is always a number
-            raise InvalidInput(f"{field}: not a number: {value!r}") from None
+            raise InvalidInput(f"{field}: not a number: {quote(value)}") from None
     return to_decimal(value, field, positive=positive)
 
 
@@ -97,11 +97,11 @@ class Market:
         for name in ("symbol", "base", "quote"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
-                raise InvalidInput(f"market.{name}: expected a non-empty str, got {value!r}")
+                raise InvalidInput(f"market.{name}: expected a non-empty str, got {quote(value)}")
         if self.symbol.partition(":")[0] != f"{self.base}/{self.quote}":
             raise InvalidInput(
-                f"market.symbol: {self.symbol!r} does not match base {self.base!r} and "
-                f"quote {self.quote!r}"
+                f"market.symbol: {quote(self.symbol)} does not match base {quote(self.base)} and "
+                f"quote {quote(self.quote)}"
             )
         for name, positive in (("price_tick", True), ("amount_step", True), ("taker_fee", False)):
             object.__setattr__(
@@ -110,6 +110,11 @@ class Market:
         if self.taker_fee >= 1:
             raise InvalidInput(
                 f"market.taker_fee: a fraction below 1 (0.001 = 10 bps), got {self.taker_fee}"
+            )
+        if EXACT.remainder(EXACT.scaleb(self.taker_fee, 8), 1):
+            raise InvalidInput(
+                f"market.taker_fee: {self.taker_fee} is finer than 1e-8 (1e-4 bps), the "
+                "resolution at which sor holds fees exactly"
             )
         object.__setattr__(self, "min_amount", _number(self.min_amount, "market.min_amount"))
         object.__setattr__(self, "min_cost", _number(self.min_cost, "market.min_cost"))
@@ -121,7 +126,7 @@ class Market:
                 )
             object.__setattr__(self, "max_amount", maximum)
         if not isinstance(self.active, bool):
-            raise InvalidInput(f"market.active: expected a bool, got {self.active!r}")
+            raise InvalidInput(f"market.active: expected a bool, got {quote(self.active)}")
 
     @classmethod
     def from_ccxt(
@@ -140,10 +145,10 @@ class Market:
         except ValueError:
             raise InvalidInput(
                 f"precision_mode: expected 2 (DECIMAL_PLACES), 3 (SIGNIFICANT_DIGITS) or "
-                f"4 (TICK_SIZE), got {precision_mode!r}"
+                f"4 (TICK_SIZE), got {quote(precision_mode)}"
             ) from None
         symbol = market.get("symbol")
-        where = f"market {symbol!r}"
+        where = f"market {quote(symbol)}"
         if mode is PrecisionMode.SIGNIFICANT_DIGITS:
             raise InvalidInput(
                 f"{where}: precision mode SIGNIFICANT_DIGITS is not supported: its steps depend "
@@ -161,8 +166,8 @@ class Market:
                 if places != places.to_integral_value(context=APPROX) or places > MAX_PLACES:
                     raise InvalidInput(
                         f"{where}: precision.{key} must be a whole number of decimal places "
-                        f"(at most {MAX_PLACES}) in DECIMAL_PLACES mode, got {raw!r} (is the "
-                        "exchange in TICK_SIZE mode?)"
+                        f"(at most {MAX_PLACES}) in DECIMAL_PLACES mode, got {quote(raw)} "
+                        "(is the exchange in TICK_SIZE mode?)"
                     )
                 steps[key] = unit(int(places))
         taker = market.get("taker")
@@ -212,7 +217,7 @@ class Market:
     def rules(self, max_quantity: Decimal | None = None) -> VenueRules:
         """These rules for :func:`sor.allocate`, with an optional cap in base units."""
         return VenueRules(
-            taker_fee_bps=self.taker_fee_bps,
+            taker_fee_bps=EXACT.multiply(self.taker_fee, 10_000),  # exact: 0.00075 -> 7.50000
             lot_size=self.amount_step,
             min_quantity=self.min_amount or None,
             min_notional=self.min_cost or None,
