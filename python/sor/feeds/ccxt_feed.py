@@ -238,7 +238,7 @@ def snapshot_from_ccxt(
     """
     if not isinstance(orderbook, Mapping):
         raise MalformedMessage("order book: expected a mapping", market.symbol)
-    tick_units = int(market.price_tick.scaleb(market.price_decimals))
+    tick_units = int(EXACT.scaleb(market.price_tick, market.price_decimals))
     bids = _side(orderbook.get("bids"), "bids", market, depth, tick_units)
     asks = _side(orderbook.get("asks"), "asks", market, depth, tick_units)
     nonce = orderbook.get("nonce")
