@@ -40,7 +40,8 @@ class FeedConfig:
 
     The defaults suit live exchanges; tests shrink them to milliseconds. Every number is
     range-checked: durations in (0, 86400] s, ``max_buffer`` in [1, 10000000] deltas,
-    ``max_buffer_bytes`` in [1, 17179869184] bytes (16 GiB), ``max_message_size`` in [1, 1073741824] bytes (1 GiB), ``seed`` in [0, 2**64 - 1].
+    ``max_buffer_bytes`` in [1, 17179869184] bytes (16 GiB), ``max_message_size`` in
+    [1, 1073741824] bytes (1 GiB), ``seed`` in [0, 2**64 - 1].
     """
 
     open_timeout: float = 10.0
