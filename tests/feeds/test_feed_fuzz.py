@@ -16,7 +16,10 @@ reference feed replays it unmutated. After every case:
   reference book (a refused update was detected: gap, checksum, resync).
 
 The documentation samples of ``tests/feeds/test_*_docs.py`` are fuzzed through ``parse()``
-too. ``SOR_FUZZ_EXAMPLES`` sets the cases per adapter (default 2,000: about five seconds each);
+too, and the same mutations go through the real receive loop over the simulators' sockets
+(``SimulatorBase.mutate_next``: the true book moves, the client gets the mutated message):
+after each one every book must be live and equal to the truth again, with no parse error
+logged (``SOR_FUZZ_LIVE_ROUNDS`` mutations per adapter, default 40). ``SOR_FUZZ_EXAMPLES`` sets the cases per adapter (default 2,000: about five seconds each);
 ``SOR_FUZZ_SEED`` the seed. A long run::
 
     SOR_FUZZ_EXAMPLES=200000 SOR_FUZZ_SEED=$RANDOM python -m pytest tests/feeds/test_feed_fuzz.py
@@ -457,3 +460,85 @@ def test_mutated_documentation_samples_raise_nothing_but_malformed_message(name:
             pass
         except Exception as error:  # pragma: no cover (the failure this test looks for)
             pytest.fail(_failure(f"{name} docs", case, mutation, data, f"raised {error!r}"))
+
+
+# -- the same mutations through the real receive loop, over the simulators' sockets ------------
+
+LIVE_ROUNDS = int(os.environ.get("SOR_FUZZ_LIVE_ROUNDS", "40"))
+
+
+async def _run_live(
+    simulator: object,
+    adapter: ExchangeAdapter,
+    truth: Callable[[str], OrderBook],
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+) -> None:
+    """Mutates one update at a time on the simulator's side (the true book moves as sent) and
+    waits, after each, until every book is live and equal to the truth again."""
+    rng = random.Random(f"{SEED}:{name}-live")
+
+    def mutation(payload: bytes) -> bytes:
+        for _ in range(20):
+            result = mutate(payload, rng)
+            if result is not None:
+                return result[1]
+        return payload[: len(payload) // 2]
+
+    def in_sync() -> bool:
+        return all(
+            feed.state(s) is SyncState.LIVE and feed.book(s) == truth(s) for s in feed.symbols
+        )
+
+    async with Feed(adapter, FAST) as feed:
+        publish = simulator.publish  # type: ignore[attr-defined]
+        for round_ in range(LIVE_ROUNDS + 1):
+            if round_:
+                symbol = rng.choice(feed.symbols)
+                simulator.mutate_next(symbol, mutation)  # type: ignore[attr-defined]
+                await publish(1, symbol)
+            deadline = asyncio.get_running_loop().time() + 10
+            while not in_sync():
+                assert asyncio.get_running_loop().time() < deadline, (
+                    f"{name} round {round_}: not back in sync: {feed.stats}"
+                )
+                for symbol in feed.symbols:
+                    await publish(1, symbol)
+                await asyncio.sleep(0.01)
+        assert feed.running
+        detected = feed.stats.malformed + feed.stats.gaps + feed.stats.checksum_failures
+        assert detected > 0, "the mutations were refused (and the books rebuilt)"
+    assert "adapter failed to parse" not in caplog.text
+
+
+@pytest.mark.parametrize("name", list(RECORDERS))
+async def test_mutated_updates_through_the_real_loop_always_end_in_the_true_books(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="sor.feeds")
+    if name == "binance":
+        async with BinanceSimulator(USDT, seed=9) as sim:
+            adapter: ExchangeAdapter = BinanceSpotAdapter(
+                [market_of(m) for m in USDT],
+                ws_url=sim.ws_url,
+                rest_url=sim.rest_url,
+                request_timeout=2.0,
+                limiter=WeightLimiter(6_000, min_interval=0.0),
+            )
+            await _run_live(sim, adapter, sim.true_book, caplog, name)
+    elif name == "coinbase":
+        async with CoinbaseSimulator(USD, seed=9, heartbeat_interval=0.05) as cb:
+            adapter = CoinbaseAdvancedAdapter([market_of(m) for m in USD], ws_url=cb.ws_url)
+            await _run_live(cb, adapter, cb.true_book, caplog, name)
+    elif name == "kraken":
+        async with KrakenSimulator(USD, seed=9, heartbeat_interval=None) as kr:
+            adapter = KrakenAdapter([market_of(m) for m in USD], depth=10, ws_url=kr.ws_url)
+            await _run_live(kr, adapter, lambda s: kr.true_book(s, 10), caplog, name)
+    elif name == "okx":
+        async with OkxSimulator(USDT, seed=9, checksums="computed") as okx:
+            adapter = OkxAdapter([market_of(m) for m in USDT], ws_url=okx.ws_url)
+            await _run_live(okx, adapter, okx.true_top, caplog, name)
+    else:
+        async with BybitSimulator(USDT, seed=9, depth=50) as by:
+            adapter = BybitSpotAdapter([market_of(m) for m in USDT], ws_url=by.ws_url, depth=50)
+            await _run_live(by, adapter, by.true_book, caplog, name)
