@@ -7,7 +7,9 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple, PyType};
 use sor_core::book::{BookSide, TakerSide};
-use sor_core::decimal::{Quantity, format_fixed, parse_fixed};
+use sor_core::decimal::{
+    Quantity, format_fixed, parse_fixed, parse_fixed_wide, parse_fixed_wide_floor,
+};
 
 use crate::errors::{decimal_error, invalid};
 
@@ -99,22 +101,30 @@ pub fn fixed<'a>(
 }
 
 /// Parses a decimal-like value into units of `10^-decimals`, allowing 128-bit results
-/// (for notionals, whose scale is price decimals + size decimals).
+/// (for notionals, whose scale is price decimals + size decimals): every notional sor reports
+/// parses back.
 pub fn fixed_wide<'a>(
     field: impl Into<Field<'a>>,
     value: &Bound<'_, PyAny>,
     decimals: u8,
 ) -> PyResult<u128> {
     let field = field.into();
-    let quantity = quantity(field, value)?;
-    if quantity.scale > decimals {
-        return Err(invalid(format!(
-            "{field}: has more than {decimals} decimal places"
-        )));
-    }
-    u128::from(quantity.mantissa)
-        .checked_mul(10u128.pow(u32::from(decimals - quantity.scale)))
-        .ok_or_else(|| invalid(format!("{field}: too large")))
+    with_text(field, value, |text| {
+        parse_fixed_wide(text, decimals).map_err(|err| decimal_error(field, &err))
+    })
+}
+
+/// [`fixed_wide`], rounding digits beyond `decimals` down (for balances and caps: what they
+/// allow is never more than they say).
+pub fn fixed_wide_floor<'a>(
+    field: impl Into<Field<'a>>,
+    value: &Bound<'_, PyAny>,
+    decimals: u8,
+) -> PyResult<u128> {
+    let field = field.into();
+    with_text(field, value, |text| {
+        parse_fixed_wide_floor(text, decimals).map_err(|err| decimal_error(field, &err))
+    })
 }
 
 /// Parses a decimal-like value keeping its own scale.
