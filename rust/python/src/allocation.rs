@@ -375,11 +375,11 @@ pub fn walk_many(
         .zip(&quantities)
         .enumerate()
         .map(|(i, (book, q))| {
-            fixed(
-                Field::item("quantities", i, None),
-                q,
-                book.book.size_decimals(),
-            )
+            let field = Field::item("quantities", i, None);
+            match fixed(field, q, book.book.size_decimals())? {
+                0 => Err(invalid(format!("{field}: must be positive"))),
+                lots => Ok(lots),
+            }
         })
         .collect::<PyResult<Vec<u64>>>()?;
     let refs: Vec<&Book> = books.iter().map(|b| &b.book).collect();

@@ -5,13 +5,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyString, PyTuple};
 use sor_core::book::{Book, BookSide, Delta, Level as CoreLevel};
 use sor_core::decimal::fixed_from_f64;
-use sor_core::walk::{WalkLimits, walk};
+use sor_core::walk::{WalkLimits, affordable_lots, try_walk};
 
 use crate::convert::{
-    Field, book_side, bps, decimals, fixed, fixed_wide, for_each_item, len_hint, now_ns,
-    taker_side, to_decimal,
+    Field, book_side, bps, decimals, fixed, fixed_wide, fixed_wide_floor, for_each_item, len_hint,
+    now_ns, taker_side, to_decimal,
 };
-use crate::errors::{book_error, decimal_error, invalid};
+use crate::errors::{book_error, decimal_error, invalid, walk_error};
 use crate::results::{ExecutionCost, WalkResult};
 
 /// One price level of a book.
@@ -350,6 +350,19 @@ impl OrderBook {
         to_decimal(py, depth, self.book.size_decimals())
     }
 
+    /// Total size on a side at prices at least as good as `price` (exact, however deep).
+    fn depth_up_to(
+        &self,
+        py: Python<'_>,
+        side: &str,
+        price: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let side = Self::side_arg(side)?;
+        let ticks = fixed("price", price, self.book.price_decimals())?;
+        let depth = self.book.ladder(side).size_up_to(ticks);
+        to_decimal(py, depth, self.book.size_decimals())
+    }
+
     #[pyo3(signature = (side, n = None))]
     fn levels(&self, side: &str, n: Option<usize>) -> PyResult<Vec<Level>> {
         let ladder = self.book.ladder(Self::side_arg(side)?);
@@ -407,7 +420,8 @@ impl OrderBook {
                 .map(|p| fixed("limit_price", p, pd))
                 .transpose()?,
         };
-        let walked = walk(self.book.ladder(side.consumes()), side, &limits);
+        let walked = try_walk(self.book.ladder(side.consumes()), side, &limits)
+            .map_err(|e| walk_error(&e))?;
         Ok(WalkResult::new(walked, side, pd, sd))
     }
 
@@ -420,6 +434,23 @@ impl OrderBook {
         let fee = bps("taker_fee_bps", taker_fee_bps)?;
         let result = self.walk(side, Some(quantity), None, None)?;
         Ok(result.cost(fee))
+    }
+
+    /// Most base quantity `funds` of quote buys from the asks with the taker fee on top (whole
+    /// lots; funds finer than the book's notional unit are rounded down), or None when the asks
+    /// run out first.
+    fn affordable(
+        &self,
+        py: Python<'_>,
+        funds: &Bound<'_, PyAny>,
+        taker_fee_bps: f64,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let fee = bps("taker_fee_bps", taker_fee_bps)?;
+        let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
+        let funds = fixed_wide_floor("funds", funds, pd + sd)?;
+        affordable_lots(self.book.asks(), funds, fee)
+            .map(|lots| to_decimal(py, u128::from(lots), sd))
+            .transpose()
     }
 
     fn copy(&self) -> Self {
