@@ -411,8 +411,8 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     """Most base quantity the venue's balance allows (rounded down to the lot), or None.
 
     A sell is capped by the base balance; a buy by what the quote balance pays for at this
-    book's prices, taker fee included (an exact walk by notional), or None if the book runs
-    out first (its depth, not the balance, is then the limit).
+    book's prices, taker fee included (:meth:`OrderBook.affordable`: exact integers in the
+    core), or None if the book runs out first (its depth, not the balance, is then the limit).
     """
     market, balances = venue.market, venue.balances
     if not ctx.buy:
@@ -421,14 +421,9 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     funds = balances.get(market.quote)
     if funds is None:
         return None
-    book = venue.book
-    unit = Decimal(1).scaleb(-(book.price_decimals + book.size_decimals))
-    notional = (funds / (1 + market.taker_fee)).quantize(unit, rounding=ROUND_FLOOR)
-    if notional <= 0:
-        return Decimal(0)
-    affordable = book.walk("buy", notional=notional)
-    # A book that runs out before the balance does is limited by its depth, not the balance.
-    return market.round_amount(affordable.filled) if affordable.complete else None
+    # Exact integers in the core: funds at the book's notional unit, fee on top, whole lots.
+    affordable = venue.book.affordable(funds, market.taker_fee_bps)
+    return None if affordable is None else market.round_amount(affordable)
 
 
 def limit_ticks(ctx: Context, book: OrderBook) -> Decimal | None:
@@ -818,7 +813,7 @@ def split_cap(ctx: Context, venue: Live) -> Decimal:
     cap = book.depth_within_bps(ctx.consumed, ctx.max_slippage_bps)
     limit = limit_ticks(ctx, book)
     if limit is not None:
-        cap = min(cap, book.walk(ctx.order.taker_side, limit_price=limit).filled)
+        cap = min(cap, book.depth_up_to(ctx.consumed, limit))
     if market.max_amount is not None:
         cap = min(cap, market.max_amount)
     balance = balance_cap(ctx, venue)
