@@ -50,7 +50,16 @@ class Level:
 
 @final
 class OrderBook:
-    """An exact order book for one market on one venue (mutable; not thread-safe to update)."""
+    """An exact order book for one market on one venue (mutable, safe to share between threads).
+
+    Threads: any number of threads may read and write one book at once. Every read (a walk, a
+    screen, ``walk_many``, ``allocate_many``, ``screen_batch``, the properties) works on one
+    whole version of the book, taken when the call starts, even if it releases the GIL and a
+    writer replaces the book meanwhile; every write (``apply_*``, ``clear``, ``truncate``) is
+    all or nothing. A write never waits for a reader: if a reader still holds the version being
+    replaced, the writer copies the book first. Two successive calls may see two versions: use
+    :meth:`copy` (O(1)) to read one version over several calls.
+    """
 
     def __new__(cls, price_decimals: int, size_decimals: int) -> OrderBook: ...
     @staticmethod
@@ -167,7 +176,8 @@ class OrderBook:
         (whole lots, computed in exact integers; funds finer than the book's notional unit are
         rounded down), or None when the asks run out first (their depth is then the limit)."""
     def copy(self) -> OrderBook:
-        """An independent copy of the book."""
+        """An independent copy of the book, in O(1): the two share their levels until either
+        is written (copy-on-write)."""
     def __eq__(self, other: object, /) -> bool:
         """Same precisions and same levels (sequence, timestamps and version are ignored)."""
     __hash__: None  # type: ignore[assignment]
@@ -407,7 +417,7 @@ def allocate(
 def walk_many(
     books: Sequence[OrderBook], side: TakerSide, quantities: Sequence[DecimalLike]
 ) -> list[WalkResult]:
-    """Walks ``books[i]`` for ``quantities[i]``, without holding the GIL."""
+    """Walks ``books[i]`` for ``quantities[i]`` (each positive), without holding the GIL."""
 
 def allocate_many(
     books: Sequence[OrderBook],
@@ -585,6 +595,10 @@ class Screen:
     @property
     def updated_at_ns(self) -> list[int]:
         """Each input book's ``updated_at_ns`` when it was screened."""
+    def book(self, index: int) -> OrderBook:
+        """The input book at position ``index`` as it was screened: a copy that later writes
+        to the book do not change, so the rest of a decision reads the version the screen
+        walked."""
     def __len__(self) -> int: ...
 
 def screen_venues(

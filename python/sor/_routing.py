@@ -470,7 +470,13 @@ def screen_request(ctx: Context, live: Sequence[Live], prepared: Prepared) -> Sc
         rules = [venue.market.rules(venue.market.max_amount) for venue in live]
         latencies = [venue.metrics.latency_ema_ms for venue in live]
         reliabilities = [venue.metrics.success_rate for venue in live]
-    caps = [balance_cap(ctx, venue) for venue in live] if prepared.has_balances else None
+    caps = None
+    if prepared.has_balances:
+        # The caps and the screen read one version of each book: copies (O(1), copy-on-write)
+        # that a feed writing the books meanwhile does not change.
+        live = [venue._replace(book=venue.book.copy()) for venue in live]
+        books = [venue.book for venue in live]
+        caps = [balance_cap(ctx, venue) for venue in live]
     order = ctx.order
     return (
         books,
@@ -725,7 +731,14 @@ class Singles:
     def split_decision(self, started_ns: int) -> RoutingDecision:
         """The split strategy's decision (built at once)."""
         ctx = self.ctx
-        walkable = self.walkable()
+        screen = self.screen
+        # The split reads the versions of the books that the screen walked, whatever a feed
+        # has written since: one consistent version of each book for the whole decision.
+        walkable = [
+            venue._replace(book=screen.book(index))
+            for index, (venue, verdict) in enumerate(zip(self.live, self.verdicts, strict=True))
+            if verdict not in GATE_VERDICTS
+        ]
         gate = self.gate_stage()
         # A venue that cannot take the whole order alone may still take a part: only the gate's
         # rejections concern a split (the scores say why each venue could not go alone).
@@ -763,8 +776,9 @@ def order_qualified(
         by_strategy = sorted(qualified, key=lambda i: (live[i].metrics.latency_ema_ms, rank[i]))
     elif strategy is RoutingStrategy.BEST_LIQUIDITY:
         rank = {index: r for r, index in enumerate(qualified)}
-        depth = {
-            i: live[i].book.depth_within_bps(ctx.consumed, ctx.max_slippage_bps) for i in qualified
+        depth = {  # on the versions the screen walked
+            i: screen.book(i).depth_within_bps(ctx.consumed, ctx.max_slippage_bps)
+            for i in qualified
         }
         by_strategy = sorted(qualified, key=lambda i: (-depth[i], rank[i]))
     elif strategy is RoutingStrategy.COST_OPTIMIZATION:

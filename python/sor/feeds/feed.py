@@ -372,7 +372,11 @@ class Feed:
                     if sync is None:
                         self._on_malformed(MalformedMessage("update for an unknown symbol"), data)
                         continue
-                    outcome = sync.on_delta(event, now)
+                    try:
+                        outcome = sync.on_delta(event, now)
+                    except Exception:
+                        self._write_failed(sync, "update")
+                        continue
                     if outcome in FAILURES or outcome is Outcome.STALE_SNAPSHOT:
                         self._on_failure(sync, outcome, now)
                 elif isinstance(event, BookSnapshot):
@@ -380,7 +384,12 @@ class Feed:
                     if sync is None:
                         self._on_malformed(MalformedMessage("snapshot for an unknown symbol"), data)
                         continue
-                    self._on_snapshot_outcome(sync, sync.on_snapshot(event, now), now)
+                    try:
+                        outcome = sync.on_snapshot(event, now)
+                    except Exception:
+                        self._write_failed(sync, "snapshot")
+                        continue
+                    self._on_snapshot_outcome(sync, outcome, now)
                 elif isinstance(event, Reconnect):
                     if event.gap:
                         stats.gaps += 1
@@ -444,6 +453,13 @@ class Feed:
         self.stats.snapshots += 1
         self._on_failure(sync, outcome, now)
         return False
+
+    def _write_failed(self, sync: BookSync, what: str) -> None:
+        """A write to the book raised what no outcome covers (a bug): logs it with its
+        traceback (call it in the ``except`` block), counts a resync and resyncs the book, so
+        the feed lives on."""
+        logger.exception("%s: %s: applying the %s failed", self.adapter.name, sync.symbol, what)
+        self._resync(sync, f"applying the {what} failed")
 
     def _on_live(self, sync: BookSync) -> None:
         self._live[sync.symbol].set()
@@ -553,8 +569,13 @@ class Feed:
                 if sync.state is SyncState.LIVE:
                     return  # a snapshot on the stream got there first
                 now = time.monotonic()
-                if self._on_snapshot_outcome(sync, sync.on_snapshot(snapshot, now), now):
-                    return
+                try:
+                    outcome = sync.on_snapshot(snapshot, now)
+                except Exception:
+                    self._write_failed(sync, "snapshot")  # and try again after the backoff
+                else:
+                    if self._on_snapshot_outcome(sync, outcome, now):
+                        return
             await asyncio.sleep(sync.backoff.next_delay())
 
     async def _cancel_snapshot_tasks(self) -> None:

@@ -1,13 +1,15 @@
 //! Multi-venue allocation and the batch entry points: `VenueRules`, `AllocationPart`,
 //! `Allocation`, `allocate()`, `allocate_many()` and `walk_many()`.
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 use sor_core::allocate::{self as core_allocate, VenueRules as CoreRules};
 use sor_core::book::{Book, Bps, TakerSide};
 use sor_core::decimal::Quantity;
 use sor_core::walk::{WalkLimits, walk};
 
-use crate::book::OrderBook;
+use crate::book::{OrderBook, snapshots};
 use crate::convert::{Field, bps, fixed, quantity, taker_side, to_decimal};
 use crate::errors::{allocate_error, invalid};
 use crate::results::{ExecutionCost, WalkResult};
@@ -239,14 +241,15 @@ impl Allocation {
     }
 }
 
-/// Everything `allocate` needs, converted from Python while the GIL is held.
+/// Everything `allocate` needs, converted from Python while the GIL is held (the books are
+/// borrowed from their snapshots: one version each).
 struct Prepared<'a> {
     books: Vec<&'a Book>,
     rules: Vec<CoreRules>,
     fees: Vec<f64>,
 }
 
-fn prepare<'a>(books: &'a [PyRef<'_, OrderBook>], rules: &[VenueRules]) -> PyResult<Prepared<'a>> {
+fn prepare<'a>(books: &'a [Arc<Book>], rules: &[VenueRules]) -> PyResult<Prepared<'a>> {
     if books.len() != rules.len() {
         return Err(invalid(format!(
             "books and rules must have the same length, got {} and {}",
@@ -254,7 +257,7 @@ fn prepare<'a>(books: &'a [PyRef<'_, OrderBook>], rules: &[VenueRules]) -> PyRes
             rules.len()
         )));
     }
-    let books: Vec<&Book> = books.iter().map(|b| &b.book).collect();
+    let books: Vec<&Book> = books.iter().map(|b| &**b).collect();
     let core_rules = books
         .iter()
         .zip(rules)
@@ -307,6 +310,7 @@ fn wrap(
 /// Splits one order across books for the lowest total all-in cost.
 #[pyfunction]
 pub fn allocate(
+    py: Python<'_>,
     books: Vec<PyRef<'_, OrderBook>>,
     side: &str,
     quantity: &Bound<'_, PyAny>,
@@ -314,6 +318,7 @@ pub fn allocate(
 ) -> PyResult<Allocation> {
     let side = taker_side(side)?;
     let requested = crate::convert::quantity("quantity", quantity)?;
+    let books = snapshots(py, &books);
     let prepared = prepare(&books, &rules)?;
     let result = core_allocate::allocate(&prepared.books, side, requested, &prepared.rules)
         .map_err(|e| allocate_error(&e))?;
@@ -335,6 +340,7 @@ pub fn allocate_many(
         .enumerate()
         .map(|(i, q)| crate::convert::quantity(Field::item("quantities", i, None), q))
         .collect::<PyResult<Vec<_>>>()?;
+    let books = snapshots(py, &books);
     let prepared = prepare(&books, &rules)?;
     let results = py.detach(|| {
         requested
@@ -370,19 +376,19 @@ pub fn walk_many(
             quantities.len()
         )));
     }
-    let lots = books
+    let refs = snapshots(py, &books);
+    let lots = refs
         .iter()
         .zip(&quantities)
         .enumerate()
         .map(|(i, (book, q))| {
             let field = Field::item("quantities", i, None);
-            match fixed(field, q, book.book.size_decimals())? {
+            match fixed(field, q, book.size_decimals())? {
                 0 => Err(invalid(format!("{field}: must be positive"))),
                 lots => Ok(lots),
             }
         })
         .collect::<PyResult<Vec<u64>>>()?;
-    let refs: Vec<&Book> = books.iter().map(|b| &b.book).collect();
     let walks = py.detach(|| {
         refs.iter()
             .zip(&lots)

@@ -1,4 +1,21 @@
 //! The `OrderBook` and `Level` classes.
+//!
+//! # Threads
+//!
+//! An `OrderBook` is shared by the feed that writes it and the readers that walk it, some of
+//! them with the GIL released (`walk_many`, `allocate_many`, `screen_batch`). It holds its book
+//! copy-on-write: `Mutex<Arc<Book>>`. A reader takes a snapshot (clones the `Arc` under the
+//! mutex, a few nanoseconds) and computes on that one version however long it takes, with or
+//! without the GIL; a writer mutates the book in place when no snapshot of it is out, and
+//! otherwise first copies it (`Arc::make_mut`), so a writer never waits for a reader and a
+//! reader never sees a write half-done. The mutex is only ever held for an `Arc` clone or one
+//! all-or-nothing core mutation, and never while Python code runs. It is taken with `try_lock`
+//! first; if another thread holds it, the wait happens with the GIL released, so no thread
+//! blocks on it while holding the GIL. A poisoned mutex (a panic while it was held: none is
+//! known, the core's mutations validate everything before they change anything) is taken over
+//! as it is, since the book it holds is still a whole version.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use numpy::{PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -51,26 +68,82 @@ impl Level {
     }
 }
 
-/// An exact order book for one market on one venue.
-#[pyclass(module = "sor._core")]
-#[derive(Clone)]
+/// An exact order book for one market on one venue, safe to share between threads.
+#[pyclass(module = "sor._core", frozen)]
 pub struct OrderBook {
-    pub(crate) book: Book,
+    /// The current version of the book, shared copy-on-write with the readers' snapshots.
+    book: Mutex<Arc<Book>>,
+    /// Decimal places of prices (fixed for the book's life).
+    price_decimals: u8,
+    /// Decimal places of sizes (fixed for the book's life).
+    size_decimals: u8,
+}
+
+/// Locks `book` waiting as long as it takes (call it with the GIL released); a poisoned lock
+/// is taken over (see the module's doc).
+fn lock_blocking(book: &Mutex<Arc<Book>>) -> MutexGuard<'_, Arc<Book>> {
+    book.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A snapshot of each book, in order: one consistent version of each for one computation.
+pub(crate) fn snapshots(py: Python<'_>, books: &[PyRef<'_, OrderBook>]) -> Vec<Arc<Book>> {
+    books.iter().map(|b| b.snapshot(py)).collect()
 }
 
 impl OrderBook {
+    fn from_book(book: Book) -> Self {
+        Self {
+            price_decimals: book.price_decimals(),
+            size_decimals: book.size_decimals(),
+            book: Mutex::new(Arc::new(book)),
+        }
+    }
+
+    /// A book starting at `snapshot` (shared until either side is written).
+    pub(crate) fn from_snapshot(snapshot: Arc<Book>) -> Self {
+        Self {
+            price_decimals: snapshot.price_decimals(),
+            size_decimals: snapshot.size_decimals(),
+            book: Mutex::new(snapshot),
+        }
+    }
+
+    /// The current version of the book, which no write will change: clone of the `Arc` under
+    /// the lock, waiting with the GIL released if a writer holds it.
+    pub(crate) fn snapshot(&self, py: Python<'_>) -> Arc<Book> {
+        match self.book.try_lock() {
+            Ok(guard) => Arc::clone(&guard),
+            Err(TryLockError::Poisoned(poisoned)) => Arc::clone(&poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => py.detach(|| Arc::clone(&lock_blocking(&self.book))),
+        }
+    }
+
+    /// Runs one mutation (pure Rust, no Python) on the book under the lock, copying the book
+    /// first if a reader holds a snapshot of it.
+    fn write<R>(&self, py: Python<'_>, mutate: impl FnOnce(&mut Book) -> R) -> R {
+        let mut guard = loop {
+            match self.book.try_lock() {
+                Ok(guard) => break guard,
+                Err(TryLockError::Poisoned(poisoned)) => break poisoned.into_inner(),
+                // Wait for the holder without the GIL, then try again with it.
+                Err(TryLockError::WouldBlock) => py.detach(|| drop(lock_blocking(&self.book))),
+            }
+        };
+        mutate(Arc::make_mut(&mut guard))
+    }
+
     fn level(&self, level: CoreLevel) -> Level {
         Level {
             price_ticks: level.price,
             size_lots: level.size,
-            price_decimals: self.book.price_decimals(),
-            size_decimals: self.book.size_decimals(),
+            price_decimals: self.price_decimals,
+            size_decimals: self.size_decimals,
         }
     }
 
     fn parse_levels(&self, name: &str, levels: &Bound<'_, PyAny>) -> PyResult<Vec<CoreLevel>> {
         let mut out = Vec::with_capacity(len_hint(levels));
-        let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
+        let (pd, sd) = (self.price_decimals, self.size_decimals);
         let expected = format!("{name}: expected a sequence of (price, size) pairs");
         for_each_item(levels, &expected, |index, item| {
             let (price, size) = pair(name, index, &item)?;
@@ -131,7 +204,7 @@ impl OrderBook {
         let pd = decimals("price_decimals", price_decimals)?;
         let sd = decimals("size_decimals", size_decimals)?;
         let book = Book::new(pd, sd).map_err(|err| decimal_error("decimals", &err))?;
-        Ok(Self { book })
+        Ok(Self::from_book(book))
     }
 
     #[staticmethod]
@@ -143,8 +216,9 @@ impl OrderBook {
         size_decimals: i64,
         sequence: u64,
     ) -> PyResult<Self> {
-        let mut this = Self::py_new(price_decimals, size_decimals)?;
-        let (pd, sd) = (this.book.price_decimals(), this.book.size_decimals());
+        let pd = decimals("price_decimals", price_decimals)?;
+        let sd = decimals("size_decimals", size_decimals)?;
+        let mut book = Book::new(pd, sd).map_err(|err| decimal_error("decimals", &err))?;
         let convert = |name: &str, levels: &[(f64, f64)]| -> PyResult<Vec<CoreLevel>> {
             levels
                 .iter()
@@ -161,36 +235,36 @@ impl OrderBook {
         };
         let bids = convert("bids", &bids)?;
         let asks = convert("asks", &asks)?;
-        this.book
-            .apply_snapshot(&bids, &asks, sequence, now_ns())
+        book.apply_snapshot(&bids, &asks, sequence, now_ns())
             .map_err(|e| book_error(&e, pd))?;
-        Ok(this)
+        Ok(Self::from_book(book))
     }
 
     #[getter]
     fn price_decimals(&self) -> u8 {
-        self.book.price_decimals()
+        self.price_decimals
     }
     #[getter]
     fn size_decimals(&self) -> u8 {
-        self.book.size_decimals()
+        self.size_decimals
     }
     #[getter]
-    fn sequence(&self) -> u64 {
-        self.book.sequence()
+    fn sequence(&self, py: Python<'_>) -> u64 {
+        self.snapshot(py).sequence()
     }
     #[getter]
-    fn updated_at_ns(&self) -> u64 {
-        self.book.updated_at_ns()
+    fn updated_at_ns(&self, py: Python<'_>) -> u64 {
+        self.snapshot(py).updated_at_ns()
     }
     #[getter]
-    fn version(&self) -> u64 {
-        self.book.version()
+    fn version(&self, py: Python<'_>) -> u64 {
+        self.snapshot(py).version()
     }
 
     #[pyo3(signature = (bids, asks, sequence = 0, timestamp_ns = None))]
     fn apply_snapshot(
-        &mut self,
+        &self,
+        py: Python<'_>,
         bids: &Bound<'_, PyAny>,
         asks: &Bound<'_, PyAny>,
         sequence: u64,
@@ -198,14 +272,17 @@ impl OrderBook {
     ) -> PyResult<()> {
         let bids = self.parse_levels("bids", bids)?;
         let asks = self.parse_levels("asks", asks)?;
-        self.book
-            .apply_snapshot(&bids, &asks, sequence, timestamp_ns.unwrap_or_else(now_ns))
-            .map_err(|e| book_error(&e, self.book.price_decimals()))
+        let timestamp_ns = timestamp_ns.unwrap_or_else(now_ns);
+        self.write(py, |book| {
+            book.apply_snapshot(&bids, &asks, sequence, timestamp_ns)
+        })
+        .map_err(|e| book_error(&e, self.price_decimals))
     }
 
     #[pyo3(signature = (side, price, size, sequence = None, timestamp_ns = None))]
     fn apply_delta(
-        &mut self,
+        &self,
+        py: Python<'_>,
         side: &str,
         price: &Bound<'_, PyAny>,
         size: &Bound<'_, PyAny>,
@@ -214,28 +291,34 @@ impl OrderBook {
     ) -> PyResult<()> {
         let delta = Delta {
             side: Self::side_arg(side)?,
-            price: fixed("price", price, self.book.price_decimals())?,
-            size: fixed("size", size, self.book.size_decimals())?,
+            price: fixed("price", price, self.price_decimals)?,
+            size: fixed("size", size, self.size_decimals)?,
         };
-        self.book
-            .apply_delta(delta, sequence, timestamp_ns.unwrap_or_else(now_ns))
-            .map_err(|e| book_error(&e, self.book.price_decimals()))
+        let timestamp_ns = timestamp_ns.unwrap_or_else(now_ns);
+        self.write(py, |book| book.apply_delta(delta, sequence, timestamp_ns))
+            .map_err(|e| book_error(&e, self.price_decimals))
     }
 
     #[pyo3(signature = (deltas, sequence = None, timestamp_ns = None))]
     fn apply_deltas(
-        &mut self,
+        &self,
+        py: Python<'_>,
         deltas: &Bound<'_, PyAny>,
         sequence: Option<u64>,
         timestamp_ns: Option<u64>,
     ) -> PyResult<()> {
+        let timestamp_ns = timestamp_ns.unwrap_or_else(now_ns);
         if let Ok(changes) = deltas.cast::<crate::wire::DepthChanges>() {
             // Parsed from the exchange's payload already (sor._core.BinanceDepthParser).
             let changes = changes.get();
-            return crate::wire::apply_changes(&mut self.book, changes, sequence, timestamp_ns);
+            return self
+                .write(py, |book| {
+                    crate::wire::apply_changes(book, changes, sequence, timestamp_ns)
+                })
+                .map_err(|e| book_error(&e, self.price_decimals));
         }
         let mut parsed = Vec::with_capacity(len_hint(deltas));
-        let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
+        let (pd, sd) = (self.price_decimals, self.size_decimals);
         let expected = "deltas: expected a sequence of (side, price, size) tuples";
         for_each_item(deltas, expected, |index, item| {
             let tuple = item
@@ -269,14 +352,17 @@ impl OrderBook {
             });
             Ok(())
         })?;
-        self.book
-            .apply_deltas(&parsed, sequence, timestamp_ns.unwrap_or_else(now_ns))
-            .map_err(|e| book_error(&e, self.book.price_decimals()))
+        self.write(py, |book| {
+            book.apply_deltas(&parsed, sequence, timestamp_ns)
+        })
+        .map_err(|e| book_error(&e, pd))
     }
 
     #[pyo3(signature = (sides, prices, sizes, sequence = None, timestamp_ns = None))]
+    #[allow(clippy::too_many_arguments)]
     fn apply_deltas_array(
-        &mut self,
+        &self,
+        py: Python<'_>,
         sides: &Bound<'_, PyAny>,
         prices: &Bound<'_, PyAny>,
         sizes: &Bound<'_, PyAny>,
@@ -311,43 +397,45 @@ impl OrderBook {
             };
             parsed.push(Delta { side, price, size });
         }
-        self.book
-            .apply_deltas(&parsed, sequence, timestamp_ns.unwrap_or_else(now_ns))
-            .map_err(|e| book_error(&e, self.book.price_decimals()))
+        let timestamp_ns = timestamp_ns.unwrap_or_else(now_ns);
+        self.write(py, |book| {
+            book.apply_deltas(&parsed, sequence, timestamp_ns)
+        })
+        .map_err(|e| book_error(&e, self.price_decimals))
     }
 
     #[pyo3(signature = (timestamp_ns = None))]
-    fn clear(&mut self, timestamp_ns: Option<u64>) {
-        self.book.clear(timestamp_ns.unwrap_or_else(now_ns));
+    fn clear(&self, py: Python<'_>, timestamp_ns: Option<u64>) {
+        let timestamp_ns = timestamp_ns.unwrap_or_else(now_ns);
+        self.write(py, |book| book.clear(timestamp_ns));
     }
 
-    fn best_bid(&self) -> Option<Level> {
-        self.book.bids().best().map(|l| self.level(l))
+    fn best_bid(&self, py: Python<'_>) -> Option<Level> {
+        self.snapshot(py).bids().best().map(|l| self.level(l))
     }
 
-    fn best_ask(&self) -> Option<Level> {
-        self.book.asks().best().map(|l| self.level(l))
+    fn best_ask(&self, py: Python<'_>) -> Option<Level> {
+        self.snapshot(py).asks().best().map(|l| self.level(l))
     }
 
     fn spread(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.book
+        self.snapshot(py)
             .spread()
-            .map(|s| to_decimal(py, u128::from(s), self.book.price_decimals()))
+            .map(|s| to_decimal(py, u128::from(s), self.price_decimals))
             .transpose()
     }
 
-    fn mid(&self) -> Option<f64> {
-        self.book
+    fn mid(&self, py: Python<'_>) -> Option<f64> {
+        self.snapshot(py)
             .mid_ticks()
-            .map(|m| m / 10f64.powi(i32::from(self.book.price_decimals())))
+            .map(|m| m / 10f64.powi(i32::from(self.price_decimals)))
     }
 
     fn depth_within_bps(&self, py: Python<'_>, side: &str, bps: f64) -> PyResult<Py<PyAny>> {
         let side = Self::side_arg(side)?;
-        let depth = self
-            .book
-            .depth_within_bps(side, crate::convert::bps("bps", bps)?);
-        to_decimal(py, depth, self.book.size_decimals())
+        let bps = crate::convert::bps("bps", bps)?;
+        let depth = self.snapshot(py).depth_within_bps(side, bps);
+        to_decimal(py, depth, self.size_decimals)
     }
 
     /// Total size on a side at prices at least as good as `price` (exact, however deep).
@@ -358,59 +446,67 @@ impl OrderBook {
         price: &Bound<'_, PyAny>,
     ) -> PyResult<Py<PyAny>> {
         let side = Self::side_arg(side)?;
-        let ticks = fixed("price", price, self.book.price_decimals())?;
-        let depth = self.book.ladder(side).size_up_to(ticks);
-        to_decimal(py, depth, self.book.size_decimals())
+        let ticks = fixed("price", price, self.price_decimals)?;
+        let depth = self.snapshot(py).ladder(side).size_up_to(ticks);
+        to_decimal(py, depth, self.size_decimals)
     }
 
     #[pyo3(signature = (side, n = None))]
-    fn levels(&self, side: &str, n: Option<usize>) -> PyResult<Vec<Level>> {
-        let ladder = self.book.ladder(Self::side_arg(side)?);
+    fn levels(&self, py: Python<'_>, side: &str, n: Option<usize>) -> PyResult<Vec<Level>> {
+        let side = Self::side_arg(side)?;
+        let book = self.snapshot(py);
         let take = n.unwrap_or(usize::MAX);
-        Ok(ladder.iter().take(take).map(|l| self.level(l)).collect())
+        Ok(book
+            .ladder(side)
+            .iter()
+            .take(take)
+            .map(|l| self.level(l))
+            .collect())
     }
 
-    fn level_count(&self, side: &str) -> PyResult<usize> {
-        Ok(self.book.ladder(Self::side_arg(side)?).len())
+    fn level_count(&self, py: Python<'_>, side: &str) -> PyResult<usize> {
+        let side = Self::side_arg(side)?;
+        Ok(self.snapshot(py).ladder(side).len())
     }
 
-    fn is_crossed(&self) -> bool {
-        self.book.crossing().is_some()
+    fn is_crossed(&self, py: Python<'_>) -> bool {
+        self.snapshot(py).crossing().is_some()
     }
 
     /// The Kraken Spot WebSocket v2 book checksum (CRC32 of the top 10 levels), unsigned.
-    fn kraken_checksum(&self) -> u32 {
-        sor_core::checksum::kraken_checksum(&self.book)
+    fn kraken_checksum(&self, py: Python<'_>) -> u32 {
+        sor_core::checksum::kraken_checksum(&self.snapshot(py))
     }
 
     /// The OKX order book checksum (CRC32 of the top 25 levels interleaved), signed.
-    fn okx_checksum(&self) -> i32 {
-        sor_core::checksum::okx_checksum(&self.book)
+    fn okx_checksum(&self, py: Python<'_>) -> i32 {
+        sor_core::checksum::okx_checksum(&self.snapshot(py))
     }
 
     /// Removes the levels beyond the best `depth` of each side; returns how many were removed.
-    fn truncate(&mut self, depth: usize) -> usize {
-        sor_core::depth::truncate(&mut self.book, depth)
+    fn truncate(&self, py: Python<'_>, depth: usize) -> usize {
+        self.write(py, |book| sor_core::depth::truncate(book, depth))
     }
 
     fn price_to_ticks(&self, price: &Bound<'_, PyAny>) -> PyResult<u64> {
-        fixed("price", price, self.book.price_decimals())
+        fixed("price", price, self.price_decimals)
     }
 
     fn size_to_lots(&self, size: &Bound<'_, PyAny>) -> PyResult<u64> {
-        fixed("size", size, self.book.size_decimals())
+        fixed("size", size, self.size_decimals)
     }
 
     #[pyo3(signature = (side, quantity = None, *, notional = None, limit_price = None))]
     fn walk(
         &self,
+        py: Python<'_>,
         side: &str,
         quantity: Option<&Bound<'_, PyAny>>,
         notional: Option<&Bound<'_, PyAny>>,
         limit_price: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<WalkResult> {
         let side = taker_side(side)?;
-        let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
+        let (pd, sd) = (self.price_decimals, self.size_decimals);
         let limits = WalkLimits {
             quantity: quantity.map(|q| fixed("quantity", q, sd)).transpose()?,
             notional: notional
@@ -420,19 +516,21 @@ impl OrderBook {
                 .map(|p| fixed("limit_price", p, pd))
                 .transpose()?,
         };
-        let walked = try_walk(self.book.ladder(side.consumes()), side, &limits)
-            .map_err(|e| walk_error(&e))?;
+        let book = self.snapshot(py);
+        let walked =
+            try_walk(book.ladder(side.consumes()), side, &limits).map_err(|e| walk_error(&e))?;
         Ok(WalkResult::new(walked, side, pd, sd))
     }
 
     fn cost(
         &self,
+        py: Python<'_>,
         side: &str,
         quantity: &Bound<'_, PyAny>,
         taker_fee_bps: f64,
     ) -> PyResult<ExecutionCost> {
         let fee = bps("taker_fee_bps", taker_fee_bps)?;
-        let result = self.walk(side, Some(quantity), None, None)?;
+        let result = self.walk(py, side, Some(quantity), None, None)?;
         Ok(result.cost(fee))
     }
 
@@ -446,22 +544,23 @@ impl OrderBook {
         taker_fee_bps: f64,
     ) -> PyResult<Option<Py<PyAny>>> {
         let fee = bps("taker_fee_bps", taker_fee_bps)?;
-        let (pd, sd) = (self.book.price_decimals(), self.book.size_decimals());
+        let (pd, sd) = (self.price_decimals, self.size_decimals);
         let funds = fixed_wide_floor("funds", funds, pd + sd)?;
-        affordable_lots(self.book.asks(), funds, fee)
+        let book = self.snapshot(py);
+        affordable_lots(book.asks(), funds, fee)
             .map(|lots| to_decimal(py, u128::from(lots), sd))
             .transpose()
     }
 
-    fn copy(&self) -> Self {
-        self.clone()
+    /// An independent copy: it shares the current version until either book is written.
+    fn copy(&self, py: Python<'_>) -> Self {
+        Self::from_snapshot(self.snapshot(py))
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+    fn __eq__(&self, py: Python<'_>, other: &Bound<'_, PyAny>) -> bool {
         match other.cast::<OrderBook>() {
             Ok(other) => {
-                let other = other.borrow();
-                let (a, b) = (&self.book, &other.book);
+                let (a, b) = (self.snapshot(py), other.get().snapshot(py));
                 a.price_decimals() == b.price_decimals()
                     && a.size_decimals() == b.size_decimals()
                     && a.bids() == b.bids()
@@ -471,20 +570,21 @@ impl OrderBook {
         }
     }
 
-    fn __repr__(&self) -> String {
+    fn __repr__(&self, py: Python<'_>) -> String {
         let fmt = |l: Option<CoreLevel>, d: u8| {
             l.map_or("None".to_owned(), |l| {
                 sor_core::decimal::format_fixed(u128::from(l.price), d)
             })
         };
-        let pd = self.book.price_decimals();
+        let book = self.snapshot(py);
+        let pd = self.price_decimals;
         format!(
             "OrderBook(bids={} levels, asks={} levels, best_bid={}, best_ask={}, sequence={})",
-            self.book.bids().len(),
-            self.book.asks().len(),
-            fmt(self.book.bids().best(), pd),
-            fmt(self.book.asks().best(), pd),
-            self.book.sequence()
+            book.bids().len(),
+            book.asks().len(),
+            fmt(book.bids().best(), pd),
+            fmt(book.asks().best(), pd),
+            book.sequence()
         )
     }
 }

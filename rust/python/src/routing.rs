@@ -1,12 +1,15 @@
 //! The router's single-venue screen (`screen_venues`) and its result (`Screen`).
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
+use sor_core::Book;
 use sor_core::book::TakerSide;
 use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue, Verdict};
 use sor_core::score::Weights as CoreWeights;
 
 use crate::allocation::VenueRules;
-use crate::book::OrderBook;
+use crate::book::{OrderBook, snapshots};
 use crate::convert::{Field, bps, taker_side};
 use crate::errors::{invalid, score_error};
 use crate::scoring::{Candidate, Weights};
@@ -21,6 +24,8 @@ pub struct Screen {
     position: Vec<Option<usize>>,
     versions: Vec<u64>,
     updated_at_ns: Vec<u64>,
+    /// The version of each input book that was screened (what the rest of a decision reads).
+    books: Vec<Arc<Book>>,
 }
 
 #[pymethods]
@@ -80,6 +85,19 @@ impl Screen {
     fn updated_at_ns(&self) -> Vec<u64> {
         self.updated_at_ns.clone()
     }
+    /// The input book at position `index` as it was screened: a copy that later writes to the
+    /// book do not change, so the rest of a decision reads the version the screen walked.
+    fn book(&self, index: usize) -> PyResult<OrderBook> {
+        self.books
+            .get(index)
+            .map(|b| OrderBook::from_snapshot(Arc::clone(b)))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "index: expected a position below {}, got {index}",
+                    self.books.len()
+                ))
+            })
+    }
     fn __len__(&self) -> usize {
         self.verdicts.len()
     }
@@ -121,7 +139,7 @@ type Request<'py> = (
     f64,
 );
 
-/// A request converted to the core's types (the books still borrowed from Python).
+/// A request converted to the core's types (the books borrowed from their snapshots).
 struct Prepared<'a> {
     venues: Vec<ScreenVenue<'a>>,
     order: ScreenOrder,
@@ -129,9 +147,9 @@ struct Prepared<'a> {
     fees_bps: Vec<f64>,
 }
 
-/// The venues of a screen, borrowed.
-struct VenueArgs<'a, 'py> {
-    books: &'a [PyRef<'py, OrderBook>],
+/// The venues of a screen, borrowed (the books are snapshots: one version each).
+struct VenueArgs<'a> {
+    books: &'a [Arc<Book>],
     rules: &'a [VenueRules],
     latencies_ms: &'a [f64],
     reliabilities: &'a [f64],
@@ -148,10 +166,15 @@ struct OrderArgs<'a, 'py> {
     min_liquidity_ratio: f64,
 }
 
-/// Converts one request; errors name the argument.
-fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResult<Prepared<'a>> {
+/// Converts one request over `books`, the snapshots of its books; errors name the argument.
+fn prepare<'a>(
+    request: &'a Request<'_>,
+    books: &'a [Arc<Book>],
+    now_ns: u64,
+    max_age_ns: u64,
+) -> PyResult<Prepared<'a>> {
     let (
-        books,
+        _,
         side,
         quantity,
         rules,
@@ -186,7 +209,7 @@ fn prepare<'a>(request: &'a Request<'_>, now_ns: u64, max_age_ns: u64) -> PyResu
 
 /// Converts one screen's venues and order; errors name the argument.
 fn prepare_parts<'a>(
-    venue_args: &VenueArgs<'a, '_>,
+    venue_args: &VenueArgs<'a>,
     order_args: &OrderArgs<'_, '_>,
     now_ns: u64,
     max_age_ns: u64,
@@ -235,7 +258,7 @@ fn prepare_parts<'a>(
     }
     let mut venues = Vec::with_capacity(n);
     for (index, book) in books.iter().enumerate() {
-        let book = &book.book;
+        let book: &Book = book;
         let balance_cap = match balance_caps.and_then(|caps| caps[index].as_ref()) {
             None => None,
             Some(cap) => {
@@ -262,7 +285,8 @@ fn prepare_parts<'a>(
     })
 }
 
-/// The Python result of one screen.
+/// The Python result of one screen (its `books` are set by the caller, once `prepared`, which
+/// borrows them, is gone).
 fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
     let n = prepared.venues.len();
     let mut position = vec![None; n];
@@ -293,6 +317,7 @@ fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
             .iter()
             .map(|v| v.book.updated_at_ns())
             .collect(),
+        books: Vec::new(),
     }
 }
 
@@ -348,8 +373,7 @@ pub fn screen_set<'py>(
     now_ns: u64,
     max_age_ns: u64,
 ) -> PyResult<Screen> {
-    let books: Vec<PyRef<'py, OrderBook>> =
-        venues.books.iter().map(|b| b.bind(py).borrow()).collect();
+    let books: Vec<Arc<Book>> = venues.books.iter().map(|b| b.get().snapshot(py)).collect();
     let prepared = prepare_parts(
         &VenueArgs {
             books: &books,
@@ -371,7 +395,8 @@ pub fn screen_set<'py>(
     )?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
         .map_err(|e| score_error(&e))?;
-    Ok(wrap(&prepared, screened))
+    let screen = wrap(&prepared, screened);
+    Ok(Screen { books, ..screen })
 }
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
@@ -379,6 +404,7 @@ pub fn screen_set<'py>(
 #[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_venues<'py>(
+    py: Python<'py>,
     books: Vec<PyRef<'py, OrderBook>>,
     side: String,
     quantity: Bound<'py, PyAny>,
@@ -406,14 +432,17 @@ pub fn screen_venues<'py>(
         limit_price,
         min_liquidity_ratio,
     );
-    let prepared = prepare(&request, now_ns, max_age_ns)?;
+    let books = snapshots(py, &request.0);
+    let prepared = prepare(&request, &books, now_ns, max_age_ns)?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
         .map_err(|e| score_error(&e))?;
-    Ok(wrap(&prepared, screened))
+    let screen = wrap(&prepared, screened);
+    Ok(Screen { books, ..screen })
 }
 
 /// Screens several orders in one call (each request holds `screen_venues`' arguments up to
-/// `min_liquidity_ratio`), without holding the GIL while the books are walked.
+/// `min_liquidity_ratio`), without holding the GIL while the books are walked. Every book is
+/// snapshotted once before anything else: the whole batch sees one version of each book.
 #[pyfunction]
 pub fn screen_batch<'py>(
     py: Python<'py>,
@@ -421,11 +450,13 @@ pub fn screen_batch<'py>(
     now_ns: u64,
     max_age_ns: u64,
 ) -> PyResult<Vec<Screen>> {
+    let books: Vec<Vec<Arc<Book>>> = requests.iter().map(|r| snapshots(py, &r.0)).collect();
     let prepared = requests
         .iter()
+        .zip(&books)
         .enumerate()
-        .map(|(i, request)| {
-            prepare(request, now_ns, max_age_ns)
+        .map(|(i, (request, books))| {
+            prepare(request, books, now_ns, max_age_ns)
                 .map_err(|e| invalid(format!("requests[{i}]: {}", e.value(py))))
         })
         .collect::<PyResult<Vec<_>>>()?;
@@ -435,7 +466,7 @@ pub fn screen_batch<'py>(
             .map(|p| core_route::screen(&p.venues, &p.order, &p.weights))
             .collect::<Vec<_>>()
     });
-    prepared
+    let screens = prepared
         .iter()
         .zip(screened)
         .enumerate()
@@ -443,5 +474,11 @@ pub fn screen_batch<'py>(
             s.map(|s| wrap(p, s))
                 .map_err(|e| invalid(format!("requests[{i}]: {e}")))
         })
-        .collect()
+        .collect::<PyResult<Vec<_>>>()?;
+    drop(prepared);
+    Ok(screens
+        .into_iter()
+        .zip(books)
+        .map(|(screen, books)| Screen { books, ..screen })
+        .collect())
 }

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use sor_core::book::TakerSide;
 use sor_core::score::{self as core_score, Factors, Score, VenueInput};
 
-use crate::book::OrderBook;
+use crate::book::{OrderBook, snapshots};
 use crate::convert::{Field, bps, taker_side};
 use crate::errors::{invalid, score_error};
 use crate::results::{ExecutionCost, WalkResult};
@@ -293,6 +293,7 @@ impl Ranking {
 #[pyo3(signature = (books, side, quantity, taker_fees_bps, latencies_ms, reliabilities, weights = None, max_slippage_bps = 100.0))]
 #[allow(clippy::too_many_arguments)]
 pub fn rank_venues(
+    py: Python<'_>,
     books: Vec<PyRef<'_, OrderBook>>,
     side: &str,
     quantity: &Bound<'_, PyAny>,
@@ -326,7 +327,8 @@ pub fn rank_venues(
             reliability,
         });
     }
-    let refs: Vec<&sor_core::Book> = books.iter().map(|b| &b.book).collect();
+    let snapshots = snapshots(py, &books);
+    let refs: Vec<&sor_core::Book> = snapshots.iter().map(|b| &**b).collect();
     let weights = weights.map_or(core_score::Weights::DEFAULT, |w| w.weights);
     let max_slippage = bps("max_slippage_bps", max_slippage_bps)?;
     let ranked = core_score::rank_venues(&refs, side, qty, &venues, &weights, max_slippage)

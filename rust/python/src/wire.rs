@@ -8,8 +8,8 @@ use pyo3::{IntoPyObjectExt, intern};
 use sor_core::book::{Book, BookSide};
 use sor_core::wire::{ChangeBatch, Precision, parse_binance_depth_update};
 
-use crate::convert::{decimals, now_ns};
-use crate::errors::{book_error, decimal_error, invalid};
+use crate::convert::decimals;
+use crate::errors::{decimal_error, invalid};
 
 /// Book changes parsed from one exchange message: a read-only sequence of
 /// `(side, price, size)` tuples of the exchange's strings, already parsed at a precision.
@@ -132,17 +132,15 @@ impl DepthChanges {
     }
 }
 
-/// Applies `changes` to `book`, all or nothing (the fast path of `OrderBook.apply_deltas`).
+/// Applies `changes` to `book`, all or nothing (the fast path of `OrderBook.apply_deltas`;
+/// pure Rust, run under the book's lock).
 pub fn apply_changes(
     book: &mut Book,
     changes: &DepthChanges,
     sequence: Option<u64>,
-    timestamp_ns: Option<u64>,
-) -> PyResult<()> {
-    changes
-        .batch
-        .apply_to(book, sequence, timestamp_ns.unwrap_or_else(now_ns))
-        .map_err(|err| book_error(&err, book.price_decimals()))
+    timestamp_ns: u64,
+) -> Result<(), sor_core::book::BookError> {
+    changes.batch.apply_to(book, sequence, timestamp_ns)
 }
 
 /// Reads Binance spot `depthUpdate` payloads for a set of markets.
