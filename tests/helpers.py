@@ -216,3 +216,9 @@ def close_or_none(got: float | None, want: Fraction | None, abs_tol: float = 1e-
     if got is None or want is None:
         return got is None and want is None
     return close(got, want, rel=1e-9, abs_tol=abs_tol)
+
+
+def exact_bps(max_bps: int) -> st.SearchStrategy[float]:
+    """Floats of basis points the core holds exactly (at most 4 decimal places), up to
+    ``max_bps``."""
+    return st.integers(0, max_bps * 10**4).map(lambda units: units / 10**4)

@@ -422,7 +422,7 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     if funds is None:
         return None
     # Exact integers in the core: funds at the book's notional unit, fee on top, whole lots.
-    affordable = venue.book.affordable(funds, market.taker_fee_bps)
+    affordable = venue.book.affordable(funds, market.taker_fee * 10_000)
     return None if affordable is None else market.round_amount(affordable)
 
 
