@@ -113,7 +113,9 @@ def as_decimal(value: Fraction) -> Decimal:
         digits += 1
         if digits > 60:
             raise ValueError(f"{value} is not a finite decimal")
-    return Decimal(int(value * 10**digits)).scaleb(-digits)
+    # Exact however many digits: scaleb would round to the context's 28 significant digits.
+    units = int(value * 10**digits)
+    return Decimal((0, tuple(int(d) for d in str(units)), -digits))
 
 
 def round_half_away(value: Fraction) -> int:
