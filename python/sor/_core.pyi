@@ -184,7 +184,8 @@ class OrderBook:
     def affordable(self, funds: DecimalLike, taker_fee_bps: BpsLike) -> Decimal | None:
         """Most base quantity ``funds`` of quote buys from the asks with the taker fee on top
         (whole lots, computed in exact integers; funds finer than the book's notional unit are
-        rounded down), or None when the asks run out first (their depth is then the limit)."""
+        rounded down, funds past ``2**128 - 1`` units read as that), or None when the asks run
+        out first (their depth is then the limit)."""
     def copy(self) -> OrderBook:
         """An independent copy of the book, in O(1): the two share their levels until either
         is written (copy-on-write)."""

@@ -63,6 +63,8 @@ def test_balance_cap_is_what_the_funds_pay_for_with_the_fee_on_top() -> None:
     # Funds past the book's worth (100000 > 67900.4 with the fee): the depth limits, no cap.
     assert book.affordable("100000", 26.0) is None
     assert book.affordable("0", 26.0) == Decimal(0)
+    # Funds past 2**128 units (1e30 at 7 + 8 decimals) are more than any book: no cap, no error.
+    assert book.affordable("1e30", 26.0) is None
     # Funds finer than the notional unit are rounded down, never refused.
     assert book.affordable("50000.0000000000000000001", 26.0) == cap
 

@@ -25,7 +25,7 @@ use sor_core::decimal::fixed_from_f64;
 use sor_core::walk::{WalkLimits, affordable_lots, try_walk};
 
 use crate::convert::{
-    Field, book_side, decimals, fee_bps, fixed, fixed_wide, fixed_wide_floor, float, for_each_item,
+    Field, book_side, decimals, fee_bps, fixed, fixed_wide, float, for_each_item, funds_wide_floor,
     items, len_hint, now_ns, opt_uint, taker_side, to_decimal, uint,
 };
 use crate::errors::{book_error, decimal_error, invalid, walk_error};
@@ -563,8 +563,8 @@ impl OrderBook {
     }
 
     /// Most base quantity `funds` of quote buys from the asks with the taker fee on top (whole
-    /// lots; funds finer than the book's notional unit are rounded down), or None when the asks
-    /// run out first.
+    /// lots; funds finer than the book's notional unit are rounded down, funds past 2^128 - 1
+    /// units read as that), or None when the asks run out first.
     fn affordable(
         &self,
         py: Python<'_>,
@@ -573,7 +573,7 @@ impl OrderBook {
     ) -> PyResult<Option<Py<PyAny>>> {
         let fee = fee_bps("taker_fee_bps", taker_fee_bps)?;
         let (pd, sd) = (self.price_decimals, self.size_decimals);
-        let funds = fixed_wide_floor("funds", funds, pd + sd)?;
+        let funds = funds_wide_floor("funds", funds, pd + sd)?;
         let book = self.snapshot(py);
         affordable_lots(book.asks(), funds, fee)
             .map(|lots| to_decimal(py, u128::from(lots), sd))

@@ -181,16 +181,20 @@ pub fn fixed_wide<'a>(
     })
 }
 
-/// [`fixed_wide`], rounding digits beyond `decimals` down (for balances and caps: what they
-/// allow is never more than they say).
-pub fn fixed_wide_floor<'a>(
+/// [`fixed_wide`] for a balance or cap: digits beyond `decimals` are rounded down, and a value
+/// past `u128::MAX` units (more than any book holds) is read as `u128::MAX`, less than it is,
+/// so a cap computed from it never allows more than the balance pays for.
+pub fn funds_wide_floor<'a>(
     field: impl Into<Field<'a>>,
     value: &Bound<'_, PyAny>,
     decimals: u8,
 ) -> PyResult<u128> {
     let field = field.into();
     with_text(field, value, |text| {
-        parse_fixed_wide_floor(text, decimals).map_err(|err| decimal_error(field, &err))
+        match parse_fixed_wide_floor(text, decimals) {
+            Err(sor_core::DecimalError::Overflow { .. }) => Ok(u128::MAX),
+            other => other.map_err(|err| decimal_error(field, &err)),
+        }
     })
 }
 

@@ -293,7 +293,7 @@ fn prepare_parts<'a>(
                 // Rounded down to the book's lots: a cap never allows more than it says. A cap
                 // past u64::MAX lots binds no quantity, so it is no cap.
                 let field = Field::item("balance_caps", index, None);
-                let lots = crate::convert::fixed_wide_floor(field, cap, book.size_decimals())?;
+                let lots = crate::convert::funds_wide_floor(field, cap, book.size_decimals())?;
                 u64::try_from(lots).ok()
             }
         };
