@@ -209,3 +209,9 @@ def delta_text(
 def close(got: float, want: Fraction | float, rel: float = 1e-9, abs_tol: float = 1e-9) -> bool:
     """``got`` is within ``rel`` relative (or ``abs_tol`` absolute) of the exact ``want``."""
     return math.isclose(got, float(want), rel_tol=rel, abs_tol=abs_tol)
+
+
+def exact_bps(max_bps: int) -> st.SearchStrategy[float]:
+    """Floats of basis points the core holds exactly (at most 4 decimal places), up to
+    ``max_bps``."""
+    return st.integers(0, max_bps * 10**4).map(lambda units: units / 10**4)

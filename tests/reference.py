@@ -41,7 +41,6 @@ FACTOR_NAMES = ("price", "liquidity", "latency", "reliability")
 DEFAULT_WEIGHTS = (0.4, 0.3, 0.2, 0.1)
 #: Units of exact basis points in one whole: 1 = 10,000 bps = 10**8 units of 1e-4 bps.
 BPS_UNITS_PER_ONE = 100_000_000
-MAX_BPS = 1e12
 #: Depth beyond this many times the order does not make a venue more liquid for that order.
 LIQUIDITY_RATIO_CAP = 10
 
@@ -130,11 +129,35 @@ def float_to_units(value: float, decimals: int) -> int:
     return int(shortest.scaleb(decimals).to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def bps_units(bps: float, field: str = "bps") -> int:
-    """A float number of basis points in exact units of 1e-4 bps (``round(bps * 1e4)``)."""
-    if not math.isfinite(bps) or bps < 0 or bps > MAX_BPS:
+BpsLike: TypeAlias = str | Decimal | int | float
+"""What a number of basis points may be given as (a float is read as the decimal it prints as)."""
+
+
+def bps_units(bps: BpsLike, field: str = "bps") -> int:
+    """A number of basis points in exact units of 1e-4 bps; anything finer is refused, never
+    rounded. A float counts as the decimal ``repr`` writes (``7.5``, ``0.1``)."""
+    if isinstance(bps, bool) or not isinstance(bps, (str, Decimal, int, float)):
+        raise RefusedError("invalid", field, f"expected a number, got {type(bps).__name__}")
+    try:
+        number = Decimal(repr(bps) if isinstance(bps, float) else bps)
+    except ArithmeticError:
+        raise RefusedError("invalid", field, "not a decimal number") from None
+    if not number.is_finite() or number < 0:
         raise RefusedError("invalid", field, "must be a finite number >= 0")
-    return round_half_away(Fraction(bps * 1e4))
+    units = Fraction(number) * 10**4
+    if units.denominator != 1:
+        raise RefusedError("invalid", field, "has non-zero digits beyond 4 decimal places")
+    if units >= 2**64:
+        raise RefusedError("invalid", field, "too large")
+    return int(units)
+
+
+def fee_units(fee: BpsLike, field: str = "taker_fee_bps") -> int:
+    """A taker fee in exact units of 1e-4 bps: as :func:`bps_units`, and below 10,000 bps."""
+    units = bps_units(fee, field)
+    if units >= BPS_UNITS_PER_ONE:
+        raise RefusedError("invalid", field, "not below 10000 bps (a fee of 100% or more)")
+    return units
 
 
 # ------------------------------------------------------------------------------------------------
@@ -416,9 +439,9 @@ class RefCost:
     effective_price: Fraction
 
 
-def execution_cost(result: RefWalk, taker_fee_bps: float) -> RefCost:
+def execution_cost(result: RefWalk, taker_fee_bps: BpsLike) -> RefCost:
     """Fee = notional * fee_bps / 1e4; a buy pays notional + fee, a sell receives notional - fee."""
-    fee = result.notional * bps_units(taker_fee_bps, "taker_fee_bps") / BPS_UNITS_PER_ONE
+    fee = result.notional * fee_units(taker_fee_bps, "taker_fee_bps") / BPS_UNITS_PER_ONE
     total = result.notional + fee if result.side == "buy" else result.notional - fee
     effective = total / result.filled if result.filled_lots else Fraction(0)
     return RefCost(fee, total, effective)

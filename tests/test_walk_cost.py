@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sor
-from helpers import build, close, ref_books, render, renderings
+from helpers import build, close, exact_bps, ref_books, render, renderings
 from reference import (
     TAKER_SIDES,
     RefBook,
@@ -344,7 +344,7 @@ def test_bad_walk_arguments_are_refused_by_name(
 
 fees = st.one_of(
     st.sampled_from([0.0, 0.1, 1.0, 2.5, 7.5, 10.0, 25.0, 100.0]),
-    st.floats(0.0, 500.0, allow_nan=False),
+    exact_bps(500),
 )
 
 
@@ -383,9 +383,12 @@ def test_cost_adds_the_fee_for_a_buy_and_takes_it_off_a_sell() -> None:
 
 
 def test_fee_is_exact_to_a_ten_thousandth_of_a_basis_point() -> None:
-    got = ladder().cost("buy", "1", 1.23456)
-    assert got.taker_fee_bps == pytest.approx(1.2346, abs=1e-12)
-    assert got.fee == pytest.approx(100 * Fraction(12346, 10**8), rel=1e-12)
+    got = ladder().cost("buy", "1", 1.2346)
+    assert got.taker_fee_bps == 1.2346
+    assert got.fee == float(100 * Fraction(12346, 10**8))
+    # Finer than the core holds: refused, never rounded.
+    with pytest.raises(sor.InvalidInput, match=r"^taker_fee_bps: .*beyond 4 decimal places"):
+        ladder().cost("buy", "1", 1.23456)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -4,6 +4,15 @@ Prices and sizes are exact fixed-point numbers at a book's precision: ``price_de
 for prices (a *tick* is ``10**-price_decimals``), ``size_decimals`` for sizes (a *lot* is
 ``10**-size_decimals``). Decimal inputs are ``str``, ``decimal.Decimal`` or ``int``; floats are
 refused everywhere except :meth:`OrderBook.from_floats`, which rounds them explicitly.
+
+Basis points (taker fees, slippage and depth bounds) are :data:`BpsLike`: ``str``, ``Decimal``,
+``int`` or ``float``, a float read as the decimal it prints as (``7.5``, ``0.1``). They are held
+exactly to 1e-4 bps: anything finer (``0.00004``) is refused, never rounded. A taker fee must be
+at least 0 and below 10,000 bps (100%).
+
+Every argument is checked by the core: a wrong type, an out-of-range int, text that is not valid
+Unicode or an int too large to print raises :class:`InvalidInput` naming the argument, and a
+message quotes at most 40 characters of an input (see :func:`excerpt`).
 """
 
 from collections.abc import Iterator, Sequence
@@ -14,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 DecimalLike: TypeAlias = str | Decimal | int
+BpsLike: TypeAlias = str | Decimal | int | float
 BookSide: TypeAlias = Literal["bid", "ask"]
 TakerSide: TypeAlias = Literal["buy", "sell"]
 
@@ -129,7 +139,7 @@ class OrderBook:
         """Best ask minus best bid, in quote units."""
     def mid(self) -> float | None:
         """Average of best bid and best ask, in quote units."""
-    def depth_within_bps(self, side: BookSide, bps: float) -> Decimal:
+    def depth_within_bps(self, side: BookSide, bps: BpsLike) -> Decimal:
         """Total size on a side within ``bps`` basis points of that side's best price."""
     def levels(self, side: BookSide, n: int | None = None) -> list[Level]:
         """The best ``n`` levels of a side (all if ``n`` is None), best first."""
@@ -160,7 +170,7 @@ class OrderBook:
         limit_price: DecimalLike | None = None,
     ) -> WalkResult:
         """What a taker order would fill: by base quantity, quote notional and/or limit price."""
-    def cost(self, side: TakerSide, quantity: DecimalLike, taker_fee_bps: float) -> ExecutionCost:
+    def cost(self, side: TakerSide, quantity: DecimalLike, taker_fee_bps: BpsLike) -> ExecutionCost:
         """Walks for a base quantity and adds the taker fee."""
     def copy(self) -> OrderBook:
         """An independent copy of the book, in O(1): the two share their levels until either
@@ -210,7 +220,7 @@ class WalkResult:
     @property
     def size_decimals(self) -> int: ...
 
-def execution_cost(walk: WalkResult, taker_fee_bps: float) -> ExecutionCost:
+def execution_cost(walk: WalkResult, taker_fee_bps: BpsLike) -> ExecutionCost:
     """The fee-inclusive cost of a walk."""
 
 @final
@@ -223,10 +233,11 @@ class ExecutionCost:
     def taker_fee_bps(self) -> float: ...
     @property
     def fee(self) -> float:
-        """Fee paid, in quote units."""
+        """Fee paid, in quote units: the float nearest the exact value."""
     @property
     def total(self) -> float:
-        """Notional plus fee for a buy (paid); notional minus fee for a sell (received)."""
+        """Notional plus fee for a buy (paid); notional minus fee for a sell (received): the
+        float nearest the exact value."""
     @property
     def effective_price(self) -> float:
         """``total / filled``: the all-in price per unit of base."""
@@ -323,11 +334,11 @@ def rank_venues(
     books: Sequence[OrderBook],
     side: TakerSide,
     quantity: DecimalLike,
-    taker_fees_bps: Sequence[float],
+    taker_fees_bps: Sequence[BpsLike],
     latencies_ms: Sequence[float],
     reliabilities: Sequence[float],
     weights: Weights | None = None,
-    max_slippage_bps: float = 100.0,
+    max_slippage_bps: BpsLike = 100.0,
 ) -> Ranking:
     """The best-execution ranking of several venues for one order, in one call."""
 
@@ -337,7 +348,7 @@ class VenueRules:
 
     def __new__(
         cls,
-        taker_fee_bps: float = 0.0,
+        taker_fee_bps: BpsLike = 0.0,
         lot_size: DecimalLike | None = None,
         min_quantity: DecimalLike | None = None,
         min_notional: DecimalLike | None = None,
@@ -590,7 +601,7 @@ def screen_venues(
     reliabilities: Sequence[float],
     balance_caps: Sequence[DecimalLike | None] | None,
     weights: Weights | None,
-    max_slippage_bps: float,
+    max_slippage_bps: BpsLike,
     limit_price: DecimalLike | None,
     min_liquidity_ratio: float,
     now_ns: int,
@@ -616,7 +627,7 @@ def screen_batch(
             Sequence[float],
             Sequence[DecimalLike | None] | None,
             Weights | None,
-            float,
+            BpsLike,
             DecimalLike | None,
             float,
         ]
@@ -647,10 +658,14 @@ def screen_set(
     quantity: DecimalLike,
     balance_caps: Sequence[DecimalLike | None] | None,
     weights: Weights | None,
-    max_slippage_bps: float,
+    max_slippage_bps: BpsLike,
     limit_price: DecimalLike | None,
     min_liquidity_ratio: float,
     now_ns: int,
     max_age_ns: int,
 ) -> Screen:
     """``screen_venues`` over a prepared ``VenueSet``."""
+
+def excerpt(text: str) -> str:
+    """What an error message quotes of ``text``: the text itself if it has at most 40
+    characters, else its first 40, ``"..."`` and its length (``"1111...(1000000 chars)"``)."""

@@ -16,13 +16,14 @@ from typing import TypeAlias, TypeVar
 __all__ = [
     "DecimalInput",
     "StrEnum",
+    "quote",
     "to_decimal",
     "to_enum",
     "to_float",
     "to_names",
 ]
 
-from sor._core import InvalidInput
+from sor._core import InvalidInput, excerpt
 
 if sys.version_info >= (3, 11):
     from enum import StrEnum
@@ -41,6 +42,16 @@ DecimalInput: TypeAlias = str | Decimal | int
 """What a quantity or price may be given as (floats are refused: they are not exact)."""
 
 
+def quote(value: object) -> str:
+    """How an error message shows an input: its ``repr``, cut by the core's one rule
+    (``sor._core.excerpt``: the first 40 characters, ``...`` and the length when longer)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        return f"an int of {value.bit_length()} bits"  # repr() refuses ints past ~4300 digits
+    if isinstance(value, str):
+        return repr(excerpt(value))
+    return excerpt(repr(value))
+
+
 def to_decimal(value: object, field: str, *, positive: bool = False) -> Decimal:
     """``value`` as a finite ``Decimal`` (from str, Decimal or int; never float or bool).
 
@@ -55,11 +66,11 @@ def to_decimal(value: object, field: str, *, positive: bool = False) -> Decimal:
     try:
         number = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:
-        raise InvalidInput(f"{field}: not a decimal number: {value!r}") from None
+        raise InvalidInput(f"{field}: not a decimal number: {quote(value)}") from None
     if not number.is_finite():
-        raise InvalidInput(f"{field}: must be finite, got {value!r}")
+        raise InvalidInput(f"{field}: must be finite, got {quote(value)}")
     if number < 0 or (positive and number == 0):
-        raise InvalidInput(f"{field}: must be {'> 0' if positive else '>= 0'}, got {value!r}")
+        raise InvalidInput(f"{field}: must be {'> 0' if positive else '>= 0'}, got {quote(value)}")
     return number
 
 
@@ -67,10 +78,13 @@ def to_float(value: object, field: str, *, low: float = 0.0, high: float = math.
     """``value`` as a finite float in ``[low, high]`` (int, float or Decimal; never bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise InvalidInput(f"{field}: expected a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidInput(f"{field}: {quote(value)} is too large") from None
     if not math.isfinite(number) or number < low or number > high:
         raise InvalidInput(
-            f"{field}: must be a finite number in [{low:g}, {high:g}], got {value!r}"
+            f"{field}: must be a finite number in [{low:g}, {high:g}], got {quote(value)}"
         )
     return number
 
@@ -85,7 +99,7 @@ def to_enum(enum: type[StrEnumT], value: object, field: str) -> StrEnumT:
         except ValueError:
             pass
     choices = ", ".join(repr(member.value) for member in enum)
-    raise InvalidInput(f"{field}: expected one of {choices}, got {value!r}")
+    raise InvalidInput(f"{field}: expected one of {choices}, got {quote(value)}")
 
 
 def to_names(values: Iterable[str] | str | None, field: str) -> tuple[str, ...]:
@@ -93,11 +107,13 @@ def to_names(values: Iterable[str] | str | None, field: str) -> tuple[str, ...]:
     if values is None:
         return ()
     if isinstance(values, str):
-        raise InvalidInput(f"{field}: expected a list of venue names, got the string {values!r}")
+        raise InvalidInput(
+            f"{field}: expected a list of venue names, got the string {quote(values)}"
+        )
     names = tuple(values)
     for name in names:
         if not isinstance(name, str) or not name.strip():
-            raise InvalidInput(f"{field}: venue names must be non-empty strings, got {name!r}")
+            raise InvalidInput(f"{field}: venue names must be non-empty strings, got {quote(name)}")
     if len(set(names)) != len(names):
         raise InvalidInput(f"{field}: venue names must be distinct, got {list(names)}")
     return names

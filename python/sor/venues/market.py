@@ -110,6 +110,11 @@ class Market:
             raise InvalidInput(
                 f"market.taker_fee: a fraction below 1 (0.001 = 10 bps), got {self.taker_fee}"
             )
+        if (self.taker_fee * 10**8) % 1:
+            raise InvalidInput(
+                f"market.taker_fee: {self.taker_fee} is finer than 1e-8 (1e-4 bps), the "
+                "resolution at which sor holds fees exactly"
+            )
         object.__setattr__(self, "min_amount", _number(self.min_amount, "market.min_amount"))
         object.__setattr__(self, "min_cost", _number(self.min_cost, "market.min_cost"))
         if self.max_amount is not None:
@@ -210,7 +215,7 @@ class Market:
     def rules(self, max_quantity: Decimal | None = None) -> VenueRules:
         """These rules for :func:`sor.allocate`, with an optional cap in base units."""
         return VenueRules(
-            taker_fee_bps=self.taker_fee_bps,
+            taker_fee_bps=self.taker_fee * 10_000,  # exact: 0.00075 -> Decimal("7.50000")
             lot_size=self.amount_step,
             min_quantity=self.min_amount or None,
             min_notional=self.min_cost or None,

@@ -7,7 +7,7 @@
 
 use thiserror::Error;
 
-use crate::decimal::{DecimalError, check_decimals};
+use crate::decimal::{DecimalError, check_decimals, excerpt, parse_fixed};
 
 /// Which side of the book a level rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -566,8 +566,40 @@ pub struct Bps(pub u64);
 /// Units of [`Bps`] in one whole (1 = 10,000 bps = 10^8 units).
 pub const BPS_UNITS_PER_ONE: u64 = 100_000_000;
 
+/// Decimal places of a number of basis points that [`Bps`] holds exactly (1e-4 bps).
+pub const BPS_DECIMALS: u8 = 4;
+
+/// Why a taker fee was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FeeError {
+    /// Not an exact non-negative decimal with at most [`BPS_DECIMALS`] places.
+    #[error("{0} (fees are exact to 1e-4 bps)")]
+    Decimal(#[from] DecimalError),
+    /// 10,000 bps (100%) or more.
+    #[error("{0} bps is not below 10000 (a fee of 100% or more)")]
+    TooLarge(String),
+}
+
 impl Bps {
-    /// Converts a float number of basis points, rounded to 1e-4 bps.
+    /// Parses a decimal number of basis points exactly (at most [`BPS_DECIMALS`] places).
+    ///
+    /// `"7.5"` is 75,000 units; `"0.00004"` is refused as too precise, never rounded to 0.
+    pub fn parse(text: &str) -> Result<Self, DecimalError> {
+        parse_fixed(text, BPS_DECIMALS).map(Self)
+    }
+
+    /// Parses a taker fee in basis points: exact to 1e-4 bps, at least 0 and below 10,000
+    /// (100%).
+    pub fn parse_fee(text: &str) -> Result<Self, FeeError> {
+        let bps = Self::parse(text)?;
+        if bps.0 >= BPS_UNITS_PER_ONE {
+            return Err(FeeError::TooLarge(excerpt(text)));
+        }
+        Ok(bps)
+    }
+
+    /// Converts a float number of basis points, rounded to 1e-4 bps (for Rust callers and
+    /// tests; the Python binding parses every bps argument exactly with [`Bps::parse`]).
     pub fn from_f64(bps: f64) -> Result<Self, DecimalError> {
         if !bps.is_finite() || !(0.0..=1e12).contains(&bps) {
             return Err(DecimalError::BadFloat(bps.to_string()));

@@ -1,6 +1,7 @@
 //! All-in execution cost: what a walk costs (or yields) once the venue's taker fee is added.
 
-use crate::book::{BPS_UNITS_PER_ONE, Bps, TakerSide};
+use crate::book::{BPS_DECIMALS, BPS_UNITS_PER_ONE, Bps, TakerSide};
+use crate::decimal::to_f64_rounded;
 use crate::walk::Walk;
 
 /// The cost of executing a walk as a taker, in quote units.
@@ -43,6 +44,56 @@ pub fn execution_cost(
     }
 }
 
+/// A walk's fee and fee-inclusive total as exact integers of `10^-scale` quote units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExactCost {
+    /// The taker fee paid.
+    pub fee: u128,
+    /// Notional plus fee (a buy) or minus fee (a sell).
+    pub total: u128,
+    /// Decimal places: price decimals + size decimals + 8 (the fee's units of one whole).
+    pub scale: u32,
+}
+
+impl ExactCost {
+    /// The fee in quote units, the float nearest the exact value.
+    #[must_use]
+    pub fn fee_f64(&self) -> f64 {
+        to_f64_rounded(self.fee, self.scale)
+    }
+
+    /// The total in quote units, the float nearest the exact value.
+    #[must_use]
+    pub fn total_f64(&self) -> f64 {
+        to_f64_rounded(self.total, self.scale)
+    }
+}
+
+/// The exact fee and total of a walk (see [`execution_cost`]), or `None` if they do not fit
+/// in 128 bits (or a sell's fee exceeds its notional).
+#[must_use]
+pub fn exact_cost(
+    walk: &Walk,
+    side: TakerSide,
+    taker_fee: Bps,
+    price_decimals: u8,
+    size_decimals: u8,
+) -> Option<ExactCost> {
+    let one = u128::from(BPS_UNITS_PER_ONE);
+    let units = u128::from(taker_fee.0);
+    let fee = walk.notional.checked_mul(units)?;
+    let gross = walk.notional.checked_mul(one)?;
+    let total = match side {
+        TakerSide::Buy => gross.checked_add(fee)?,
+        TakerSide::Sell => gross.checked_sub(fee)?,
+    };
+    Some(ExactCost {
+        fee,
+        total,
+        scale: u32::from(price_decimals) + u32::from(size_decimals) + 2 * u32::from(BPS_DECIMALS),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +117,24 @@ mod tests {
         let sell = execution_cost(&walk, TakerSide::Sell, fee, 2, 2);
         assert!((sell.total - 199.8).abs() < 1e-9);
         assert!((sell.effective_price - 99.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn exact_cost_keeps_a_fee_of_a_ten_thousandth_of_a_basis_point() {
+        let walk = Walk {
+            filled: 100,
+            notional: 1_000_000,
+            best_price: 10_000,
+            worst_price: 10_000,
+            levels: 1,
+            complete: true,
+        };
+        // 100 quote at 0.0001 bps = 1e-6 quote, exactly.
+        let exact = exact_cost(&walk, TakerSide::Buy, Bps::parse("0.0001").unwrap(), 2, 2).unwrap();
+        assert_eq!((exact.fee, exact.scale), (1_000_000, 12));
+        assert_eq!(exact.fee_f64(), 1e-6);
+        assert_eq!(exact.total_f64(), 100.000001);
+        let sell = exact_cost(&walk, TakerSide::Sell, Bps::parse("7.5").unwrap(), 2, 2).unwrap();
+        assert_eq!(sell.total_f64(), 99.925);
     }
 }

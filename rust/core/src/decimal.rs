@@ -74,17 +74,52 @@ pub fn check_decimals(decimals: u8) -> Result<(), DecimalError> {
     }
 }
 
-/// Splits a non-negative decimal string into `(digits, power)` with value `digits * 10^power`.
+/// The most characters of an input that an error message quotes.
+pub const EXCERPT_CHARS: usize = 40;
+
+/// The part of an input an error message quotes: the text itself if it has at most
+/// [`EXCERPT_CHARS`] characters, else its first [`EXCERPT_CHARS`] characters, `"..."` and its
+/// length (`"1111...(1000000 chars)"`), so a huge input never makes a huge message.
+#[must_use]
+pub fn excerpt(text: &str) -> String {
+    if text.len() <= EXCERPT_CHARS {
+        return text.to_owned();
+    }
+    let chars = text.chars().count();
+    if chars <= EXCERPT_CHARS {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(EXCERPT_CHARS).collect();
+    format!("{head}...({chars} chars)")
+}
+
+/// A decimal string split into its significant digits and their power of ten.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Parts {
+    /// The significant digits (no trailing zeros) when there are at most 38 of them, else 0.
+    mantissa: u128,
+    /// The power of ten of the last significant digit: value = `mantissa * 10^power`.
+    power: i64,
+    /// More than 38 significant digits: the value is exact only as an integer of at least 39
+    /// digits at any scale, so it either overflows or is too precise, never representable.
+    wide: bool,
+}
+
+/// Significant digits a [`Parts`] mantissa holds exactly (10^38 < 2^128).
+const MAX_SIGNIFICANT: u32 = 38;
+
+/// Splits a non-negative decimal string into its significant digits and their power of ten.
 ///
 /// Accepts `"1"`, `"0.5"`, `".5"`, `"1."`, `"+2"` and exponents (`"1E-8"`, as Python's
 /// `str(Decimal)` writes small values). Trailing zeros are stripped from the digits, so
-/// `"0.01000000"` is `(1, -2)`. Rejects NaN, infinities, negative values and malformed text.
-fn parse_parts(text: &str) -> Result<(u128, i64), DecimalError> {
+/// `"0.01000000"` is `(1, -2)`. No digit is ever dropped: more than 38 significant digits are
+/// reported as `wide`. Rejects NaN, infinities, negative values and malformed text.
+fn parse_parts(text: &str) -> Result<Parts, DecimalError> {
     let bytes = text.as_bytes();
     if bytes.is_empty() {
         return Err(DecimalError::Empty);
     }
-    let malformed = || DecimalError::Malformed(text.to_owned());
+    let malformed = || DecimalError::Malformed(excerpt(text));
     let (negative, mut i) = match bytes[0] {
         b'+' => (false, 1),
         b'-' => (true, 1),
@@ -97,31 +132,50 @@ fn parse_parts(text: &str) -> Result<(u128, i64), DecimalError> {
         let lower = text.to_ascii_lowercase();
         let word = lower.trim_start_matches(['+', '-']);
         if matches!(word, "nan" | "snan" | "inf" | "infinity") {
-            return Err(DecimalError::NotFinite(text.to_owned()));
+            return Err(DecimalError::NotFinite(excerpt(text)));
         }
         return Err(malformed());
     }
     let mut mantissa: u128 = 0;
     let mut digits = 0usize;
-    let mut power: i64 = 0;
+    // Significant digits so far, from the first non-zero digit to the last one.
+    let mut significant: u32 = 0;
+    // Zeros since the last non-zero digit (after the first one).
+    let mut pending_zeros: u32 = 0;
+    // Integer-part digits after the last non-zero digit, and the fractional position (1 = tenths)
+    // of the last non-zero digit if it is in the fractional part.
+    let mut int_zeros_after: i64 = 0;
+    let mut last_fraction_position: i64 = 0;
+    let mut fraction_position: i64 = 0;
     let mut seen_point = false;
     while let Some(&b) = bytes.get(i) {
         if b.is_ascii_digit() {
             digits += 1;
-            let d = u128::from(b - b'0');
-            if mantissa < 10u128.pow(37) {
-                mantissa = mantissa * 10 + d;
-                if seen_point {
-                    power -= 1;
+            if seen_point {
+                fraction_position += 1;
+            }
+            let d = b - b'0';
+            if d == 0 {
+                if significant > 0 {
+                    pending_zeros = pending_zeros.saturating_add(1);
                 }
-            } else if d != 0 && seen_point {
-                // More significant digits than any supported precision can hold.
-                return Err(DecimalError::TooPrecise {
-                    text: text.to_owned(),
-                    decimals: MAX_DECIMALS,
-                });
-            } else if !seen_point {
-                power += 1;
+                if !seen_point {
+                    int_zeros_after += 1;
+                }
+            } else {
+                significant = significant.saturating_add(pending_zeros).saturating_add(1);
+                if significant <= MAX_SIGNIFICANT {
+                    // At most 38 digits in all: the product and sum fit u128.
+                    mantissa = mantissa * 10u128.pow(pending_zeros + 1) + u128::from(d);
+                }
+                pending_zeros = 0;
+                if seen_point {
+                    last_fraction_position = fraction_position;
+                    int_zeros_after = 0;
+                } else {
+                    int_zeros_after = 0;
+                    last_fraction_position = 0;
+                }
             }
         } else if b == b'.' && !seen_point {
             seen_point = true;
@@ -133,6 +187,11 @@ fn parse_parts(text: &str) -> Result<(u128, i64), DecimalError> {
     if digits == 0 {
         return Err(malformed());
     }
+    let mut power = if last_fraction_position > 0 {
+        -last_fraction_position
+    } else {
+        int_zeros_after
+    };
     if let Some(&marker) = bytes.get(i) {
         if marker != b'e' && marker != b'E' {
             return Err(malformed());
@@ -156,17 +215,45 @@ fn parse_parts(text: &str) -> Result<(u128, i64), DecimalError> {
         }
         power = power.saturating_add(if exp_negative { -exponent } else { exponent });
     }
-    if mantissa == 0 {
-        return Ok((0, 0));
+    if significant == 0 {
+        return Ok(Parts {
+            mantissa: 0,
+            power: 0,
+            wide: false,
+        });
     }
     if negative {
-        return Err(DecimalError::Negative(text.to_owned()));
+        return Err(DecimalError::Negative(excerpt(text)));
     }
-    while mantissa % 10 == 0 {
-        mantissa /= 10;
-        power += 1;
+    let wide = significant > MAX_SIGNIFICANT;
+    Ok(Parts {
+        mantissa: if wide { 0 } else { mantissa },
+        power,
+        wide,
+    })
+}
+
+/// Scales parts to an integer count of `10^-decimals` units, exactly, or says why not.
+fn scale_parts(text: &str, parts: Parts, decimals: u8) -> Result<u128, DecimalError> {
+    let shift = parts.power.saturating_add(i64::from(decimals));
+    if shift < 0 {
+        // The last significant digit (non-zero) lies beyond the precision.
+        return Err(DecimalError::TooPrecise {
+            text: excerpt(text),
+            decimals,
+        });
     }
-    Ok((mantissa, power))
+    let overflow = || DecimalError::Overflow {
+        text: excerpt(text),
+        decimals,
+    };
+    if parts.wide || shift > 38 {
+        return Err(overflow());
+    }
+    parts
+        .mantissa
+        .checked_mul(pow10_u128(shift as u32))
+        .ok_or_else(overflow)
 }
 
 /// The fast path of [`parse_fixed`] for the plain form exchanges send (`"65000.01000000"`):
@@ -220,25 +307,25 @@ pub fn parse_fixed(text: &str, decimals: u8) -> Result<u64, DecimalError> {
     if let Some(value) = parse_plain(text.as_bytes(), decimals) {
         return Ok(value);
     }
-    let (mantissa, power) = parse_parts(text)?;
-    let shift = power.saturating_add(i64::from(decimals));
-    if shift < 0 {
-        return Err(DecimalError::TooPrecise {
-            text: text.to_owned(),
-            decimals,
-        });
-    }
-    let overflow = || DecimalError::Overflow {
-        text: text.to_owned(),
+    let scaled = scale_parts(text, parse_parts(text)?, decimals)?;
+    u64::try_from(scaled).map_err(|_| DecimalError::Overflow {
+        text: excerpt(text),
         decimals,
-    };
-    if shift > 38 {
-        return Err(overflow());
+    })
+}
+
+/// The most decimal places a wide value (a notional: price decimals + size decimals) may carry.
+pub const MAX_WIDE_DECIMALS: u8 = 2 * MAX_DECIMALS;
+
+/// Parses a non-negative decimal string into a 128-bit count of `10^-decimals` units (for
+/// notionals, whose scale is price decimals + size decimals, up to [`MAX_WIDE_DECIMALS`]).
+///
+/// The same rules as [`parse_fixed`]: exact or refused, never rounded.
+pub fn parse_fixed_wide(text: &str, decimals: u8) -> Result<u128, DecimalError> {
+    if decimals > MAX_WIDE_DECIMALS {
+        return Err(DecimalError::BadPrecision(decimals));
     }
-    let scaled = mantissa
-        .checked_mul(pow10_u128(shift as u32))
-        .ok_or_else(overflow)?;
-    u64::try_from(scaled).map_err(|_| overflow())
+    scale_parts(text, parse_parts(text)?, decimals)
 }
 
 /// Converts a float to the nearest `10^-decimals` unit (ties away from zero).
@@ -315,6 +402,18 @@ pub fn to_f64(value: u128, decimals: u8) -> f64 {
     value as f64 / pow10_u128(u32::from(decimals)) as f64
 }
 
+/// `value * 10^-scale` as the float nearest to it (correctly rounded, unlike
+/// [`to_f64`], which rounds twice).
+#[must_use]
+pub fn to_f64_rounded(value: u128, scale: u32) -> f64 {
+    // Both operands exact: IEEE division rounds the quotient once.
+    if value < (1 << 53) && scale <= 22 {
+        return value as f64 / 10f64.powi(scale as i32);
+    }
+    // The standard library's parser rounds correctly.
+    format!("{value}e-{scale}").parse().unwrap_or(f64::NAN)
+}
+
 /// Rescales a count of `10^-from` units to `10^-to` units, if it is exactly representable.
 #[must_use]
 pub fn rescale(value: u64, from: u8, to: u8) -> Option<u64> {
@@ -340,24 +439,20 @@ pub struct Quantity {
 impl Quantity {
     /// Parses a decimal string, keeping the smallest scale that represents it exactly.
     pub fn parse(text: &str) -> Result<Self, DecimalError> {
-        let (mantissa, power) = parse_parts(text)?;
-        let scale = if power < 0 { -power } else { 0 };
-        let scale = u8::try_from(scale)
+        let parts = parse_parts(text)?;
+        let scale = u8::try_from(parts.power.min(0).unsigned_abs())
             .ok()
             .filter(|s| *s <= MAX_DECIMALS)
             .ok_or_else(|| DecimalError::TooPrecise {
-                text: text.to_owned(),
+                text: excerpt(text),
                 decimals: MAX_DECIMALS,
             })?;
-        let mantissa = u32::try_from(power.max(0))
-            .ok()
-            .filter(|p| *p <= 38)
-            .and_then(|p| mantissa.checked_mul(pow10_u128(p)))
-            .and_then(|m| u64::try_from(m).ok())
-            .ok_or_else(|| DecimalError::Overflow {
-                text: text.to_owned(),
+        let mantissa = u64::try_from(scale_parts(text, parts, scale)?).map_err(|_| {
+            DecimalError::Overflow {
+                text: excerpt(text),
                 decimals: scale,
-            })?;
+            }
+        })?;
         Ok(Self { mantissa, scale })
     }
 
@@ -468,24 +563,137 @@ mod tests {
 
     /// The general path alone, for checking the fast path against it.
     fn parse_general(text: &str, decimals: u8) -> Result<u64, DecimalError> {
-        let (mantissa, power) = parse_parts(text)?;
-        let shift = power + i64::from(decimals);
-        if shift < 0 {
-            return Err(DecimalError::TooPrecise {
-                text: text.to_owned(),
-                decimals,
-            });
-        }
-        mantissa
-            .checked_mul(pow10_u128(shift as u32))
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or(DecimalError::Overflow {
-                text: text.to_owned(),
-                decimals,
+        let scaled = scale_parts(text, parse_parts(text)?, decimals)?;
+        u64::try_from(scaled).map_err(|_| DecimalError::Overflow {
+            text: text.to_owned(),
+            decimals,
+        })
+    }
+
+    #[test]
+    fn never_drops_digits_of_a_long_mantissa_with_a_negative_exponent() {
+        // 1 + 1.2e-38: its last digits are beyond any precision, so it is refused, not 1.
+        let text = "1000000000000000000000000000000000000012e-39";
+        assert!(matches!(
+            parse_fixed(text, 2),
+            Err(DecimalError::TooPrecise { .. })
+        ));
+        assert!(matches!(
+            parse_fixed_wide(text, 36),
+            Err(DecimalError::TooPrecise { .. })
+        ));
+        assert!(matches!(
+            Quantity::parse(text),
+            Err(DecimalError::TooPrecise { .. })
+        ));
+        // Integer digits beyond 38 are not dropped either: this is too large, not 10^39.
+        assert!(matches!(
+            parse_fixed("1000000000000000000000000000000000000012", 0),
+            Err(DecimalError::Overflow { .. })
+        ));
+        // Many zeros around few significant digits stay exact.
+        let zeros = format!("0.{}1{}", "0".repeat(10), "0".repeat(100));
+        assert_eq!(parse_fixed(&zeros, 11), Ok(1));
+        assert_eq!(
+            parse_fixed(&format!("{}e-100", zeros), 18),
+            Err(DecimalError::TooPrecise {
+                text: excerpt(&format!("{zeros}e-100")),
+                decimals: 18,
             })
+        );
+        assert_eq!(
+            parse_fixed_wide("123456789012345678901234567890.5", 1),
+            Ok(1_234_567_890_123_456_789_012_345_678_905)
+        );
+    }
+
+    #[test]
+    fn errors_quote_at_most_forty_characters_of_the_input() {
+        let huge = "1".repeat(1_000_000);
+        let message = parse_fixed(&huge, 2).unwrap_err().to_string();
+        assert!(message.len() < 100, "{message}");
+        assert!(message.contains("...(1000000 chars)"), "{message}");
+        assert_eq!(excerpt("short"), "short");
+        let exact = "é".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(&exact), exact);
+        assert_eq!(
+            excerpt(&"é".repeat(EXCERPT_CHARS + 1)),
+            format!("{}...(41 chars)", "é".repeat(EXCERPT_CHARS))
+        );
+    }
+
+    /// What `digits * 10^power` is at `decimals` places, by string arithmetic alone: the exact
+    /// integer as decimal text (no leading zeros), or `None` if a non-zero digit is cut off.
+    fn reference_units(digits: &str, power: i64, decimals: u8) -> Option<String> {
+        let shift = power + i64::from(decimals);
+        let text = if shift >= 0 {
+            format!("{digits}{}", "0".repeat(shift as usize))
+        } else {
+            let cut = (-shift) as usize;
+            let keep = digits.len().saturating_sub(cut);
+            if digits.bytes().skip(keep).any(|b| b != b'0') {
+                return None;
+            }
+            digits[..keep].to_owned()
+        };
+        let trimmed = text.trim_start_matches('0');
+        Some(if trimmed.is_empty() {
+            "0".to_owned()
+        } else {
+            trimmed.to_owned()
+        })
+    }
+
+    /// `a <= b` for decimal integer texts without leading zeros.
+    fn at_most(a: &str, b: &str) -> bool {
+        (a.len(), a) <= (b.len(), b)
     }
 
     proptest::proptest! {
+        /// For any digits, point and exponent, the parser returns the exact value or refuses it
+        /// (too precise exactly when a non-zero digit lies beyond the precision).
+        #[test]
+        fn parser_is_exact_or_refuses(
+            int_part in "[0-9]{0,45}",
+            frac_part in "[0-9]{0,45}",
+            point in proptest::bool::ANY,
+            exponent in -60i64..60,
+            decimals in 0u8..=18,
+            wide_decimals in 0u8..=36,
+        ) {
+            let frac_part = if point { frac_part } else { String::new() };
+            let digits = format!("{int_part}{frac_part}");
+            proptest::prop_assume!(!digits.is_empty());
+            let text = if point {
+                format!("{int_part}.{frac_part}e{exponent}")
+            } else {
+                format!("{int_part}e{exponent}")
+            };
+            let power = exponent - frac_part.len() as i64;
+            match reference_units(&digits, power, decimals) {
+                None => proptest::prop_assert!(
+                    matches!(parse_fixed(&text, decimals), Err(DecimalError::TooPrecise { .. })),
+                    "{} at {}: {:?}", text, decimals, parse_fixed(&text, decimals)
+                ),
+                Some(want) if at_most(&want, &u64::MAX.to_string()) => {
+                    proptest::prop_assert_eq!(parse_fixed(&text, decimals).map(|v| v.to_string()), Ok(want));
+                }
+                Some(_) => proptest::prop_assert!(
+                    matches!(parse_fixed(&text, decimals), Err(DecimalError::Overflow { .. })),
+                    "{} at {}: {:?}", text, decimals, parse_fixed(&text, decimals)
+                ),
+            }
+            match (reference_units(&digits, power, wide_decimals), parse_fixed_wide(&text, wide_decimals)) {
+                (None, got) => proptest::prop_assert!(matches!(got, Err(DecimalError::TooPrecise { .. })), "{:?}", got),
+                (Some(want), Ok(got)) => proptest::prop_assert_eq!(got.to_string(), want),
+                // Refusing is allowed only beyond 38 significant digits.
+                (Some(want), Err(err)) => proptest::prop_assert!(
+                    matches!(err, DecimalError::Overflow { .. }) && want.len() >= 39,
+                    "{} at {}: {:?}", text, wide_decimals, err
+                ),
+            }
+        }
+
         #[test]
         fn plain_fast_path_agrees_with_the_general_parser(
             text in "[0-9]{0,14}(\\.[0-9]{0,14})?",

@@ -22,7 +22,8 @@ pub mod wire_coinbase;
 pub mod wire_okx;
 
 pub use book::{
-    BPS_UNITS_PER_ONE, Book, BookError, BookSide, Bps, Delta, Ladder, Level, TakerSide,
+    BPS_DECIMALS, BPS_UNITS_PER_ONE, Book, BookError, BookSide, Bps, Delta, FeeError, Ladder,
+    Level, TakerSide,
 };
 pub use cost::{Cost, execution_cost};
 pub use decimal::{DecimalError, Quantity};

@@ -10,7 +10,7 @@ use sor_core::decimal::Quantity;
 use sor_core::walk::{WalkLimits, walk};
 
 use crate::book::{OrderBook, snapshots};
-use crate::convert::{Field, bps, fixed, quantity, taker_side, to_decimal};
+use crate::convert::{Field, fee_bps, fixed, instances, items, quantity, taker_side, to_decimal};
 use crate::errors::{allocate_error, invalid};
 use crate::results::{ExecutionCost, WalkResult};
 
@@ -84,9 +84,12 @@ fn quantity_decimal(py: Python<'_>, q: Quantity) -> PyResult<Py<PyAny>> {
 #[pymethods]
 impl VenueRules {
     #[new]
-    #[pyo3(signature = (taker_fee_bps = 0.0, lot_size = None, min_quantity = None, min_notional = None, max_quantity = None))]
+    #[pyo3(
+        signature = (taker_fee_bps = None, lot_size = None, min_quantity = None, min_notional = None, max_quantity = None),
+        text_signature = "(taker_fee_bps=0.0, lot_size=None, min_quantity=None, min_notional=None, max_quantity=None)"
+    )]
     fn py_new(
-        taker_fee_bps: f64,
+        taker_fee_bps: Option<&Bound<'_, PyAny>>,
         lot_size: Option<&Bound<'_, PyAny>>,
         min_quantity: Option<&Bound<'_, PyAny>>,
         min_notional: Option<&Bound<'_, PyAny>>,
@@ -101,7 +104,10 @@ impl VenueRules {
             return Err(invalid("lot_size: must be positive"));
         }
         Ok(Self {
-            taker_fee: bps("taker_fee_bps", taker_fee_bps)?,
+            taker_fee: taker_fee_bps
+                .map(|fee| fee_bps("taker_fee_bps", fee))
+                .transpose()?
+                .unwrap_or(Bps(0)),
             lot_size,
             min_quantity: min_quantity
                 .map(|v| quantity("min_quantity", v))
@@ -241,12 +247,30 @@ impl Allocation {
     }
 }
 
+/// The `books` argument: a sequence of `OrderBook`s, items named `books[i]`.
+pub(crate) fn book_refs<'py>(value: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, OrderBook>>> {
+    instances::<OrderBook>("books", "OrderBook", value)
+}
+
+/// Borrows each book for reading.
+pub(crate) fn borrow<'py>(books: &[Bound<'py, OrderBook>]) -> Vec<PyRef<'py, OrderBook>> {
+    books.iter().map(Bound::borrow).collect()
+}
+
+/// The `rules` argument: a sequence of `VenueRules`, items named `rules[i]`.
+pub(crate) fn venue_rules(value: &Bound<'_, PyAny>) -> PyResult<Vec<VenueRules>> {
+    Ok(instances::<VenueRules>("rules", "VenueRules", value)?
+        .iter()
+        .map(|r| *r.get())
+        .collect())
+}
+
 /// Everything `allocate` needs, converted from Python while the GIL is held (the books are
 /// borrowed from their snapshots: one version each).
 struct Prepared<'a> {
     books: Vec<&'a Book>,
     rules: Vec<CoreRules>,
-    fees: Vec<f64>,
+    fees: Vec<Bps>,
 }
 
 fn prepare<'a>(books: &'a [Arc<Book>], rules: &[VenueRules]) -> PyResult<Prepared<'a>> {
@@ -264,7 +288,7 @@ fn prepare<'a>(books: &'a [Arc<Book>], rules: &[VenueRules]) -> PyResult<Prepare
         .enumerate()
         .map(|(index, (book, rule))| rule.for_book(index, book))
         .collect::<PyResult<Vec<_>>>()?;
-    let fees = rules.iter().map(|r| r.taker_fee.as_f64()).collect();
+    let fees = rules.iter().map(|r| r.taker_fee).collect();
     Ok(Prepared {
         books,
         rules: core_rules,
@@ -293,7 +317,7 @@ fn wrap(
                         book.size_decimals(),
                     ),
                     cost: part.cost,
-                    taker_fee_bps: prepared.fees[part.index],
+                    taker_fee: prepared.fees[part.index],
                 },
             }
         })
@@ -311,12 +335,15 @@ fn wrap(
 #[pyfunction]
 pub fn allocate(
     py: Python<'_>,
-    books: Vec<PyRef<'_, OrderBook>>,
-    side: &str,
+    books: &Bound<'_, PyAny>,
+    side: &Bound<'_, PyAny>,
     quantity: &Bound<'_, PyAny>,
-    rules: Vec<VenueRules>,
+    rules: &Bound<'_, PyAny>,
 ) -> PyResult<Allocation> {
+    let books = book_refs(books)?;
+    let books = borrow(&books);
     let side = taker_side(side)?;
+    let rules = venue_rules(rules)?;
     let requested = crate::convert::quantity("quantity", quantity)?;
     let books = snapshots(py, &books);
     let prepared = prepare(&books, &rules)?;
@@ -329,12 +356,16 @@ pub fn allocate(
 #[pyfunction]
 pub fn allocate_many(
     py: Python<'_>,
-    books: Vec<PyRef<'_, OrderBook>>,
-    side: &str,
-    quantities: Vec<Bound<'_, PyAny>>,
-    rules: Vec<VenueRules>,
+    books: &Bound<'_, PyAny>,
+    side: &Bound<'_, PyAny>,
+    quantities: &Bound<'_, PyAny>,
+    rules: &Bound<'_, PyAny>,
 ) -> PyResult<Vec<Allocation>> {
+    let books = book_refs(books)?;
+    let books = borrow(&books);
     let side = taker_side(side)?;
+    let quantities = items("quantities", quantities)?;
+    let rules = venue_rules(rules)?;
     let requested = quantities
         .iter()
         .enumerate()
@@ -364,11 +395,14 @@ pub fn allocate_many(
 #[pyfunction]
 pub fn walk_many(
     py: Python<'_>,
-    books: Vec<PyRef<'_, OrderBook>>,
-    side: &str,
-    quantities: Vec<Bound<'_, PyAny>>,
+    books: &Bound<'_, PyAny>,
+    side: &Bound<'_, PyAny>,
+    quantities: &Bound<'_, PyAny>,
 ) -> PyResult<Vec<WalkResult>> {
+    let books = book_refs(books)?;
+    let books = borrow(&books);
     let side = taker_side(side)?;
+    let quantities = items("quantities", quantities)?;
     if books.len() != quantities.len() {
         return Err(invalid(format!(
             "books and quantities must have the same length, got {} and {}",

@@ -25,8 +25,8 @@ use sor_core::decimal::fixed_from_f64;
 use sor_core::walk::{WalkLimits, walk};
 
 use crate::convert::{
-    Field, book_side, bps, decimals, fixed, fixed_wide, for_each_item, len_hint, now_ns,
-    taker_side, to_decimal,
+    Field, book_side, decimals, fee_bps, fixed, fixed_wide, float, for_each_item, items, len_hint,
+    now_ns, opt_uint, taker_side, to_decimal, uint,
 };
 use crate::errors::{book_error, decimal_error, invalid};
 use crate::results::{ExecutionCost, WalkResult};
@@ -156,7 +156,7 @@ impl OrderBook {
         Ok(out)
     }
 
-    fn side_arg(side: &str) -> PyResult<BookSide> {
+    fn side_arg(side: &Bound<'_, PyAny>) -> PyResult<BookSide> {
         book_side("side", side)
     }
 }
@@ -200,7 +200,10 @@ fn pair<'py>(
 #[pymethods]
 impl OrderBook {
     #[new]
-    fn py_new(price_decimals: i64, size_decimals: i64) -> PyResult<Self> {
+    fn py_new(
+        price_decimals: &Bound<'_, PyAny>,
+        size_decimals: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
         let pd = decimals("price_decimals", price_decimals)?;
         let sd = decimals("size_decimals", size_decimals)?;
         let book = Book::new(pd, sd).map_err(|err| decimal_error("decimals", &err))?;
@@ -208,33 +211,40 @@ impl OrderBook {
     }
 
     #[staticmethod]
-    #[pyo3(signature = (bids, asks, price_decimals, size_decimals, sequence = 0))]
+    #[pyo3(
+        signature = (bids, asks, price_decimals, size_decimals, sequence = None),
+        text_signature = "(bids, asks, price_decimals, size_decimals, sequence=0)"
+    )]
     fn from_floats(
-        bids: Vec<(f64, f64)>,
-        asks: Vec<(f64, f64)>,
-        price_decimals: i64,
-        size_decimals: i64,
-        sequence: u64,
+        bids: &Bound<'_, PyAny>,
+        asks: &Bound<'_, PyAny>,
+        price_decimals: &Bound<'_, PyAny>,
+        size_decimals: &Bound<'_, PyAny>,
+        sequence: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let pd = decimals("price_decimals", price_decimals)?;
         let sd = decimals("size_decimals", size_decimals)?;
+        let sequence = opt_uint("sequence", sequence)?.unwrap_or(0);
         let mut book = Book::new(pd, sd).map_err(|err| decimal_error("decimals", &err))?;
-        let convert = |name: &str, levels: &[(f64, f64)]| -> PyResult<Vec<CoreLevel>> {
-            levels
+        let convert = |name: &str, levels: &Bound<'_, PyAny>| -> PyResult<Vec<CoreLevel>> {
+            items(name, levels)?
                 .iter()
                 .enumerate()
-                .map(|(i, &(price, size))| {
+                .map(|(i, item)| {
+                    let (price, size) = pair(name, i, item)?;
+                    let price_field = Field::item(name, i, Some("price"));
+                    let size_field = Field::item(name, i, Some("size"));
                     Ok(CoreLevel {
-                        price: fixed_from_f64(price, pd)
-                            .map_err(|e| decimal_error(Field::item(name, i, Some("price")), &e))?,
-                        size: fixed_from_f64(size, sd)
-                            .map_err(|e| decimal_error(Field::item(name, i, Some("size")), &e))?,
+                        price: fixed_from_f64(float(price_field, &price)?, pd)
+                            .map_err(|e| decimal_error(price_field, &e))?,
+                        size: fixed_from_f64(float(size_field, &size)?, sd)
+                            .map_err(|e| decimal_error(size_field, &e))?,
                     })
                 })
                 .collect()
         };
-        let bids = convert("bids", &bids)?;
-        let asks = convert("asks", &asks)?;
+        let bids = convert("bids", bids)?;
+        let asks = convert("asks", asks)?;
         book.apply_snapshot(&bids, &asks, sequence, now_ns())
             .map_err(|e| book_error(&e, pd))?;
         Ok(Self::from_book(book))
@@ -261,15 +271,20 @@ impl OrderBook {
         self.snapshot(py).version()
     }
 
-    #[pyo3(signature = (bids, asks, sequence = 0, timestamp_ns = None))]
+    #[pyo3(
+        signature = (bids, asks, sequence = None, timestamp_ns = None),
+        text_signature = "($self, bids, asks, sequence=0, timestamp_ns=None)"
+    )]
     fn apply_snapshot(
         &self,
         py: Python<'_>,
         bids: &Bound<'_, PyAny>,
         asks: &Bound<'_, PyAny>,
-        sequence: u64,
-        timestamp_ns: Option<u64>,
+        sequence: Option<&Bound<'_, PyAny>>,
+        timestamp_ns: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let sequence = opt_uint("sequence", sequence)?.unwrap_or(0);
+        let timestamp_ns: Option<u64> = opt_uint("timestamp_ns", timestamp_ns)?;
         let bids = self.parse_levels("bids", bids)?;
         let asks = self.parse_levels("asks", asks)?;
         let timestamp_ns = timestamp_ns.unwrap_or_else(now_ns);
@@ -283,12 +298,14 @@ impl OrderBook {
     fn apply_delta(
         &self,
         py: Python<'_>,
-        side: &str,
+        side: &Bound<'_, PyAny>,
         price: &Bound<'_, PyAny>,
         size: &Bound<'_, PyAny>,
-        sequence: Option<u64>,
-        timestamp_ns: Option<u64>,
+        sequence: Option<&Bound<'_, PyAny>>,
+        timestamp_ns: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let sequence = opt_uint("sequence", sequence)?;
+        let timestamp_ns: Option<u64> = opt_uint("timestamp_ns", timestamp_ns)?;
         let delta = Delta {
             side: Self::side_arg(side)?,
             price: fixed("price", price, self.price_decimals)?,
@@ -304,10 +321,11 @@ impl OrderBook {
         &self,
         py: Python<'_>,
         deltas: &Bound<'_, PyAny>,
-        sequence: Option<u64>,
-        timestamp_ns: Option<u64>,
+        sequence: Option<&Bound<'_, PyAny>>,
+        timestamp_ns: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let timestamp_ns = timestamp_ns.unwrap_or_else(now_ns);
+        let sequence = opt_uint("sequence", sequence)?;
+        let timestamp_ns = opt_uint("timestamp_ns", timestamp_ns)?.unwrap_or_else(now_ns);
         if let Ok(changes) = deltas.cast::<crate::wire::DepthChanges>() {
             // Parsed from the exchange's payload already (sor._core.BinanceDepthParser).
             let changes = changes.get();
@@ -330,14 +348,10 @@ impl OrderBook {
                         "deltas[{index}]: expected a (side, price, size) tuple"
                     ))
                 })?;
-            let side_obj = tuple.get_item(0)?;
-            let side_text = side_obj
-                .cast::<PyString>()
-                .map_err(|_| invalid(format!("deltas[{index}].side: expected 'bid' or 'ask'")))?;
             parsed.push(Delta {
                 side: book_side(
                     Field::item("deltas", index, Some("side")),
-                    side_text.to_str()?,
+                    &tuple.get_item(0)?,
                 )?,
                 price: fixed(
                     Field::item("deltas", index, Some("price")),
@@ -366,9 +380,11 @@ impl OrderBook {
         sides: &Bound<'_, PyAny>,
         prices: &Bound<'_, PyAny>,
         sizes: &Bound<'_, PyAny>,
-        sequence: Option<u64>,
-        timestamp_ns: Option<u64>,
+        sequence: Option<&Bound<'_, PyAny>>,
+        timestamp_ns: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let sequence = opt_uint("sequence", sequence)?;
+        let timestamp_ns: Option<u64> = opt_uint("timestamp_ns", timestamp_ns)?;
         let sides = array::<u8>("sides", "uint8", sides)?;
         let prices = array::<u64>("prices", "uint64", prices)?;
         let sizes = array::<u64>("sizes", "uint64", sizes)?;
@@ -405,9 +421,10 @@ impl OrderBook {
     }
 
     #[pyo3(signature = (timestamp_ns = None))]
-    fn clear(&self, py: Python<'_>, timestamp_ns: Option<u64>) {
-        let timestamp_ns = timestamp_ns.unwrap_or_else(now_ns);
+    fn clear(&self, py: Python<'_>, timestamp_ns: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let timestamp_ns = opt_uint("timestamp_ns", timestamp_ns)?.unwrap_or_else(now_ns);
         self.write(py, |book| book.clear(timestamp_ns));
+        Ok(())
     }
 
     fn best_bid(&self, py: Python<'_>) -> Option<Level> {
@@ -431,7 +448,12 @@ impl OrderBook {
             .map(|m| m / 10f64.powi(i32::from(self.price_decimals)))
     }
 
-    fn depth_within_bps(&self, py: Python<'_>, side: &str, bps: f64) -> PyResult<Py<PyAny>> {
+    fn depth_within_bps(
+        &self,
+        py: Python<'_>,
+        side: &Bound<'_, PyAny>,
+        bps: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
         let side = Self::side_arg(side)?;
         let bps = crate::convert::bps("bps", bps)?;
         let depth = self.snapshot(py).depth_within_bps(side, bps);
@@ -439,10 +461,15 @@ impl OrderBook {
     }
 
     #[pyo3(signature = (side, n = None))]
-    fn levels(&self, py: Python<'_>, side: &str, n: Option<usize>) -> PyResult<Vec<Level>> {
+    fn levels(
+        &self,
+        py: Python<'_>,
+        side: &Bound<'_, PyAny>,
+        n: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<Level>> {
         let side = Self::side_arg(side)?;
+        let take = opt_uint::<usize>("n", n)?.unwrap_or(usize::MAX);
         let book = self.snapshot(py);
-        let take = n.unwrap_or(usize::MAX);
         Ok(book
             .ladder(side)
             .iter()
@@ -451,7 +478,7 @@ impl OrderBook {
             .collect())
     }
 
-    fn level_count(&self, py: Python<'_>, side: &str) -> PyResult<usize> {
+    fn level_count(&self, py: Python<'_>, side: &Bound<'_, PyAny>) -> PyResult<usize> {
         let side = Self::side_arg(side)?;
         Ok(self.snapshot(py).ladder(side).len())
     }
@@ -471,8 +498,9 @@ impl OrderBook {
     }
 
     /// Removes the levels beyond the best `depth` of each side; returns how many were removed.
-    fn truncate(&self, py: Python<'_>, depth: usize) -> usize {
-        self.write(py, |book| sor_core::depth::truncate(book, depth))
+    fn truncate(&self, py: Python<'_>, depth: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let depth = uint("depth", depth)?;
+        Ok(self.write(py, |book| sor_core::depth::truncate(book, depth)))
     }
 
     fn price_to_ticks(&self, price: &Bound<'_, PyAny>) -> PyResult<u64> {
@@ -487,7 +515,7 @@ impl OrderBook {
     fn walk(
         &self,
         py: Python<'_>,
-        side: &str,
+        side: &Bound<'_, PyAny>,
         quantity: Option<&Bound<'_, PyAny>>,
         notional: Option<&Bound<'_, PyAny>>,
         limit_price: Option<&Bound<'_, PyAny>>,
@@ -511,11 +539,11 @@ impl OrderBook {
     fn cost(
         &self,
         py: Python<'_>,
-        side: &str,
+        side: &Bound<'_, PyAny>,
         quantity: &Bound<'_, PyAny>,
-        taker_fee_bps: f64,
+        taker_fee_bps: &Bound<'_, PyAny>,
     ) -> PyResult<ExecutionCost> {
-        let fee = bps("taker_fee_bps", taker_fee_bps)?;
+        let fee = fee_bps("taker_fee_bps", taker_fee_bps)?;
         let result = self.walk(py, side, Some(quantity), None, None)?;
         Ok(result.cost(fee))
     }

@@ -31,6 +31,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<allocation::AllocationPart>()?;
     m.add_class::<allocation::Allocation>()?;
     m.add_function(wrap_pyfunction!(results::execution_cost_of, m)?)?;
+    m.add_function(wrap_pyfunction!(convert::excerpt_py, m)?)?;
     m.add_function(wrap_pyfunction!(scoring::score, m)?)?;
     m.add_function(wrap_pyfunction!(scoring::rank_venues, m)?)?;
     m.add_function(wrap_pyfunction!(allocation::allocate, m)?)?;

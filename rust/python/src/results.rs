@@ -2,10 +2,10 @@
 
 use pyo3::prelude::*;
 use sor_core::book::TakerSide;
-use sor_core::cost::{Cost, execution_cost};
+use sor_core::cost::{Cost, exact_cost, execution_cost};
 use sor_core::walk::Walk;
 
-use crate::convert::{bps, taker_side_name, to_decimal};
+use crate::convert::{fee_bps, instance, taker_side_name, to_decimal};
 
 /// What walking one side of a book filled.
 #[pyclass(module = "sor._core", frozen)]
@@ -38,7 +38,7 @@ impl WalkResult {
                 self.price_decimals,
                 self.size_decimals,
             ),
-            taker_fee_bps: fee.as_f64(),
+            taker_fee: fee,
             walk: self.clone(),
         }
     }
@@ -128,7 +128,21 @@ impl WalkResult {
 pub struct ExecutionCost {
     pub(crate) walk: WalkResult,
     pub(crate) cost: Cost,
-    pub(crate) taker_fee_bps: f64,
+    pub(crate) taker_fee: sor_core::Bps,
+}
+
+impl ExecutionCost {
+    /// The exact fee and total, if they fit in 128 bits.
+    fn exact(&self) -> Option<sor_core::cost::ExactCost> {
+        let walk = &self.walk;
+        exact_cost(
+            &walk.walk,
+            walk.side,
+            self.taker_fee,
+            walk.price_decimals,
+            walk.size_decimals,
+        )
+    }
 }
 
 #[pymethods]
@@ -139,15 +153,17 @@ impl ExecutionCost {
     }
     #[getter]
     fn taker_fee_bps(&self) -> f64 {
-        self.taker_fee_bps
+        self.taker_fee.as_f64()
     }
+    /// The float nearest the exact fee (the core's f64 figure if it does not fit 128 bits).
     #[getter]
     fn fee(&self) -> f64 {
-        self.cost.fee
+        self.exact().map_or(self.cost.fee, |e| e.fee_f64())
     }
+    /// The float nearest the exact total.
     #[getter]
     fn total(&self) -> f64 {
-        self.cost.total
+        self.exact().map_or(self.cost.total, |e| e.total_f64())
     }
     #[getter]
     fn effective_price(&self) -> f64 {
@@ -156,13 +172,20 @@ impl ExecutionCost {
     fn __repr__(&self) -> String {
         format!(
             "ExecutionCost(total={}, fee={}, effective_price={}, taker_fee_bps={})",
-            self.cost.total, self.cost.fee, self.cost.effective_price, self.taker_fee_bps
+            self.total(),
+            self.fee(),
+            self.cost.effective_price,
+            self.taker_fee.as_f64()
         )
     }
 }
 
 /// The fee-inclusive cost of a walk.
 #[pyfunction(name = "execution_cost")]
-pub fn execution_cost_of(walk: &WalkResult, taker_fee_bps: f64) -> PyResult<ExecutionCost> {
-    Ok(walk.cost(bps("taker_fee_bps", taker_fee_bps)?))
+pub fn execution_cost_of(
+    walk: &Bound<'_, PyAny>,
+    taker_fee_bps: &Bound<'_, PyAny>,
+) -> PyResult<ExecutionCost> {
+    let walk = instance::<WalkResult>("walk", "WalkResult", walk)?;
+    Ok(walk.get().cost(fee_bps("taker_fee_bps", taker_fee_bps)?))
 }

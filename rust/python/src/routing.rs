@@ -8,11 +8,11 @@ use sor_core::book::TakerSide;
 use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue, Verdict};
 use sor_core::score::Weights as CoreWeights;
 
-use crate::allocation::VenueRules;
+use crate::allocation::{VenueRules, book_refs, borrow, venue_rules};
 use crate::book::{OrderBook, snapshots};
-use crate::convert::{Field, bps, taker_side};
+use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
 use crate::errors::{invalid, score_error};
-use crate::scoring::{Candidate, Weights};
+use crate::scoring::{Candidate, weights_arg};
 
 /// What `screen_venues` found: a verdict per venue, the ranked candidates, the books' state.
 #[pyclass(module = "sor._core", frozen)]
@@ -46,7 +46,8 @@ impl Screen {
     }
     /// True if the venue at input position `index` qualified with the best raw price factor
     /// (the best fee-inclusive price) among the qualified venues.
-    fn has_best_price(&self, index: usize) -> bool {
+    fn has_best_price(&self, index: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let index: usize = uint("index", index)?;
         let price = |i: usize| self.position[i].map(|p| self.candidates[p].core().raw.price);
         let qualified = |i: &usize| self.verdicts[*i] == Verdict::Qualified;
         match (0..self.verdicts.len())
@@ -54,12 +55,10 @@ impl Screen {
             .filter_map(price)
             .reduce(f64::max)
         {
-            Some(best) => {
-                index < self.verdicts.len()
-                    && qualified(&index)
-                    && price(index).is_some_and(|p| p >= best)
-            }
-            None => false,
+            Some(best) => Ok(index < self.verdicts.len()
+                && qualified(&index)
+                && price(index).is_some_and(|p| p >= best)),
+            None => Ok(false),
         }
     }
     /// The walked venues (qualified or not), best composite score first.
@@ -68,12 +67,14 @@ impl Screen {
         self.candidates.clone()
     }
     /// The candidate of the venue at input position `index`, if it was walked.
-    fn candidate(&self, index: usize) -> Option<Candidate> {
-        self.position
+    fn candidate(&self, index: &Bound<'_, PyAny>) -> PyResult<Option<Candidate>> {
+        let index: usize = uint("index", index)?;
+        Ok(self
+            .position
             .get(index)
             .copied()
             .flatten()
-            .map(|p| self.candidates[p].clone())
+            .map(|p| self.candidates[p].clone()))
     }
     /// Each input book's `version` when it was screened.
     #[getter]
@@ -124,27 +125,59 @@ fn same_length(name: &str, len: usize, expected: usize) -> PyResult<()> {
     }
 }
 
-/// One order's screen request, as Python passes it (everything but the clock).
-type Request<'py> = (
-    Vec<PyRef<'py, OrderBook>>,
-    String,
-    Bound<'py, PyAny>,
-    Vec<VenueRules>,
-    Vec<f64>,
-    Vec<f64>,
-    Option<Vec<Option<Bound<'py, PyAny>>>>,
-    Option<Weights>,
-    f64,
-    Option<Bound<'py, PyAny>>,
-    f64,
-);
+/// One order's screen request, as Python passes it (everything but the clock), its venue
+/// sequences converted.
+struct Request<'py> {
+    books: Vec<Bound<'py, OrderBook>>,
+    side: Bound<'py, PyAny>,
+    quantity: Bound<'py, PyAny>,
+    rules: Vec<VenueRules>,
+    latencies_ms: Vec<f64>,
+    reliabilities: Vec<f64>,
+    balance_caps: Option<Bound<'py, PyAny>>,
+    weights: Option<Bound<'py, PyAny>>,
+    max_slippage_bps: Bound<'py, PyAny>,
+    limit_price: Option<Bound<'py, PyAny>>,
+    min_liquidity_ratio: Bound<'py, PyAny>,
+}
+
+/// The number of items in a request of `screen_batch`.
+const REQUEST_ITEMS: usize = 11;
+
+impl<'py> Request<'py> {
+    /// Reads a request tuple; errors name the item.
+    fn from_items(value: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let parts = items("request", value)?;
+        if parts.len() != REQUEST_ITEMS {
+            return Err(invalid(format!(
+                "expected {REQUEST_ITEMS} items (screen_venues' arguments up to \
+                 min_liquidity_ratio), got {}",
+                parts.len()
+            )));
+        }
+        let optional = |i: usize| Some(parts[i].clone()).filter(|v| !v.is_none());
+        Ok(Self {
+            books: book_refs(&parts[0])?,
+            side: parts[1].clone(),
+            quantity: parts[2].clone(),
+            rules: venue_rules(&parts[3])?,
+            latencies_ms: floats("latencies_ms", &parts[4])?,
+            reliabilities: floats("reliabilities", &parts[5])?,
+            balance_caps: optional(6),
+            weights: optional(7),
+            max_slippage_bps: parts[8].clone(),
+            limit_price: optional(9),
+            min_liquidity_ratio: parts[10].clone(),
+        })
+    }
+}
 
 /// A request converted to the core's types (the books borrowed from their snapshots).
 struct Prepared<'a> {
     venues: Vec<ScreenVenue<'a>>,
     order: ScreenOrder,
     weights: CoreWeights,
-    fees_bps: Vec<f64>,
+    fees: Vec<sor_core::Bps>,
 }
 
 /// The venues of a screen, borrowed (the books are snapshots: one version each).
@@ -157,13 +190,13 @@ struct VenueArgs<'a> {
 
 /// The order of a screen, as Python passes it.
 struct OrderArgs<'a, 'py> {
-    side: &'a str,
+    side: &'a Bound<'py, PyAny>,
     quantity: &'a Bound<'py, PyAny>,
-    balance_caps: Option<&'a [Option<Bound<'py, PyAny>>]>,
-    weights: Option<Weights>,
-    max_slippage_bps: f64,
+    balance_caps: Option<&'a Bound<'py, PyAny>>,
+    weights: Option<&'a Bound<'py, PyAny>>,
+    max_slippage_bps: &'a Bound<'py, PyAny>,
     limit_price: Option<&'a Bound<'py, PyAny>>,
-    min_liquidity_ratio: f64,
+    min_liquidity_ratio: &'a Bound<'py, PyAny>,
 }
 
 /// Converts one request over `books`, the snapshots of its books; errors name the argument.
@@ -173,34 +206,21 @@ fn prepare<'a>(
     now_ns: u64,
     max_age_ns: u64,
 ) -> PyResult<Prepared<'a>> {
-    let (
-        _,
-        side,
-        quantity,
-        rules,
-        latencies_ms,
-        reliabilities,
-        balance_caps,
-        weights,
-        max_slippage_bps,
-        limit_price,
-        min_liquidity_ratio,
-    ) = request;
     prepare_parts(
         &VenueArgs {
             books,
-            rules,
-            latencies_ms,
-            reliabilities,
+            rules: &request.rules,
+            latencies_ms: &request.latencies_ms,
+            reliabilities: &request.reliabilities,
         },
         &OrderArgs {
-            side,
-            quantity,
-            balance_caps: balance_caps.as_deref(),
-            weights: *weights,
-            max_slippage_bps: *max_slippage_bps,
-            limit_price: limit_price.as_ref(),
-            min_liquidity_ratio: *min_liquidity_ratio,
+            side: &request.side,
+            quantity: &request.quantity,
+            balance_caps: request.balance_caps.as_ref(),
+            weights: request.weights.as_ref(),
+            max_slippage_bps: &request.max_slippage_bps,
+            limit_price: request.limit_price.as_ref(),
+            min_liquidity_ratio: &request.min_liquidity_ratio,
         },
         now_ns,
         max_age_ns,
@@ -234,9 +254,13 @@ fn prepare_parts<'a>(
     same_length("rules", rules.len(), n)?;
     same_length("latencies_ms", latencies_ms.len(), n)?;
     same_length("reliabilities", reliabilities.len(), n)?;
-    if let Some(caps) = balance_caps {
+    let balance_caps = balance_caps
+        .map(|caps| items("balance_caps", caps))
+        .transpose()?;
+    if let Some(caps) = &balance_caps {
         same_length("balance_caps", caps.len(), n)?;
     }
+    let min_liquidity_ratio = float("min_liquidity_ratio", min_liquidity_ratio)?;
     if !min_liquidity_ratio.is_finite() || min_liquidity_ratio < 0.0 {
         return Err(invalid(format!(
             "min_liquidity_ratio: expected a finite number >= 0, got {min_liquidity_ratio}"
@@ -259,7 +283,11 @@ fn prepare_parts<'a>(
     let mut venues = Vec::with_capacity(n);
     for (index, book) in books.iter().enumerate() {
         let book: &Book = book;
-        let balance_cap = match balance_caps.and_then(|caps| caps[index].as_ref()) {
+        let cap = balance_caps
+            .as_ref()
+            .map(|caps| &caps[index])
+            .filter(|cap| !cap.is_none());
+        let balance_cap = match cap {
             None => None,
             Some(cap) => {
                 let cap = crate::convert::quantity(Field::item("balance_caps", index, None), cap)?;
@@ -283,8 +311,8 @@ fn prepare_parts<'a>(
     Ok(Prepared {
         venues,
         order,
-        weights: weights.map_or(CoreWeights::DEFAULT, |w| w.weights),
-        fees_bps: rules.iter().map(|r| r.taker_fee.as_f64()).collect(),
+        weights: weights_arg(weights)?,
+        fees: rules.iter().map(|r| r.taker_fee).collect(),
     })
 }
 
@@ -302,12 +330,7 @@ fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
         .into_iter()
         .map(|c| {
             let index = c.index;
-            Candidate::new(
-                c,
-                side,
-                prepared.venues[index].book,
-                prepared.fees_bps[index],
-            )
+            Candidate::new(c, side, prepared.venues[index].book, prepared.fees[index])
         })
         .collect();
     Screen {
@@ -338,11 +361,15 @@ pub struct VenueSet {
 impl VenueSet {
     #[new]
     fn py_new(
-        books: Vec<Py<OrderBook>>,
-        rules: Vec<VenueRules>,
-        latencies_ms: Vec<f64>,
-        reliabilities: Vec<f64>,
+        books: &Bound<'_, PyAny>,
+        rules: &Bound<'_, PyAny>,
+        latencies_ms: &Bound<'_, PyAny>,
+        reliabilities: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
+        let books: Vec<Py<OrderBook>> = book_refs(books)?.into_iter().map(Bound::unbind).collect();
+        let rules = venue_rules(rules)?;
+        let latencies_ms = floats("latencies_ms", latencies_ms)?;
+        let reliabilities = floats("reliabilities", reliabilities)?;
         let n = books.len();
         same_length("rules", rules.len(), n)?;
         same_length("latencies_ms", latencies_ms.len(), n)?;
@@ -365,17 +392,21 @@ impl VenueSet {
 #[allow(clippy::too_many_arguments)]
 pub fn screen_set<'py>(
     py: Python<'py>,
-    venues: &VenueSet,
-    side: &str,
+    venues: &Bound<'py, PyAny>,
+    side: &Bound<'py, PyAny>,
     quantity: &Bound<'py, PyAny>,
-    balance_caps: Option<Vec<Option<Bound<'py, PyAny>>>>,
-    weights: Option<Weights>,
-    max_slippage_bps: f64,
+    balance_caps: Option<&Bound<'py, PyAny>>,
+    weights: Option<&Bound<'py, PyAny>>,
+    max_slippage_bps: &Bound<'py, PyAny>,
     limit_price: Option<&Bound<'py, PyAny>>,
-    min_liquidity_ratio: f64,
-    now_ns: u64,
-    max_age_ns: u64,
+    min_liquidity_ratio: &Bound<'py, PyAny>,
+    now_ns: &Bound<'py, PyAny>,
+    max_age_ns: &Bound<'py, PyAny>,
 ) -> PyResult<Screen> {
+    let venues = instance::<VenueSet>("venues", "VenueSet", venues)?;
+    let venues = venues.get();
+    let now_ns: u64 = uint("now_ns", now_ns)?;
+    let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
     let books: Vec<Arc<Book>> = venues.books.iter().map(|b| b.get().snapshot(py)).collect();
     let prepared = prepare_parts(
         &VenueArgs {
@@ -387,7 +418,7 @@ pub fn screen_set<'py>(
         &OrderArgs {
             side,
             quantity,
-            balance_caps: balance_caps.as_deref(),
+            balance_caps,
             weights,
             max_slippage_bps,
             limit_price,
@@ -408,34 +439,36 @@ pub fn screen_set<'py>(
 #[allow(clippy::too_many_arguments)]
 pub fn screen_venues<'py>(
     py: Python<'py>,
-    books: Vec<PyRef<'py, OrderBook>>,
-    side: String,
-    quantity: Bound<'py, PyAny>,
-    rules: Vec<VenueRules>,
-    latencies_ms: Vec<f64>,
-    reliabilities: Vec<f64>,
-    balance_caps: Option<Vec<Option<Bound<'py, PyAny>>>>,
-    weights: Option<Weights>,
-    max_slippage_bps: f64,
-    limit_price: Option<Bound<'py, PyAny>>,
-    min_liquidity_ratio: f64,
-    now_ns: u64,
-    max_age_ns: u64,
+    books: &Bound<'py, PyAny>,
+    side: &Bound<'py, PyAny>,
+    quantity: &Bound<'py, PyAny>,
+    rules: &Bound<'py, PyAny>,
+    latencies_ms: &Bound<'py, PyAny>,
+    reliabilities: &Bound<'py, PyAny>,
+    balance_caps: Option<&Bound<'py, PyAny>>,
+    weights: Option<&Bound<'py, PyAny>>,
+    max_slippage_bps: &Bound<'py, PyAny>,
+    limit_price: Option<&Bound<'py, PyAny>>,
+    min_liquidity_ratio: &Bound<'py, PyAny>,
+    now_ns: &Bound<'py, PyAny>,
+    max_age_ns: &Bound<'py, PyAny>,
 ) -> PyResult<Screen> {
-    let request: Request<'py> = (
-        books,
-        side,
-        quantity,
-        rules,
-        latencies_ms,
-        reliabilities,
-        balance_caps,
-        weights,
-        max_slippage_bps,
-        limit_price,
-        min_liquidity_ratio,
-    );
-    let books = snapshots(py, &request.0);
+    let request = Request {
+        books: book_refs(books)?,
+        side: side.clone(),
+        quantity: quantity.clone(),
+        rules: venue_rules(rules)?,
+        latencies_ms: floats("latencies_ms", latencies_ms)?,
+        reliabilities: floats("reliabilities", reliabilities)?,
+        balance_caps: balance_caps.cloned(),
+        weights: weights.cloned(),
+        max_slippage_bps: max_slippage_bps.clone(),
+        limit_price: limit_price.cloned(),
+        min_liquidity_ratio: min_liquidity_ratio.clone(),
+    };
+    let now_ns: u64 = uint("now_ns", now_ns)?;
+    let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
+    let books = snapshots(py, &borrow(&request.books));
     let prepared = prepare(&request, &books, now_ns, max_age_ns)?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
         .map_err(|e| score_error(&e))?;
@@ -449,18 +482,28 @@ pub fn screen_venues<'py>(
 #[pyfunction]
 pub fn screen_batch<'py>(
     py: Python<'py>,
-    requests: Vec<Request<'py>>,
-    now_ns: u64,
-    max_age_ns: u64,
+    requests: &Bound<'py, PyAny>,
+    now_ns: &Bound<'py, PyAny>,
+    max_age_ns: &Bound<'py, PyAny>,
 ) -> PyResult<Vec<Screen>> {
-    let books: Vec<Vec<Arc<Book>>> = requests.iter().map(|r| snapshots(py, &r.0)).collect();
+    let now_ns: u64 = uint("now_ns", now_ns)?;
+    let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
+    let in_request = |i: usize, e: PyErr| invalid(format!("requests[{i}]: {}", e.value(py)));
+    let requests = items("requests", requests)?
+        .iter()
+        .enumerate()
+        .map(|(i, r)| Request::from_items(r).map_err(|e| in_request(i, e)))
+        .collect::<PyResult<Vec<_>>>()?;
+    let books: Vec<Vec<Arc<Book>>> = requests
+        .iter()
+        .map(|r| snapshots(py, &borrow(&r.books)))
+        .collect();
     let prepared = requests
         .iter()
         .zip(&books)
         .enumerate()
         .map(|(i, (request, books))| {
-            prepare(request, books, now_ns, max_age_ns)
-                .map_err(|e| invalid(format!("requests[{i}]: {}", e.value(py))))
+            prepare(request, books, now_ns, max_age_ns).map_err(|e| in_request(i, e))
         })
         .collect::<PyResult<Vec<_>>>()?;
     let screened = py.detach(|| {

@@ -6,7 +6,7 @@ use sor_core::book::TakerSide;
 use sor_core::score::{self as core_score, Factors, Score, VenueInput};
 
 use crate::book::{OrderBook, snapshots};
-use crate::convert::{Field, bps, taker_side};
+use crate::convert::{Field, bps, fee_bps, float, floats, instance, instances, items, taker_side};
 use crate::errors::{invalid, score_error};
 use crate::results::{ExecutionCost, WalkResult};
 
@@ -20,13 +20,25 @@ pub struct Weights {
 #[pymethods]
 impl Weights {
     #[new]
-    #[pyo3(signature = (price = 0.4, liquidity = 0.3, latency = 0.2, reliability = 0.1))]
-    fn py_new(price: f64, liquidity: f64, latency: f64, reliability: f64) -> PyResult<Self> {
+    #[pyo3(
+        signature = (price = None, liquidity = None, latency = None, reliability = None),
+        text_signature = "(price=0.4, liquidity=0.3, latency=0.2, reliability=0.1)"
+    )]
+    fn py_new(
+        price: Option<&Bound<'_, PyAny>>,
+        liquidity: Option<&Bound<'_, PyAny>>,
+        latency: Option<&Bound<'_, PyAny>>,
+        reliability: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let default = core_score::Weights::DEFAULT.factors();
+        let weight = |name: &str, value: Option<&Bound<'_, PyAny>>, default: f64| {
+            value.map_or(Ok(default), |v| float(name, v))
+        };
         let weights = core_score::Weights::new(Factors {
-            price,
-            liquidity,
-            latency,
-            reliability,
+            price: weight("price", price, default.price)?,
+            liquidity: weight("liquidity", liquidity, default.liquidity)?,
+            latency: weight("latency", latency, default.latency)?,
+            reliability: weight("reliability", reliability, default.reliability)?,
         })
         .map_err(|e| score_error(&e))?;
         Ok(Self { weights })
@@ -131,19 +143,31 @@ impl VenueScore {
 #[pyfunction]
 #[pyo3(signature = (factors, weights = None))]
 pub fn score(
-    factors: Vec<(f64, f64, f64, f64)>,
-    weights: Option<Weights>,
+    factors: &Bound<'_, PyAny>,
+    weights: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<VenueScore>> {
-    let raw: Vec<Factors> = factors
-        .into_iter()
-        .map(|(price, liquidity, latency, reliability)| Factors {
-            price,
-            liquidity,
-            latency,
-            reliability,
+    let raw: Vec<Factors> = items("factors", factors)?
+        .iter()
+        .enumerate()
+        .map(|(index, row)| {
+            let row = items(&format!("factors[{index}]"), row)?;
+            if row.len() != 4 {
+                return Err(invalid(format!(
+                    "factors[{index}]: expected (price, liquidity, latency, reliability), got {} items",
+                    row.len()
+                )));
+            }
+            let name = format!("factors[{index}]");
+            let factor = |i: usize| float(Field::item(&name, i, None), &row[i]);
+            Ok(Factors {
+                price: factor(0)?,
+                liquidity: factor(1)?,
+                latency: factor(2)?,
+                reliability: factor(3)?,
+            })
         })
-        .collect();
-    let weights = weights.map_or(core_score::Weights::DEFAULT, |w| w.weights);
+        .collect::<PyResult<_>>()?;
+    let weights = weights_arg(weights)?;
     let scores = core_score::score(&raw, &weights).map_err(|e| score_error(&e))?;
     Ok(scores
         .into_iter()
@@ -159,7 +183,15 @@ pub struct Candidate {
     side: TakerSide,
     price_decimals: u8,
     size_decimals: u8,
-    taker_fee_bps: f64,
+    taker_fee: sor_core::Bps,
+}
+
+/// The optional `weights` argument (`None` = the default weights).
+pub(crate) fn weights_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<core_score::Weights> {
+    match value {
+        None => Ok(core_score::Weights::DEFAULT),
+        Some(w) => Ok(instance::<Weights>("weights", "Weights", w)?.get().weights),
+    }
 }
 
 impl Candidate {
@@ -168,14 +200,14 @@ impl Candidate {
         candidate: core_score::Candidate,
         side: TakerSide,
         book: &sor_core::Book,
-        taker_fee_bps: f64,
+        taker_fee: sor_core::Bps,
     ) -> Self {
         Self {
             candidate,
             side,
             price_decimals: book.price_decimals(),
             size_decimals: book.size_decimals(),
-            taker_fee_bps,
+            taker_fee,
         }
     }
 
@@ -214,7 +246,7 @@ impl Candidate {
         ExecutionCost {
             walk: self.walk_result(),
             cost: self.candidate.cost,
-            taker_fee_bps: self.taker_fee_bps,
+            taker_fee: self.taker_fee,
         }
     }
     #[getter]
@@ -285,22 +317,33 @@ impl Ranking {
     }
 }
 
+/// `rank_venues`' default bound: 100 bps, in units of 1e-4 bps.
+const DEFAULT_MAX_SLIPPAGE_UNITS: u64 = 1_000_000;
+
 /// The best-execution ranking of several venues for one order, in one call.
 #[pyfunction]
-#[pyo3(signature = (books, side, quantity, taker_fees_bps, latencies_ms, reliabilities, weights = None, max_slippage_bps = 100.0))]
+#[pyo3(
+    signature = (books, side, quantity, taker_fees_bps, latencies_ms, reliabilities, weights = None, max_slippage_bps = None),
+    text_signature = "(books, side, quantity, taker_fees_bps, latencies_ms, reliabilities, weights=None, max_slippage_bps=100.0)"
+)]
 #[allow(clippy::too_many_arguments)]
 pub fn rank_venues(
     py: Python<'_>,
-    books: Vec<PyRef<'_, OrderBook>>,
-    side: &str,
+    books: &Bound<'_, PyAny>,
+    side: &Bound<'_, PyAny>,
     quantity: &Bound<'_, PyAny>,
-    taker_fees_bps: Vec<f64>,
-    latencies_ms: Vec<f64>,
-    reliabilities: Vec<f64>,
-    weights: Option<Weights>,
-    max_slippage_bps: f64,
+    taker_fees_bps: &Bound<'_, PyAny>,
+    latencies_ms: &Bound<'_, PyAny>,
+    reliabilities: &Bound<'_, PyAny>,
+    weights: Option<&Bound<'_, PyAny>>,
+    max_slippage_bps: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Ranking> {
+    let books = instances::<OrderBook>("books", "OrderBook", books)?;
+    let books: Vec<PyRef<'_, OrderBook>> = books.iter().map(|b| b.borrow()).collect();
     let side = taker_side(side)?;
+    let taker_fees_bps = items("taker_fees_bps", taker_fees_bps)?;
+    let latencies_ms = floats("latencies_ms", latencies_ms)?;
+    let reliabilities = floats("reliabilities", reliabilities)?;
     let qty = crate::convert::quantity("quantity", quantity)?;
     let n = books.len();
     if taker_fees_bps.len() != n || latencies_ms.len() != n || reliabilities.len() != n {
@@ -312,22 +355,28 @@ pub fn rank_venues(
         )));
     }
     let mut venues = Vec::with_capacity(n);
-    for (index, ((&fee, &latency_ms), &reliability)) in taker_fees_bps
+    let mut fees = Vec::with_capacity(n);
+    for (index, ((fee, &latency_ms), &reliability)) in taker_fees_bps
         .iter()
         .zip(&latencies_ms)
         .zip(&reliabilities)
         .enumerate()
     {
+        let taker_fee = fee_bps(Field::item("taker_fees_bps", index, None), fee)?;
+        fees.push(taker_fee);
         venues.push(VenueInput {
-            taker_fee: bps(Field::item("taker_fees_bps", index, None), fee)?,
+            taker_fee,
             latency_ms,
             reliability,
         });
     }
     let snapshots = snapshots(py, &books);
     let refs: Vec<&sor_core::Book> = snapshots.iter().map(|b| &**b).collect();
-    let weights = weights.map_or(core_score::Weights::DEFAULT, |w| w.weights);
-    let max_slippage = bps("max_slippage_bps", max_slippage_bps)?;
+    let weights = weights_arg(weights)?;
+    let max_slippage = match max_slippage_bps {
+        None => sor_core::Bps(DEFAULT_MAX_SLIPPAGE_UNITS),
+        Some(value) => bps("max_slippage_bps", value)?,
+    };
     let ranked = core_score::rank_venues(&refs, side, qty, &venues, &weights, max_slippage)
         .map_err(|e| score_error(&e))?;
     Ok(Ranking {
@@ -339,7 +388,7 @@ pub fn rank_venues(
                     side,
                     price_decimals: book.price_decimals(),
                     size_decimals: book.size_decimals(),
-                    taker_fee_bps: taker_fees_bps[candidate.index],
+                    taker_fee: fees[candidate.index],
                     candidate,
                 }
             })

@@ -8,8 +8,7 @@ use pyo3::{IntoPyObjectExt, intern};
 use sor_core::book::{Book, BookSide};
 use sor_core::wire::{ChangeBatch, Precision, parse_binance_depth_update};
 
-use crate::convert::decimals;
-use crate::errors::{decimal_error, invalid};
+use crate::errors::invalid;
 
 /// Book changes parsed from one exchange message: a read-only sequence of
 /// `(side, price, size)` tuples of the exchange's strings, already parsed at a precision.
@@ -152,25 +151,21 @@ pub struct BinanceDepthParser {
 #[pymethods]
 impl BinanceDepthParser {
     #[new]
-    fn py_new(py: Python<'_>, markets: HashMap<String, (String, i64, i64)>) -> PyResult<Self> {
-        let mut out = HashMap::with_capacity(markets.len());
-        for (exchange_symbol, (symbol, price_decimals, size_decimals)) in markets {
-            let field = |what: &str| format!("markets[{exchange_symbol:?}].{what}");
-            let precision = Precision::new(
-                decimals(&field("price_decimals"), price_decimals)?,
-                decimals(&field("size_decimals"), size_decimals)?,
-            )
-            .map_err(|err| decimal_error(field("precision"), &err))?;
-            let symbol = PyString::intern(py, &symbol).unbind();
-            out.insert(exchange_symbol, (symbol, precision));
-        }
-        Ok(Self { markets: out })
+    fn py_new(markets: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self {
+            markets: crate::convert::markets(markets)?,
+        })
     }
 
     /// Parses one payload of the diff-depth stream: `(symbol, U, u, changes)` for a
     /// `depthUpdate` event, None for any other JSON object; raises `InvalidInput` naming the
     /// field and value for a malformed event (nothing is returned then).
-    fn parse<'py>(&self, py: Python<'py>, payload: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn parse<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let payload = crate::convert::bytes("payload", payload)?;
         let markets = &self.markets;
         let update = parse_binance_depth_update(payload, |exchange_symbol| {
             markets

@@ -9,8 +9,7 @@ use pyo3::{IntoPyObjectExt, intern};
 use sor_core::wire::Precision;
 use sor_core::wire_coinbase::{Level2Kind, parse_coinbase_level2};
 
-use crate::convert::decimals;
-use crate::errors::{decimal_error, invalid};
+use crate::errors::invalid;
 use crate::wire::DepthChanges;
 
 /// Reads Coinbase Advanced Trade `level2` payloads for a set of markets.
@@ -22,25 +21,21 @@ pub struct CoinbaseLevel2Parser {
 #[pymethods]
 impl CoinbaseLevel2Parser {
     #[new]
-    fn py_new(py: Python<'_>, markets: HashMap<String, (String, i64, i64)>) -> PyResult<Self> {
-        let mut out = HashMap::with_capacity(markets.len());
-        for (product, (symbol, price_decimals, size_decimals)) in markets {
-            let field = |what: &str| format!("markets[{product:?}].{what}");
-            let precision = Precision::new(
-                decimals(&field("price_decimals"), price_decimals)?,
-                decimals(&field("size_decimals"), size_decimals)?,
-            )
-            .map_err(|err| decimal_error(field("precision"), &err))?;
-            let symbol = PyString::intern(py, &symbol).unbind();
-            out.insert(product, (symbol, precision));
-        }
-        Ok(Self { markets: out })
+    fn py_new(markets: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Ok(Self {
+            markets: crate::convert::markets(markets)?,
+        })
     }
 
     /// Parses one payload: `(sequence_num, [(symbol, kind, changes), ...])` for an `l2_data`
     /// message, None for any other JSON object; raises `InvalidInput` naming the field and
     /// value for a malformed one (nothing is returned then).
-    fn parse<'py>(&self, py: Python<'py>, payload: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn parse<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let payload = crate::convert::bytes("payload", payload)?;
         let markets = &self.markets;
         let message = parse_coinbase_level2(payload, |product| {
             markets

@@ -1,8 +1,6 @@
 //! The `OkxBooksParser` and `BybitOrderbookParser` classes and `split_sides`: OKX and Bybit
 //! order book payloads parsed in the core into `DepthChanges`.
 
-use std::collections::HashMap;
-
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
@@ -11,26 +9,9 @@ use sor_core::wire::Precision;
 use sor_core::wire_bybit::parse_bybit_orderbook;
 use sor_core::wire_okx::parse_okx_books;
 
-use crate::convert::decimals;
-use crate::errors::{decimal_error, invalid};
+use crate::convert::Markets;
+use crate::errors::invalid;
 use crate::wire::DepthChanges;
-
-/// Each exchange name's unified symbol (interned) and precision.
-type Markets = HashMap<String, (Py<PyString>, Precision)>;
-
-fn markets(py: Python<'_>, markets: HashMap<String, (String, i64, i64)>) -> PyResult<Markets> {
-    let mut out = HashMap::with_capacity(markets.len());
-    for (name, (symbol, price_decimals, size_decimals)) in markets {
-        let field = |what: &str| format!("markets[{name:?}].{what}");
-        let precision = Precision::new(
-            decimals(&field("price_decimals"), price_decimals)?,
-            decimals(&field("size_decimals"), size_decimals)?,
-        )
-        .map_err(|err| decimal_error(field("precision"), &err))?;
-        out.insert(name, (PyString::intern(py, &symbol).unbind(), precision));
-    }
-    Ok(out)
-}
 
 fn lookup<'m>(markets: &'m Markets) -> impl FnOnce(&str) -> Option<(&'m Py<PyString>, Precision)> {
     move |name| {
@@ -55,15 +36,20 @@ pub struct OkxBooksParser {
 #[pymethods]
 impl OkxBooksParser {
     #[new]
-    fn py_new(py: Python<'_>, markets: HashMap<String, (String, i64, i64)>) -> PyResult<Self> {
+    fn py_new(markets: &Bound<'_, PyAny>) -> PyResult<Self> {
         Ok(Self {
-            markets: self::markets(py, markets)?,
+            markets: crate::convert::markets(markets)?,
         })
     }
 
     /// Parses one payload: `(symbol, action, seqId, prevSeqId, checksum, changes)` for a
     /// `books` push of one entry, None for an event; raises `InvalidInput` for anything else.
-    fn parse<'py>(&self, py: Python<'py>, payload: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn parse<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let payload = crate::convert::bytes("payload", payload)?;
         let push = parse_okx_books(payload, lookup(&self.markets))
             .map_err(|err| invalid(err.to_string()))?;
         let Some(push) = push else {
@@ -103,15 +89,20 @@ pub struct BybitOrderbookParser {
 #[pymethods]
 impl BybitOrderbookParser {
     #[new]
-    fn py_new(py: Python<'_>, markets: HashMap<String, (String, i64, i64)>) -> PyResult<Self> {
+    fn py_new(markets: &Bound<'_, PyAny>) -> PyResult<Self> {
         Ok(Self {
-            markets: self::markets(py, markets)?,
+            markets: crate::convert::markets(markets)?,
         })
     }
 
     /// Parses one payload: `(symbol, type, u, changes)` for an orderbook message, None for a
     /// JSON object without a topic; raises `InvalidInput` for anything else.
-    fn parse<'py>(&self, py: Python<'py>, payload: &[u8]) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn parse<'py>(
+        &self,
+        py: Python<'py>,
+        payload: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let payload = crate::convert::bytes("payload", payload)?;
         let message = parse_bybit_orderbook(payload, lookup(&self.markets))
             .map_err(|err| invalid(err.to_string()))?;
         let Some(message) = message else {
@@ -144,8 +135,10 @@ impl BybitOrderbookParser {
 #[pyfunction]
 pub fn split_sides<'py>(
     py: Python<'py>,
-    changes: &DepthChanges,
+    changes: &Bound<'py, PyAny>,
 ) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    let changes = crate::convert::instance::<DepthChanges>("changes", "DepthChanges", changes)?;
+    let changes = changes.get();
     let bids = PyList::empty(py);
     let asks = PyList::empty(py);
     for (side, price, size) in changes.batch.texts() {
