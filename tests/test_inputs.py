@@ -408,3 +408,32 @@ def test_fee_rule_is_documented_in_the_stub_and_readme() -> None:
     assert re.search(r"BpsLike: TypeAlias = str \| Decimal \| int \| float", stub)
     readme = (root / "README.md").read_text()
     assert "exact to 1e-4 bps" in readme
+
+
+def test_payload_errors_quote_at_most_forty_characters_of_the_payload() -> None:
+    huge = "X" * 1_000_000
+    parser = _core.BinanceDepthParser({"BTCUSDT": ("BTC/USDT", 2, 8)})
+    payloads = [
+        # An unknown symbol, and a huge string where a number is expected.
+        f'{{"e":"depthUpdate","s":"{huge}","U":1,"u":2,"b":[],"a":[]}}',
+        f'{{"e":"depthUpdate","s":"BTCUSDT","U":"{huge}","u":2,"b":[],"a":[]}}',
+        f'{{"e":"depthUpdate","s":"BTCUSDT","U":1,"u":2,"b":[["{huge}","1"]],"a":[]}}',
+    ]
+    for payload in payloads:
+        with pytest.raises(sor.InvalidInput) as info:
+            parser.parse(payload.encode())
+        assert len(str(info.value)) < 200, str(info.value)[:300]
+    okx = _core.OkxBooksParser({"BTC-USDT": ("BTC/USDT", 1, 8)})
+    with pytest.raises(sor.InvalidInput) as info:
+        okx.parse(f'{{"arg":{{"channel":"books","instId":"{huge}"}},"action":"snapshot"}}'.encode())
+    assert len(str(info.value)) < 200
+
+
+def test_order_and_market_messages_quote_at_most_forty_characters() -> None:
+    huge = "Y" * 1_000_000
+    with pytest.raises(sor.InvalidInput) as info:
+        sor.OrderRequest(symbol=huge, side="buy", amount="1")
+    assert len(str(info.value)) < 200
+    with pytest.raises(sor.InvalidInput) as info:
+        Market.from_ccxt({"symbol": huge, "precision": {}, "taker": 0.001})
+    assert len(str(info.value)) < 200

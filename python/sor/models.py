@@ -17,6 +17,7 @@ from sor._core import ExecutionCost, FactorScores, InvalidInput, VenueScore, Wal
 from sor._validate import (
     DecimalInput,
     StrEnum,
+    quote,
     to_decimal,
     to_enum,
     to_float,
@@ -209,7 +210,7 @@ class OrderRequest:
         if not isinstance(symbol, str) or not _is_symbol(symbol):
             raise InvalidInput(
                 "symbol: expected ccxt's unified form BASE/QUOTE such as 'BTC/USDT', "
-                f"got {symbol!r}"
+                f"got {quote(symbol)}"
             )
         kind = to_enum(OrderType, order_type, "order_type")
         limit: Decimal | None = None
@@ -224,11 +225,11 @@ class OrderRequest:
         if overlap := sorted(set(preferred) & set(excluded)):
             raise InvalidInput(f"preferred_exchanges: also excluded: {', '.join(overlap)}")
         if not isinstance(only_preferred, bool):
-            raise InvalidInput(f"only_preferred: expected a bool, got {only_preferred!r}")
+            raise InvalidInput(f"only_preferred: expected a bool, got {quote(only_preferred)}")
         if only_preferred and not preferred:
             raise InvalidInput("only_preferred: needs at least one venue in preferred_exchanges")
         if client_id is not None and (not isinstance(client_id, str) or not client_id):
-            raise InvalidInput(f"client_id: expected a non-empty str, got {client_id!r}")
+            raise InvalidInput(f"client_id: expected a non-empty str, got {quote(client_id)}")
         set_ = object.__setattr__
         set_(self, "symbol", symbol)
         set_(self, "side", to_enum(OrderSide, side, "side"))
@@ -329,15 +330,15 @@ class ExchangeMetrics:
 
     def __post_init__(self) -> None:
         if not isinstance(self.venue, str) or not self.venue:
-            raise InvalidInput(f"venue: expected a non-empty str, got {self.venue!r}")
+            raise InvalidInput(f"venue: expected a non-empty str, got {quote(self.venue)}")
         to_float(self.latency_ema_ms, "latency_ema_ms")
         for name in ("success_rate", "uptime", "health_score"):
             to_float(getattr(self, name), name, high=1.0)
         failures = self.consecutive_failures
         if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
-            raise InvalidInput(f"consecutive_failures: expected an int >= 0, got {failures!r}")
+            raise InvalidInput(f"consecutive_failures: expected an int >= 0, got {quote(failures)}")
         if not isinstance(self.circuit_open, bool):
-            raise InvalidInput(f"circuit_open: expected a bool, got {self.circuit_open!r}")
+            raise InvalidInput(f"circuit_open: expected a bool, got {quote(self.circuit_open)}")
 
     @property
     def latency_category(self) -> LatencyCategory:

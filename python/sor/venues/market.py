@@ -28,7 +28,7 @@ from enum import IntEnum
 from functools import cached_property
 
 from sor._core import InvalidInput, VenueRules
-from sor._validate import to_decimal
+from sor._validate import quote, to_decimal
 
 __all__ = ["Market", "PrecisionMode", "decimals_of"]
 
@@ -54,7 +54,7 @@ def _number(value: object, field: str, *, positive: bool = False) -> Decimal:
         try:
             value = Decimal(repr(value))
         except InvalidOperation:  # pragma: no cover - repr of a float is always a number
-            raise InvalidInput(f"{field}: not a number: {value!r}") from None
+            raise InvalidInput(f"{field}: not a number: {quote(value)}") from None
     return to_decimal(value, field, positive=positive)
 
 
@@ -96,11 +96,11 @@ class Market:
         for name in ("symbol", "base", "quote"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
-                raise InvalidInput(f"market.{name}: expected a non-empty str, got {value!r}")
+                raise InvalidInput(f"market.{name}: expected a non-empty str, got {quote(value)}")
         if self.symbol.partition(":")[0] != f"{self.base}/{self.quote}":
             raise InvalidInput(
-                f"market.symbol: {self.symbol!r} does not match base {self.base!r} and "
-                f"quote {self.quote!r}"
+                f"market.symbol: {quote(self.symbol)} does not match base {quote(self.base)} and "
+                f"quote {quote(self.quote)}"
             )
         for name, positive in (("price_tick", True), ("amount_step", True), ("taker_fee", False)):
             object.__setattr__(
@@ -126,7 +126,7 @@ class Market:
                 )
             object.__setattr__(self, "max_amount", maximum)
         if not isinstance(self.active, bool):
-            raise InvalidInput(f"market.active: expected a bool, got {self.active!r}")
+            raise InvalidInput(f"market.active: expected a bool, got {quote(self.active)}")
 
     @classmethod
     def from_ccxt(
@@ -145,10 +145,10 @@ class Market:
         except ValueError:
             raise InvalidInput(
                 f"precision_mode: expected 2 (DECIMAL_PLACES), 3 (SIGNIFICANT_DIGITS) or "
-                f"4 (TICK_SIZE), got {precision_mode!r}"
+                f"4 (TICK_SIZE), got {quote(precision_mode)}"
             ) from None
         symbol = market.get("symbol")
-        where = f"market {symbol!r}"
+        where = f"market {quote(symbol)}"
         if mode is PrecisionMode.SIGNIFICANT_DIGITS:
             raise InvalidInput(
                 f"{where}: precision mode SIGNIFICANT_DIGITS is not supported: its steps depend "
@@ -166,7 +166,8 @@ class Market:
                 if places != places.to_integral_value():
                     raise InvalidInput(
                         f"{where}: precision.{key} must be a whole number of decimal places in "
-                        f"DECIMAL_PLACES mode, got {raw!r} (is the exchange in TICK_SIZE mode?)"
+                        f"DECIMAL_PLACES mode, got {quote(raw)} "
+                        "(is the exchange in TICK_SIZE mode?)"
                     )
                 steps[key] = Decimal(1).scaleb(-int(places))
         taker = market.get("taker")

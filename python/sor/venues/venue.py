@@ -8,7 +8,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from sor._core import InvalidInput
-from sor._validate import DecimalInput, to_decimal
+from sor._validate import DecimalInput, quote, to_decimal
 from sor.venues.market import Market, PrecisionMode
 
 __all__ = ["Venue"]
@@ -35,17 +35,17 @@ class Venue:
         balances: Mapping[str, DecimalInput] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name or name != name.strip():
-            raise InvalidInput(f"venue name: expected a non-empty str, got {name!r}")
+            raise InvalidInput(f"venue name: expected a non-empty str, got {quote(name)}")
         listed = markets.values() if isinstance(markets, Mapping) else markets
         by_symbol: dict[str, Market] = {}
         for market in listed:
             if not isinstance(market, Market):
-                raise InvalidInput(f"{name}: markets must be Market values, got {market!r}")
+                raise InvalidInput(f"{name}: markets must be Market values, got {quote(market)}")
             if market.symbol in by_symbol:
-                raise InvalidInput(f"{name}: market {market.symbol!r} is listed twice")
+                raise InvalidInput(f"{name}: market {quote(market.symbol)} is listed twice")
             by_symbol[market.symbol] = market
         funds = {
-            asset: to_decimal(amount, f"{name}: balances[{asset!r}]")
+            asset: to_decimal(amount, f"{name}: balances[{quote(asset)}]")
             for asset, amount in (balances or {}).items()
         }
         object.__setattr__(self, "name", name)

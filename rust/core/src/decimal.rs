@@ -93,6 +93,40 @@ pub fn excerpt(text: &str) -> String {
     format!("{head}...({chars} chars)")
 }
 
+/// A message (such as a JSON parser's) with every double-quoted run longer than
+/// [`EXCERPT_CHARS`] cut by [`excerpt`], so an error never repeats a huge input.
+#[must_use]
+pub fn cut_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(256));
+    let mut rest = message;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        // The closing quote: the first one not escaped by a backslash.
+        let mut close = None;
+        let mut escaped = false;
+        for (i, c) in rest.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    close = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let end = close.unwrap_or(rest.len());
+        out.push_str(&excerpt(&rest[..end]));
+        rest = &rest[end..];
+        if close.is_some() {
+            out.push('"');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A decimal string split into its significant digits and their power of ten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Parts {
@@ -605,6 +639,26 @@ mod tests {
             parse_fixed_wide("123456789012345678901234567890.5", 1),
             Ok(1_234_567_890_123_456_789_012_345_678_905)
         );
+    }
+
+    #[test]
+    fn cut_quoted_cuts_only_long_quoted_runs() {
+        assert_eq!(
+            cut_quoted("expected u64, got \"abc\""),
+            "expected u64, got \"abc\""
+        );
+        let long = "x".repeat(1000);
+        assert_eq!(
+            cut_quoted(&format!(
+                "invalid type: string \"{long}\", expected u64 at line 1"
+            )),
+            format!(
+                "invalid type: string \"{}...(1000 chars)\", expected u64 at line 1",
+                "x".repeat(40)
+            )
+        );
+        assert_eq!(cut_quoted("unterminated \"ab"), "unterminated \"ab");
+        assert_eq!(cut_quoted("esc \"a\\\"b\" end"), "esc \"a\\\"b\" end");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use thiserror::Error;
 
 use crate::book::{Book, BookError, BookSide, Delta};
-use crate::decimal::{DecimalError, check_decimals, parse_fixed};
+use crate::decimal::{DecimalError, check_decimals, cut_quoted, excerpt, parse_fixed};
 
 /// The decimal places of a market's prices and sizes, as a book keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -337,13 +337,13 @@ pub fn parse_binance_depth_update<K>(
     let text =
         std::str::from_utf8(payload).map_err(|err| WireError::Json(format!("not UTF-8: {err}")))?;
     let raw: RawEvent<'_> =
-        serde_json::from_str(text).map_err(|err| WireError::Json(err.to_string()))?;
+        serde_json::from_str(text).map_err(|err| WireError::Json(cut_quoted(&err.to_string())))?;
     if raw.event.as_deref() != Some("depthUpdate") || (raw.stream.is_some() && raw.data.is_some()) {
         return Ok(None);
     }
     let symbol = raw.symbol.ok_or(WireError::Missing("s"))?;
     let (key, precision) =
-        market(&symbol).ok_or_else(|| WireError::UnknownSymbol(symbol.into_owned()))?;
+        market(&symbol).ok_or_else(|| WireError::UnknownSymbol(excerpt(&symbol)))?;
     let first = raw.first.ok_or(WireError::Missing("U"))?;
     let last = raw.last.ok_or(WireError::Missing("u"))?;
     if first > last {

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 
+use crate::decimal::{cut_quoted, excerpt};
 use crate::wire::{ChangeBatch, Precision, RawLevel, WireError};
 use crate::wire_okx::{Object, side_changes};
 
@@ -97,20 +98,25 @@ pub fn parse_bybit_orderbook<K>(
         Err(err) => {
             return match serde_json::from_str::<Probe<'_>>(text) {
                 Ok(Probe { topic: None }) => Ok(None),
-                _ => Err(WireError::Json(err.to_string())),
+                _ => Err(WireError::Json(cut_quoted(&err.to_string()))),
             };
         }
     };
     let (key, precision) = market(&message.topic).ok_or_else(|| {
         WireError::Json(format!(
             "message of a topic not subscribed: {:?}",
-            message.topic
+            excerpt(&message.topic)
         ))
     })?;
     let kind = match message.kind.as_ref() {
         "snapshot" => OrderbookType::Snapshot,
         "delta" => OrderbookType::Delta,
-        other => return Err(WireError::Json(format!("unknown type {other:?}"))),
+        other => {
+            return Err(WireError::Json(format!(
+                "unknown type {:?}",
+                excerpt(other)
+            )));
+        }
     };
     let data = message.data.0;
     if data.update_id < 1 {

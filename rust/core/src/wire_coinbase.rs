@@ -21,6 +21,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use thiserror::Error;
 
 use crate::book::BookSide;
+use crate::decimal::{cut_quoted, excerpt};
 use crate::wire::{ChangeBatch, Precision, WireError};
 
 /// The channel name `level2` messages carry.
@@ -160,8 +161,8 @@ pub fn parse_coinbase_level2<K>(
     }
     let text = std::str::from_utf8(payload)
         .map_err(|err| Level2Error::Json(format!("not UTF-8: {err}")))?;
-    let raw: RawMessage<'_> =
-        serde_json::from_str(text).map_err(|err| Level2Error::Json(err.to_string()))?;
+    let raw: RawMessage<'_> = serde_json::from_str(text)
+        .map_err(|err| Level2Error::Json(cut_quoted(&err.to_string())))?;
     if raw.kind.as_deref() == Some("error") || raw.channel.as_deref() != Some(LEVEL2_DATA_CHANNEL) {
         return Ok(None);
     }
@@ -176,11 +177,11 @@ pub fn parse_coinbase_level2<K>(
         let missing = |what: &str| Level2Error::Missing(format!("events[{event_index}].{what}"));
         let product = event.product_id.ok_or_else(|| missing("product_id"))?;
         let (key, precision) =
-            market(&product).ok_or_else(|| Level2Error::UnknownProduct(product.into_owned()))?;
+            market(&product).ok_or_else(|| Level2Error::UnknownProduct(excerpt(&product)))?;
         let kind = match event.kind.as_deref() {
             Some("snapshot") => Level2Kind::Snapshot,
             Some("update") => Level2Kind::Update,
-            Some(other) => return Err(Level2Error::UnknownType(other.to_owned())),
+            Some(other) => return Err(Level2Error::UnknownType(excerpt(other))),
             None => return Err(missing("type")),
         };
         let updates = event.updates.ok_or_else(|| missing("updates"))?;
@@ -213,7 +214,7 @@ fn parse_updates(
         let side = match update.side.as_deref() {
             Some("bid") => BookSide::Bid,
             Some("offer") => BookSide::Ask,
-            Some(other) => return Err(Level2Error::UnknownSide(other.to_owned())),
+            Some(other) => return Err(Level2Error::UnknownSide(excerpt(other))),
             None => return Err(Level2Error::Missing(path("side"))),
         };
         let price = update

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::book::BookSide;
+use crate::decimal::{cut_quoted, excerpt};
 use crate::wire::{ChangeBatch, Precision, RawLevel, WireError};
 
 /// OKX's name of the order book channel of 400 levels.
@@ -172,7 +173,7 @@ pub fn parse_okx_books<K>(
                 Ok(Probe {
                     event: Present(true),
                 }) => Ok(None),
-                _ => Err(WireError::Json(err.to_string())),
+                _ => Err(WireError::Json(cut_quoted(&err.to_string()))),
             };
         }
     };
@@ -183,19 +184,24 @@ pub fn parse_okx_books<K>(
     if arg.channel != BOOKS_CHANNEL {
         return Err(WireError::Json(format!(
             "push of an unexpected channel {:?}",
-            arg.channel
+            excerpt(&arg.channel)
         )));
     }
     let (key, precision) = market(&arg.inst_id).ok_or_else(|| {
         WireError::Json(format!(
             "books push for an instrument not subscribed: {:?}",
-            arg.inst_id
+            excerpt(&arg.inst_id)
         ))
     })?;
     let action = match push.action.as_ref() {
         "snapshot" => BooksAction::Snapshot,
         "update" => BooksAction::Update,
-        other => return Err(WireError::Json(format!("unknown action {other:?}"))),
+        other => {
+            return Err(WireError::Json(format!(
+                "unknown action {:?}",
+                excerpt(other)
+            )));
+        }
     };
     let [Object(entry)]: [Object<RawEntry<'_>>; 1] = push
         .data
