@@ -305,24 +305,12 @@ def test_adapter_reports_a_malformed_depth_update_for_its_book() -> None:
     assert raised.value.symbol == "BTC/USDT"
 
 
-def test_adapter_leaves_a_level_finer_than_the_market_to_the_book_to_refuse() -> None:
-    source = adapter()
-    sync = BookSync(
-        "BTC/USDT",
-        source.new_book("BTC/USDT"),
-        source,
-        Backoff(rng=random.Random(0)),
-        max_buffer=10,
-        now=0.0,
-    )
-    snapshot = BookSnapshot("BTC/USDT", 100, [("64999.99", "1")], [("65000.01", "2")])
-    assert sync.on_snapshot(snapshot, now=1.0) is Outcome.LIVE
-    before = sync.book.copy()
-    (delta,) = source.parse(event([["65000.001", "1"], ["64999.98", "1"]], [], first=101))
-    assert isinstance(delta, BookDelta)
-    assert delta.changes == [("bid", "65000.001", "1"), ("bid", "64999.98", "1")]
-    assert sync.on_delta(delta, now=2.0) is Outcome.MALFORMED
-    assert sync.book == before
+def test_adapter_refuses_a_level_finer_than_the_market_naming_it_and_its_book() -> None:
+    # The core refuses it, so the Python reader (which would hand the strings to the book, and
+    # the book would refuse them) does not get to accept it: the message is malformed.
+    with pytest.raises(MalformedMessage, match=r"b\[0\]\.price") as refused:
+        adapter().parse(event([["65000.001", "1"], ["64999.98", "1"]], [], first=101))
+    assert refused.value.symbol == "BTC/USDT"
 
 
 # --- the sequence --------------------------------------------------------------------------------

@@ -390,3 +390,45 @@ async def test_faults_in_a_row_never_stop_the_feed(
     assert stats.checksum_failures == 1
     assert stats.resyncs == 2 + stats.crossed
     assert feed.running
+
+
+# -- pushes without seqId / prevSeqId (older OKX captures, some channels) ---------------------
+
+
+def _equal_truth(feed: Feed, simulator: OkxSimulator) -> bool:
+    return all(
+        feed.state(symbol) is SyncState.LIVE and feed.book(symbol) == simulator.true_top(symbol)
+        for symbol in feed.symbols
+    )
+
+
+async def test_pushes_without_sequence_ids_go_live_checked_by_their_checksum_alone(
+    make_feed: MakeFeed,
+) -> None:
+    async with OkxSimulator(MARKETS, seed=5, checksums="computed", sequence_ids=False) as sim:
+        feed = await make_feed(sim)
+        await feed.wait_live(timeout=5)
+        await sim.publish(200)
+        await poll_until(lambda: _equal_truth(feed, sim), what="books equal to the truth")
+        # Every push (and each snapshot's own checksum): the stats say how the books are checked.
+        assert feed.stats.checksum_only == sim.pushes_sent + 2
+        assert_only(feed, checksum_only=feed.stats.checksum_only)
+        # A lost push is found by the next checksum: that book resyncs, and recovers.
+        sim.drop_next(BTC)
+        await sim.publish(3, BTC)
+        await poll_until(lambda: feed.stats.checksum_failures == 1, what="the checksum failure")
+        await feed.wait_live(timeout=5)
+        await sim.publish(50)
+        await poll_until(lambda: _equal_truth(feed, sim), what="books equal to the truth")
+        assert_only(feed, checksum_only=feed.stats.checksum_only, checksum_failures=1, resyncs=1)
+
+
+async def test_pushes_without_sequence_ids_or_checksum_never_go_live_nor_count_resyncs(
+    make_feed: MakeFeed,
+) -> None:
+    async with OkxSimulator(MARKETS, seed=5, checksums="zero", sequence_ids=False) as sim:
+        feed = await make_feed(sim, snapshot_timeout=0.05)
+        await poll_until(lambda: feed.stats.malformed >= 4, what="refused snapshots")
+        await sim.publish(20)
+        assert all(feed.state(symbol) is not SyncState.LIVE for symbol in feed.symbols)
+        assert feed.stats.resyncs == 0, "a book that was never live is not resynced"

@@ -49,11 +49,12 @@ from sor.feeds.events import (
     Change,
     Control,
     FeedEvent,
-    Level,
     MalformedMessage,
     Market,
     Reconnect,
     Verdict,
+    read_levels,
+    refuse_what_the_core_refused,
 )
 from sor.feeds.http import HttpError, get_json
 from sor.feeds.ratelimit import WeightLimiter
@@ -163,11 +164,17 @@ class BinanceSpotAdapter(ExchangeAdapter):
         if type(data) is bytes:
             try:
                 update = self._depth_parser.parse(data)
-            except InvalidInput:
-                update = None  # read again below, which says what is wrong with it
+            except InvalidInput as refused:
+                # Read again below, which says what is wrong with it; what the core refuses is
+                # never accepted (duplicated keys, numbers beyond u64, which Python would read).
+                return refuse_what_the_core_refused(self._parse_python(data), refused)
             if update is not None:
                 symbol, first, final, changes = update
                 return (BookDelta(symbol, first, final, changes),)
+        return self._parse_python(data)
+
+    def _parse_python(self, data: bytes) -> Sequence[FeedEvent]:
+        """:meth:`parse` in Python: for what the core does not read, and to name what is wrong."""
         try:
             message = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -196,17 +203,14 @@ class BinanceSpotAdapter(ExchangeAdapter):
             raise MalformedMessage(f"depthUpdate for a symbol not subscribed: {exchange_symbol!r}")
         first = message.get("U")
         final = message.get("u")
-        if type(first) is not int or type(final) is not int or not 0 <= first <= final:
+        if type(first) is not int or type(final) is not int or not 0 <= first <= final < 2**64:
             raise MalformedMessage(f"bad update IDs U={first!r} u={final!r}", symbol)
-        bids = message.get("b")
-        asks = message.get("a")
-        if type(bids) is not list or type(asks) is not list:
-            raise MalformedMessage("b and a must be lists", symbol)
-        try:
-            changes: list[Change] = [("bid", level[0], level[1]) for level in bids]
-            changes += [("ask", level[0], level[1]) for level in asks]
-        except (IndexError, KeyError, TypeError):
-            raise MalformedMessage("a level is not a [price, quantity] pair", symbol) from None
+        changes: list[Change] = [
+            ("bid", price, size) for price, size in read_levels(message.get("b"), "b", symbol)
+        ]
+        changes += [
+            ("ask", price, size) for price, size in read_levels(message.get("a"), "a", symbol)
+        ]
         return BookDelta(symbol, first, final, changes)
 
     def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
@@ -239,15 +243,8 @@ def parse_snapshot(symbol: str, body: object) -> BookSnapshot:
     last_update_id = body.get("lastUpdateId")
     bids = body.get("bids")
     asks = body.get("asks")
-    if type(last_update_id) is not int or last_update_id < 0:
+    if type(last_update_id) is not int or not 0 <= last_update_id < 2**64:
         raise MalformedMessage(f"depth snapshot: bad lastUpdateId {last_update_id!r}", symbol)
-    if type(bids) is not list or type(asks) is not list:
-        raise MalformedMessage("depth snapshot: bids and asks must be lists", symbol)
-    try:
-        bid_levels: list[Level] = [(level[0], level[1]) for level in bids]
-        ask_levels: list[Level] = [(level[0], level[1]) for level in asks]
-    except (IndexError, KeyError, TypeError):
-        raise MalformedMessage(
-            "depth snapshot: a level is not a [price, quantity] pair", symbol
-        ) from None
+    bid_levels = read_levels(bids, "depth snapshot: bids", symbol)
+    ask_levels = read_levels(asks, "depth snapshot: asks", symbol)
     return BookSnapshot(symbol, last_update_id, bid_levels, ask_levels)

@@ -58,10 +58,11 @@ from sor.feeds.events import (
     Change,
     Control,
     FeedEvent,
-    Level,
     MalformedMessage,
     Market,
     Verdict,
+    read_levels,
+    refuse_what_the_core_refused,
 )
 
 #: Live public spot websocket endpoint.
@@ -156,9 +157,18 @@ class BybitSpotAdapter(ExchangeAdapter):
     def parse(self, data: bytes) -> Sequence[FeedEvent]:
         """Reads an orderbook snapshot or delta, a pong or a request's response."""
         if type(data) is bytes:
-            parsed = self._parse_in_core(data)
+            try:
+                parsed = self._parse_in_core(data)
+            except InvalidInput as refused:
+                # Read again below, which says what is wrong with it; what the core refuses is
+                # never accepted (a duplicated key, which Python would read as its last value).
+                return refuse_what_the_core_refused(self._parse_python(data), refused)
             if parsed is not None:
                 return parsed
+        return self._parse_python(data)
+
+    def _parse_python(self, data: bytes) -> Sequence[FeedEvent]:
+        """:meth:`parse` in Python: for what the core does not read, and to name what is wrong."""
         try:
             message = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -175,19 +185,17 @@ class BybitSpotAdapter(ExchangeAdapter):
         if type(data_) is not dict:
             raise MalformedMessage("data must be an object", symbol)
         update_id = data_.get("u")
-        if type(update_id) is not int or update_id < 1:
+        if type(update_id) is not int or not 1 <= update_id < 2**64:
             raise MalformedMessage(f"bad update ID u={update_id!r}", symbol)
-        bids = data_.get("b")
-        asks = data_.get("a")
-        if type(bids) is not list or type(asks) is not list:
-            raise MalformedMessage("b and a must be lists", symbol)
+        bids = read_levels(data_.get("b"), "b", symbol)
+        asks = read_levels(data_.get("a"), "a", symbol)
         kind = message.get("type")
         if kind == "snapshot":
-            return (BookSnapshot(symbol, update_id, _levels(bids, symbol), _levels(asks, symbol)),)
+            return (BookSnapshot(symbol, update_id, bids, asks),)
         if kind != "delta":
             raise MalformedMessage(f"unknown type {kind!r}", symbol)
-        changes: list[Change] = [("bid", price, size) for price, size in _levels(bids, symbol)]
-        changes += [("ask", price, size) for price, size in _levels(asks, symbol)]
+        changes: list[Change] = [("bid", price, size) for price, size in bids]
+        changes += [("ask", price, size) for price, size in asks]
         if update_id == 1:
             # The service restarted: this is the whole book (in no promised order).
             restart_bids, restart_asks = levels_best_first(changes, symbol)
@@ -195,12 +203,10 @@ class BybitSpotAdapter(ExchangeAdapter):
         return (BookDelta(symbol, update_id, update_id, changes),)
 
     def _parse_in_core(self, data: bytes) -> Sequence[FeedEvent] | None:
-        """The event of an orderbook message read by the core; None for anything it refuses
-        and for a restart's delta (``u == 1``), whose levels are read in Python."""
-        try:
-            parsed = self._orderbook_parser.parse(data)
-        except InvalidInput:
-            return None  # read again in Python, which says what is wrong with it
+        """The event of an orderbook message read by the core; None for a message without a
+        topic and for a restart's delta (``u == 1``), whose levels are read in Python. Raises
+        :class:`sor.InvalidInput` for anything the core refuses."""
+        parsed = self._orderbook_parser.parse(data)  # InvalidInput: see parse
         if parsed is None:
             return None
         symbol, kind, update_id, changes = parsed
@@ -229,10 +235,3 @@ class BybitSpotAdapter(ExchangeAdapter):
         if self.strict_gaps and delta.first_sequence > book_sequence + 1:
             return Verdict.GAP
         return Verdict.APPLY
-
-
-def _levels(levels: list[object], symbol: str) -> list[Level]:
-    try:
-        return [(level[0], level[1]) for level in levels]  # type: ignore[index]
-    except (IndexError, KeyError, TypeError):
-        raise MalformedMessage("a level is not a [price, size] pair", symbol) from None

@@ -68,6 +68,8 @@ from sor.feeds.events import (
     Market,
     Reconnect,
     Verdict,
+    describe_json,
+    refuse_what_the_core_refused,
 )
 
 #: Live market-data websocket endpoint.
@@ -180,8 +182,13 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
         if type(data) is bytes:
             try:
                 level2 = self._level2_parser.parse(data)
-            except InvalidInput:
-                level2 = None  # read again below, which says what is wrong with it
+            except InvalidInput as refused:
+                # Read again below, which says what is wrong with it; what the core refuses is
+                # never accepted (a duplicated key, which Python would read as its last value).
+                # Its sequence_num may be used up: if no book can be named, every book resyncs.
+                return refuse_what_the_core_refused(
+                    self._parse_python(data), refused, resync_all=True
+                )
             if level2 is not None:
                 number, events = level2
                 skipped = self._check_sequence(number)
@@ -190,6 +197,15 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
                 return [
                     _core_event(symbol, kind, changes, number) for symbol, kind, changes in events
                 ]
+        return self._parse_python(data)
+
+    def _parse_python(self, data: bytes) -> Sequence[FeedEvent]:
+        """:meth:`parse` in Python: for what the core does not read, and to name what is wrong.
+
+        Once a message's ``sequence_num`` is used up, a book message that cannot be attributed
+        to a subscribed product raises :class:`MalformedMessage` with ``resync_all``: no later
+        number would show that one of the books missed it.
+        """
         try:
             message = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -199,14 +215,24 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
         if message.get("type") == "error":
             raise MalformedMessage(f"error message: {str(message.get('message'))[:200]!r}")
         sequence = message.get("sequence_num")
-        if type(sequence) is not int or sequence < 0:
+        if type(sequence) is not int or not 0 <= sequence < 2**64:
             raise MalformedMessage(f"bad sequence_num {sequence!r}")
         skipped = self._check_sequence(sequence)
         if skipped is not None:
             return skipped
         channel = message.get("channel")
+        if type(channel) is not str:
+            # It used a number that may have been a book's: no gap will show its loss.
+            raise MalformedMessage(
+                f"channel: expected a string, got {describe_json(channel)}", resync_all=True
+            )
         if channel == LEVEL2_DATA_CHANNEL:
-            return self._l2_data(message.get("events"), sequence)
+            try:
+                return self._l2_data(message.get("events"), sequence)
+            except MalformedMessage as error:
+                if error.symbol is not None:
+                    raise
+                raise MalformedMessage(error.reason, resync_all=True) from None
         if channel == HEARTBEATS_CHANNEL:
             return (Control("heartbeat"),)
         if channel == "subscriptions":
@@ -279,11 +305,13 @@ def _changes(updates: list[object], symbol: str) -> list[Change]:
     for update in updates:
         if type(update) is not dict:
             raise MalformedMessage("l2_data: an update is not an object", symbol)
-        side = _SIDES.get(update.get("side"))
+        wire_side = update.get("side")
+        side = _SIDES.get(wire_side) if type(wire_side) is str else None
         price = update.get("price_level")
         quantity = update.get("new_quantity")
         if side is None:
-            raise MalformedMessage(f"l2_data: unknown side {update.get('side')!r}", symbol)
+            shown = repr(wire_side) if type(wire_side) is str else describe_json(wire_side)
+            raise MalformedMessage(f"l2_data: unknown side {shown}", symbol)
         if type(price) is not str or type(quantity) is not str:
             raise MalformedMessage(
                 "l2_data: price_level and new_quantity must be decimal strings", symbol

@@ -346,8 +346,7 @@ class Feed:
     async def _receive(self, ws: ClientConnection) -> str:
         """Reads and applies messages; returns the reason if the exchange asks to reconnect."""
         stats = self.stats
-        parse = self.adapter.parse
-        syncs = self._syncs
+        on_message = self.on_message
         monotonic = time.monotonic
         while True:
             data = await ws.recv(decode=False)
@@ -355,46 +354,62 @@ class Feed:
             self._last_message = now
             stats.messages += 1
             stats.bytes += len(data)
-            try:
-                events = parse(data)
-            except MalformedMessage as error:
-                self._on_malformed(error, data)
-                continue
-            except Exception:
-                logger.exception(
-                    "%s: adapter failed to parse %r", self.adapter.name, data[:_EXCERPT]
-                )
-                self._on_malformed(MalformedMessage("adapter error"), data)
-                continue
-            for event in events:
-                if isinstance(event, BookDelta):
-                    sync = syncs.get(event.symbol)
-                    if sync is None:
-                        self._on_malformed(MalformedMessage("update for an unknown symbol"), data)
-                        continue
-                    try:
-                        outcome = sync.on_delta(event, now)
-                    except Exception:
-                        self._write_failed(sync, "update")
-                        continue
-                    if outcome in FAILURES or outcome is Outcome.STALE_SNAPSHOT:
-                        self._on_failure(sync, outcome, now)
-                elif isinstance(event, BookSnapshot):
-                    sync = syncs.get(event.symbol)
-                    if sync is None:
-                        self._on_malformed(MalformedMessage("snapshot for an unknown symbol"), data)
-                        continue
-                    try:
-                        outcome = sync.on_snapshot(event, now)
-                    except Exception:
-                        self._write_failed(sync, "snapshot")
-                        continue
-                    self._on_snapshot_outcome(sync, outcome, now)
-                elif isinstance(event, Reconnect):
-                    if event.gap:
-                        stats.gaps += 1
-                        return f"lost messages: {event.reason}"
-                    return f"the exchange asked: {event.reason}"
+            reconnect = on_message(data, now)
+            if reconnect is not None:
+                return reconnect
+
+    def on_message(self, data: bytes, now: float) -> str | None:
+        """Handles one received message (``now``: monotonic seconds): parses it, applies its
+        events, counts and resyncs what fails. Returns why the connection must be replaced, if it
+        must (the exchange asked, or a connection-wide gap); None otherwise.
+
+        This is the whole of what the receive loop does with a message besides counting it, so
+        a test can replay recorded traffic through it without a socket. It never raises for bad
+        input.
+        """
+        syncs = self._syncs
+        try:
+            events = self.adapter.parse(data)
+        except MalformedMessage as error:
+            self._on_malformed(error, data)
+            return None
+        except Exception:
+            logger.exception("%s: adapter failed to parse %r", self.adapter.name, data[:_EXCERPT])
+            # A bug: nothing says which book the message was for, or that a gap will show.
+            self._on_malformed(MalformedMessage("adapter error", resync_all=True), data)
+            return None
+        for event in events:
+            if isinstance(event, BookDelta):
+                sync = syncs.get(event.symbol)
+                if sync is None:
+                    self._on_malformed(MalformedMessage("update for an unknown symbol"), data)
+                    continue
+                if event.checksum_only:
+                    self.stats.checksum_only += 1
+                try:
+                    outcome = sync.on_delta(event, now)
+                except Exception:
+                    self._write_failed(sync, "update")
+                    continue
+                if outcome in FAILURES or outcome is Outcome.STALE_SNAPSHOT:
+                    self._on_failure(sync, outcome, now)
+            elif isinstance(event, BookSnapshot):
+                sync = syncs.get(event.symbol)
+                if sync is None:
+                    self._on_malformed(MalformedMessage("snapshot for an unknown symbol"), data)
+                    continue
+                try:
+                    outcome = sync.on_snapshot(event, now)
+                except Exception:
+                    self._write_failed(sync, "snapshot")
+                    continue
+                self._on_snapshot_outcome(sync, outcome, now)
+            elif isinstance(event, Reconnect):
+                if event.gap:
+                    self.stats.gaps += 1
+                    return f"lost messages: {event.reason}"
+                return f"the exchange asked: {event.reason}"
+        return None
 
     # -- sync bookkeeping -------------------------------------------------------------------
 
@@ -405,7 +420,7 @@ class Feed:
         )
         if error.symbol is not None and error.symbol in self._syncs:
             self._resync(self._syncs[error.symbol], "malformed update")
-        elif error.symbol is None and not self.adapter.gapless_sequences:
+        elif error.symbol is None and (error.resync_all or not self.adapter.gapless_sequences):
             for sync in self._syncs.values():
                 self._resync(sync, "unattributable malformed message")
 
@@ -459,7 +474,9 @@ class Feed:
         traceback (call it in the ``except`` block), counts a resync and resyncs the book, so
         the feed lives on."""
         logger.exception("%s: %s: applying the %s failed", self.adapter.name, sync.symbol, what)
-        self._resync(sync, f"applying the {what} failed")
+        # Counted even for a book that was not live: the book itself may be broken.
+        self.stats.resyncs += 1
+        self._resync(sync, f"applying the {what} failed", count=False)
 
     def _on_live(self, sync: BookSync) -> None:
         self._live[sync.symbol].set()
@@ -471,7 +488,7 @@ class Feed:
 
     def _resync(self, sync: BookSync, reason: str, *, count: bool = True) -> None:
         """Empties the book and makes sure a snapshot will rebuild it."""
-        if count:
+        if count and sync.state is SyncState.LIVE:
             self.stats.resyncs += 1
             logger.warning("%s: %s: resync: %s", self.adapter.name, sync.symbol, reason)
         sync.reset()

@@ -61,6 +61,7 @@ from sor.feeds.events import (
     MalformedMessage,
     Market,
     Verdict,
+    describe_json,
 )
 
 logger = logging.getLogger(__name__)
@@ -79,14 +80,30 @@ def kraken_symbol(symbol: str) -> str:
     return f"{_ALIASES.get(base, base)}/{_ALIASES.get(quote, quote)}"
 
 
+class JsonNumber(str):
+    """The exact text of a fractional JSON number (a ``str``, told apart from a JSON string)."""
+
+    __slots__ = ()
+
+
+def _no_constants(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def decode_exact(data: bytes) -> Any:
-    """The JSON of ``data`` with every fractional number kept as its exact text (a ``str``).
+    """The JSON of ``data`` with every fractional number kept as its exact text.
 
     Kraken v2 writes prices and quantities as JSON numbers; decoded as floats they could not be
     reproduced digit for digit (the checksum needs the digits) and must never become book keys.
-    The standard library hands the number's own text to ``parse_float``; integers stay ``int``.
+    The standard library hands the number's own text to ``parse_float``, here kept as a
+    :class:`JsonNumber` (a ``str``, so that a JSON string in its place can be refused);
+    integers stay ``int``; ``NaN`` and ``Infinity`` are refused. Raises ``ValueError`` (also for
+    JSON nested too deeply to read) .
     """
-    return json.loads(data, parse_float=str)
+    try:
+        return json.loads(data, parse_float=JsonNumber, parse_constant=_no_constants)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 class KrakenAdapter(ExchangeAdapter):
@@ -142,7 +159,7 @@ class KrakenAdapter(ExchangeAdapter):
         """The events of one message; raises :class:`MalformedMessage` if it cannot be read."""
         try:
             message = decode_exact(data)
-        except ValueError as error:  # invalid JSON or UTF-8
+        except ValueError as error:  # invalid JSON or UTF-8, nested too deeply
             raise MalformedMessage(f"invalid JSON: {error}") from None
         if type(message) is not dict:
             raise MalformedMessage("expected a JSON object")
@@ -183,12 +200,18 @@ class KrakenAdapter(ExchangeAdapter):
         events: list[FeedEvent] = []
         for item in items:
             symbol = self._symbol_of(item)
-            try:
-                bids = _levels(item["bids"]) if "bids" in item or kind == "snapshot" else []
-                asks = _levels(item["asks"]) if "asks" in item or kind == "snapshot" else []
-                checksum = item["checksum"]
-            except (KeyError, TypeError, ValueError) as error:
-                raise MalformedMessage(f"bad book {kind}: {error!r}", symbol) from None
+            # An update may leave out a side that did not change; a snapshot has both.
+            bids = (
+                _levels(item.get("bids"), "bids", symbol)
+                if "bids" in item or kind == "snapshot"
+                else []
+            )
+            asks = (
+                _levels(item.get("asks"), "asks", symbol)
+                if "asks" in item or kind == "snapshot"
+                else []
+            )
+            checksum = item.get("checksum")
             if type(checksum) is not int or not 0 <= checksum < 1 << 32:
                 raise MalformedMessage(f"bad checksum {checksum!r}", symbol)
             sequence = self._sequences[symbol] + 1
@@ -207,9 +230,10 @@ class KrakenAdapter(ExchangeAdapter):
     def _symbol_of(self, item: object) -> str:
         if type(item) is not dict:
             raise MalformedMessage("book data item is not an object")
-        symbol = self._by_kraken.get(item.get("symbol"))  # type: ignore[arg-type]
+        name = item.get("symbol")
+        symbol = self._by_kraken.get(name) if type(name) is str else None
         if symbol is None:
-            raise MalformedMessage(f"book data for an unknown symbol {item.get('symbol')!r}")
+            raise MalformedMessage(f"book data for an unknown symbol: {describe_json(name)}")
         return symbol
 
     def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
@@ -224,23 +248,35 @@ class KrakenAdapter(ExchangeAdapter):
         return book.kraken_checksum() == checksum
 
 
-def _levels(levels: object) -> list[Level]:
+def _levels(levels: object, field: str, symbol: str) -> list[Level]:
     """``[(price, qty)]`` text from ``[{"price": ..., "qty": ...}]`` as :func:`decode_exact` gives
-    them (fractional numbers as their text, whole numbers as ``int``)."""
+    them; raises :class:`MalformedMessage` naming the first level that is not an object of two
+    JSON numbers (a string, even a decimal one, is not what Kraken sends)."""
     if type(levels) is not list:
-        raise TypeError(f"expected a list of levels, got {type(levels).__name__}")
+        raise MalformedMessage(
+            f"{field}: expected an array of levels, got {describe_json(levels)}", symbol
+        )
     parsed: list[Level] = []
-    for level in levels:
-        price = level["price"]
-        qty = level["qty"]
-        if type(price) is int:
-            price = str(price)
-        if type(qty) is int:
-            qty = str(qty)
-        if type(price) is not str or type(qty) is not str:
-            raise TypeError(f"price and qty must be numbers, got {price!r} and {qty!r}")
+    for index, level in enumerate(levels):
+        if type(level) is not dict:
+            raise MalformedMessage(
+                f"{field}[{index}]: expected a {{price, qty}} object, got {describe_json(level)}",
+                symbol,
+            )
+        price = _number(level.get("price"), f"{field}[{index}].price", symbol)
+        qty = _number(level.get("qty"), f"{field}[{index}].qty", symbol)
         parsed.append((price, qty))
     return parsed
+
+
+def _number(value: object, field: str, symbol: str) -> str:
+    """The text of a JSON number (as :func:`decode_exact` keeps it); raises for anything else."""
+    if type(value) is JsonNumber:
+        return value
+    if type(value) is int:
+        return str(value)
+    shown = "a string" if type(value) is str else describe_json(value)
+    raise MalformedMessage(f"{field}: expected a number, got {shown}", symbol)
 
 
 def _status(message: dict[str, object]) -> str:

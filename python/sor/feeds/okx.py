@@ -24,6 +24,13 @@ https://www.okx.com/docs-v5/en/#overview-websocket-notification):
   current); after maintenance the sequence may be reset, and the update then has a ``seqId``
   smaller than its ``prevSeqId`` ("subsequent messages will follow the regular sequencing rule":
   the book continues from the new, smaller ``seqId``).
+- Pushes without ``seqId``/``prevSeqId`` (older OKX captures, some channels) are checked by
+  their checksum alone: the adapter numbers them itself, each chained to the one before, and
+  every such update is counted in ``FeedStats.checksum_only``. A lost push then shows only in
+  the next checksum (which covers the best 25 levels per side); a push with neither sequence
+  IDs nor a non-zero checksum cannot be checked at all and is refused (such a book never goes
+  live, and, never live, is not counted as resynced). They are read in Python (the core reads
+  the documented shape only).
 - Checksum: CRC32 (as a signed 32-bit integer) of the best 25 bids and asks, interleaved
   ``bid:ask:bid:ask`` as ``price:size`` joined by ``:`` (levels missing on one side are left out),
   computed on the book after the message. OKX deprecated it in 2026 (the field stays and is
@@ -70,6 +77,7 @@ from sor.feeds.events import (
     Market,
     Reconnect,
     Verdict,
+    read_levels,
 )
 
 #: Live public websocket endpoint.
@@ -128,6 +136,8 @@ class OkxAdapter(ExchangeAdapter):
                 other = self._by_inst_id[inst_id]
                 raise InvalidInput(f"markets: {symbol} and {other} are both {inst_id}")
             self._by_inst_id[inst_id] = symbol
+        # Per instrument: the adapter's own number of the last push read without sequence IDs.
+        self._unsequenced = dict.fromkeys(self.markets, 0)
         self._books_parser = OkxBooksParser(
             {
                 okx_inst_id(symbol): (symbol, market.price_decimals, market.size_decimals)
@@ -192,13 +202,18 @@ class OkxAdapter(ExchangeAdapter):
         if type(entries) is not list or not entries:
             raise MalformedMessage("data must be a non-empty list", symbol)
         events: list[FeedEvent] = []
+        number = self._unsequenced[symbol]
         for entry in entries:
             if type(entry) is not dict:
                 raise MalformedMessage("a data entry is not an object", symbol)
-            if action == "snapshot":
+            if "seqId" not in entry and "prevSeqId" not in entry:
+                number += 1
+                events.extend(_checksum_only(symbol, action, entry, number))
+            elif action == "snapshot":
                 events.extend(_snapshot(symbol, entry))
             else:
                 events.append(_update(symbol, entry))
+        self._unsequenced[symbol] = number  # only once the whole push has been read
         return events
 
     def _parse_in_core(self, data: bytes) -> Sequence[FeedEvent] | None:
@@ -260,7 +275,12 @@ class OkxAdapter(ExchangeAdapter):
 def _sequence_ids(symbol: str, entry: dict[str, object]) -> tuple[int, int]:
     sequence = entry.get("seqId")
     previous = entry.get("prevSeqId")
-    if type(sequence) is not int or type(previous) is not int or sequence < 0 or previous < -1:
+    if (
+        type(sequence) is not int
+        or type(previous) is not int
+        or not 0 <= sequence < 2**63
+        or not -1 <= previous < 2**63
+    ):
         raise MalformedMessage(
             f"bad sequence IDs seqId={sequence!r} prevSeqId={previous!r}", symbol
         )
@@ -278,16 +298,9 @@ def _checksum(symbol: str, entry: dict[str, object]) -> int | None:
 
 
 def _sides(symbol: str, entry: dict[str, object]) -> tuple[list[Level], list[Level]]:
-    bids = entry.get("bids")
-    asks = entry.get("asks")
-    if type(bids) is not list or type(asks) is not list:
-        raise MalformedMessage("bids and asks must be lists", symbol)
-    try:
-        bid_levels: list[Level] = [(level[0], level[1]) for level in bids]
-        ask_levels: list[Level] = [(level[0], level[1]) for level in asks]
-    except (IndexError, KeyError, TypeError):
-        raise MalformedMessage("a level is not a [price, size, ...] array", symbol) from None
-    return bid_levels, ask_levels
+    return read_levels(entry.get("bids"), "bids", symbol), read_levels(
+        entry.get("asks"), "asks", symbol
+    )
 
 
 def _snapshot(symbol: str, entry: dict[str, object]) -> list[FeedEvent]:
@@ -311,3 +324,29 @@ def _update(symbol: str, entry: dict[str, object]) -> BookDelta:
     changes: list[Change] = [("bid", price, size) for price, size in bids]
     changes += [("ask", price, size) for price, size in asks]
     return BookDelta(symbol, sequence, sequence, changes, previous, _checksum(symbol, entry))
+
+
+def _checksum_only(
+    symbol: str, action: str, entry: dict[str, object], number: int
+) -> list[FeedEvent]:
+    """The events of a push without ``seqId``/``prevSeqId``, numbered ``number`` by the adapter.
+
+    Its checksum is then the only check (:attr:`BookDelta.checksum_only`): each push chains to
+    the adapter's previous number, so a refused push shows as a gap, and a lost one as a
+    checksum mismatch on the next push. A push without a checksum either (0 since OKX's
+    deprecation) could never be checked: it is refused, so such a book never goes live.
+    """
+    checksum = _checksum(symbol, entry)
+    if checksum is None:
+        raise MalformedMessage(
+            "push without seqId/prevSeqId and without a checksum: it cannot be checked", symbol
+        )
+    bids, asks = _sides(symbol, entry)
+    if action == "snapshot":
+        return [
+            BookSnapshot(symbol, number, bids, asks),
+            BookDelta(symbol, number, number, [], number, checksum, checksum_only=True),
+        ]
+    changes: list[Change] = [("bid", price, size) for price, size in bids]
+    changes += [("ask", price, size) for price, size in asks]
+    return [BookDelta(symbol, number, number, changes, number - 1, checksum, checksum_only=True)]

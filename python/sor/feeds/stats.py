@@ -25,6 +25,12 @@ class FeedStats:
       because they would cross it; ``malformed``: messages that could not be understood or were
       not expected.
     - ``reconnects``: connections lost (or refused) after which the feed connected again.
+    - ``checksum_only``: book updates that came without sequence IDs and were checked by their
+      checksum alone (OKX pushes without ``seqId``/``prevSeqId``): a lost update is found only
+      by the next checksum, which covers the best levels only (OKX: 25 per side).
+
+    ``resyncs`` counts only books that were live: a book still waiting for its first good
+    snapshot that is refused again is not resynced, only re-requested.
     """
 
     messages: int = 0
@@ -38,6 +44,7 @@ class FeedStats:
     crossed: int = 0
     malformed: int = 0
     reconnects: int = 0
+    checksum_only: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """The counters by name."""

@@ -204,7 +204,7 @@ class BinanceSimulator(SimulatorBase):
             if self._drop[target] > 0:
                 self._drop[target] -= 1
                 continue
-            await self._broadcast(target, self._depth_update(target, step))
+            await self._broadcast(target, self._mutated(target, self._depth_update(target, step)))
 
     def pause(self) -> None:
         """Stops the interval streaming (``publish`` still works)."""

@@ -184,7 +184,8 @@ class BybitSimulator(SimulatorBase):
                 self._drop[target] -= 1
                 continue
             self.deltas_sent += 1
-            await self._broadcast(target, self._message(target, "delta", bids, asks))
+            payload = self._message(target, "delta", bids, asks)
+            await self._broadcast(target, self._mutated(target, payload))
 
     def evolve_unseen(self, symbol: str, count: int = 1) -> None:
         """Moves the book of ``symbol`` by ``count`` events and sends nothing, without using any

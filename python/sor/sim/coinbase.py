@@ -245,6 +245,9 @@ class CoinbaseSimulator(SimulatorBase):
         """Numbers an ``l2_data`` message of ``symbol`` for every subscribed client and sends it
         (``drop``: the number is used but the message lost)."""
         build = _envelope_builder("l2_data", events)
+        mutation = None if drop else self._next_mutation(symbol)
+        if mutation is not None:
+            build = _rewritten(build, mutation)
         for client in list(self._clients):
             async with client.lock:
                 since = client.level2.get(symbol)
@@ -463,3 +466,10 @@ def _envelope(channel: str, sequence: int, events: bytes) -> bytes:
 
 def _envelope_builder(channel: str, events: bytes) -> Callable[[int], bytes]:
     return lambda sequence: _envelope(channel, sequence, events)
+
+
+def _rewritten(
+    build: Callable[[int], bytes], mutation: Callable[[bytes], bytes]
+) -> Callable[[int], bytes]:
+    """``build`` with every message it makes rewritten by ``mutation``."""
+    return lambda sequence: mutation(build(sequence))

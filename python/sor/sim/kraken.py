@@ -253,7 +253,7 @@ class KrakenSimulator(SimulatorBase):
                 self._corrupt[symbol] -= 1
                 sent = checksum ^ 0x5A5A5A5A
             payload = self._book_message(symbol, "update", changed["bid"], changed["ask"], sent)
-            await self._broadcast(symbol, depth, payload)
+            await self._broadcast(symbol, depth, self._mutated(symbol, payload))
         if dropped:
             self._drop[symbol] -= 1
 

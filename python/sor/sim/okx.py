@@ -144,6 +144,7 @@ class OkxSimulator(SimulatorBase):
         depth: int = DEPTH,
         checksums: ChecksumMode = "zero",
         ping_interval: float | None = None,
+        sequence_ids: bool = True,
     ) -> None:
         if not markets:
             raise InvalidInput("markets: expected at least one market")
@@ -155,6 +156,8 @@ class OkxSimulator(SimulatorBase):
         self._rng = rng
         self.depth = depth
         self.checksums: ChecksumMode = checksums
+        self.sequence_ids = sequence_ids
+        """False: pushes carry no ``seqId``/``prevSeqId`` (older OKX captures, some channels)."""
         self._instruments: dict[str, _Instrument] = {}
         for market in markets:
             model = BookModel(market, random.Random(rng.getrandbits(64)))
@@ -285,7 +288,7 @@ class OkxSimulator(SimulatorBase):
             if instrument.drop > 0:
                 instrument.drop -= 1
                 continue
-            self._broadcast(instrument, payload)
+            self._broadcast(instrument, self._mutated(instrument.symbol, payload))
         await asyncio.sleep(0)
 
     def pause(self) -> None:
@@ -388,20 +391,20 @@ class OkxSimulator(SimulatorBase):
         sequence: int,
         checksum: int,
     ) -> bytes:
+        entry: dict[str, object] = {
+            "asks": asks,
+            "bids": bids,
+            "ts": str(_now_ms()),
+            "checksum": checksum,
+        }
+        if self.sequence_ids:
+            entry["prevSeqId"] = previous
+            entry["seqId"] = sequence
         return orjson.dumps(
             {
                 "arg": {"channel": "books", "instId": instrument.inst_id},
                 "action": action,
-                "data": [
-                    {
-                        "asks": asks,
-                        "bids": bids,
-                        "ts": str(_now_ms()),
-                        "checksum": checksum,
-                        "prevSeqId": previous,
-                        "seqId": sequence,
-                    }
-                ],
+                "data": [entry],
             }
         )
 

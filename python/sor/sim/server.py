@@ -3,12 +3,17 @@ disconnect and stall faults."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
 from sor.sim.book_model import BookModel
 
-__all__ = ["SimulatorBase"]
+__all__ = ["Mutation", "SimulatorBase"]
+
+#: Turns one outgoing message into what a client receives instead (a corrupted or hostile one).
+Mutation = Callable[[bytes], bytes]
 
 S = TypeVar("S", bound="SimulatorBase")
 
@@ -59,6 +64,29 @@ class SimulatorBase:
         for client in self._clients:
             client.stalled = True
             client.connection.transport.pause_reading()
+
+    def mutate_next(self, symbol: str, mutation: Mutation, count: int = 1) -> None:
+        """The next ``count`` book updates of ``symbol`` change the true book as usual but reach
+        every client as ``mutation`` rewrites them: a hostile or corrupted message, which a feed
+        must refuse whole (its book is then behind the truth and must resync)."""
+        if symbol not in self.symbols:
+            raise KeyError(symbol)
+        self._mutations().setdefault(symbol, deque()).extend([mutation] * count)
+
+    def _next_mutation(self, symbol: str) -> Mutation | None:
+        """The mutation for the book update of ``symbol`` about to be sent (None: send it as is)."""
+        pending = self._mutations().get(symbol)
+        return pending.popleft() if pending else None
+
+    def _mutated(self, symbol: str, payload: bytes) -> bytes:
+        """``payload`` as the next mutation of ``symbol`` rewrites it (as is if there is none)."""
+        mutation = self._next_mutation(symbol)
+        return payload if mutation is None else mutation(payload)
+
+    def _mutations(self) -> dict[str, deque[Mutation]]:
+        # Created on first use: the subclasses' constructors need not know about it.
+        state: dict[str, deque[Mutation]] = vars(self).setdefault("_pending_mutations", {})
+        return state
 
     @property
     def port(self) -> int:

@@ -466,6 +466,37 @@ mod tests {
         br#"{"e":"depthUpdate","s":"BNBBTC","U":1,"u":2,"b":[[0.1,"1"]],"a":[]}"#.as_slice(),
         "invalid message"
     )]
+    #[case::level_as_a_string(
+        br#"{"e":"depthUpdate","s":"BNBBTC","U":1,"u":2,"b":["65000"],"a":[]}"#.as_slice(),
+        "invalid message: invalid type: string \"65000\", expected a [price, quantity] pair"
+    )]
+    #[case::level_as_an_object(
+        br#"{"e":"depthUpdate","s":"BNBBTC","U":1,"u":2,"b":[{"p":"1","q":"1"}],"a":[]}"#
+            .as_slice(),
+        "invalid message: invalid type: map"
+    )]
+    #[case::duplicated_key(
+        br#"{"e":"depthUpdate","s":"BNBBTC","U":1,"u":2,"b":[],"a":[],"b":[["1","1"]]}"#
+            .as_slice(),
+        "invalid message: duplicate field `b`"
+    )]
+    #[case::id_beyond_u64(
+        br#"{"e":"depthUpdate","s":"BNBBTC","U":1,"u":18446744073709551616,"b":[],"a":[]}"#
+            .as_slice(),
+        "invalid message"
+    )]
+    #[case::non_ascii_digits(
+        "{\"e\":\"depthUpdate\",\"s\":\"BNBBTC\",\"U\":1,\"u\":2,\"b\":[[\"\u{ff16}\",\"1\"]],\"a\":[]}"
+            .as_bytes(),
+        "b[0].price"
+    )]
+    // serde_json skips an unread value without recursing: no stack overflow, the rest is read.
+    #[case::deeply_nested_unread_field(
+        format!("{{\"e\":\"depthUpdate\",\"E\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000))
+            .into_bytes()
+            .leak(),
+        "depthUpdate without \"s\""
+    )]
     #[case::no_symbol(
         br#"{"e":"depthUpdate","U":1,"u":2,"b":[],"a":[]}"#.as_slice(),
         "depthUpdate without \"s\""

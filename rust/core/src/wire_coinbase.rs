@@ -468,6 +468,20 @@ mod tests {
             )),
             Err(Level2Error::Json(_))
         ));
+        for product in ["5", "null", r#"["BTC-USD"]"#] {
+            let event = format!(r#"[{{"type":"update","product_id":{product},"updates":[]}}]"#);
+            assert!(parse(&message(&event)).is_err(), "{event}");
+        }
+        assert!(matches!(
+            parse(&update(
+                r#"{"side":["bid"],"price_level":"1","new_quantity":"1"}"#
+            )),
+            Err(Level2Error::Json(_))
+        ));
+        assert!(matches!(
+            parse(&update(&good.replace(r#""1"}"#, r#""1","side":"offer"}"#))),
+            Err(Level2Error::Json(message)) if message.starts_with("duplicate field `side`")
+        ));
         // serde's structs would read arrays by position: only objects are updates and events.
         assert!(matches!(
             parse(&update(r#"["bid","1","1"]"#)),
