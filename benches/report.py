@@ -43,6 +43,10 @@ SORTED_DECIMAL = "sortedcontainers (Decimal)"
 """A pure-Python ``SortedDict`` book with ``Decimal`` prices and sizes."""
 PYTHON = "pure Python"
 """A pure-Python reference over ``SortedDict`` books."""
+SOR_EXCHANGE_LOTS = "sor (exchange lots)"
+"""sor with each venue on its exchange's own lot step (10^-5, 10^-6 or 10^-8 BTC)."""
+SOR_COARSE_LOTS = "sor (coarse lots)"
+"""sor with coarse, mutually awkward lot steps: the exact search over lot multiples runs."""
 
 # --- Groups ------------------------------------------------------------------------------------
 
@@ -90,6 +94,8 @@ DELTA_ONE_GROUP = "apply one delta"
 """Group of applying a single delta from Python."""
 ALLOCATE_GROUP = "allocate ~1 BTC across 5 venues"
 """Group of the multi-venue allocations."""
+ALLOCATE_LOTS_GROUP = "allocate 1 BTC across 5 venues, a lot step per venue"
+"""Group of the allocations with mixed lot steps (reference: every venue on one step)."""
 
 GROUP_ORDER = (
     *(walk_group(n) for n in WALK_LEVELS),
@@ -99,6 +105,7 @@ GROUP_ORDER = (
     DELTAS_EACH_GROUP,
     DELTAS_BATCH_GROUP,
     ALLOCATE_GROUP,
+    ALLOCATE_LOTS_GROUP,
     *(route_group(s, n) for n in DECISION_VENUES for s in ROUTE_STRATEGIES),
 )
 """The order groups are reported in (any other group follows, by name)."""

@@ -17,7 +17,14 @@ import sor
 
 from .baselines import PythonAllocation, SortedBook, allocate_python
 from .data import LOT_STEP, SIZE_DECIMALS, Venue, make_venues
-from .report import ALLOCATE_GROUP, PYTHON, SOR
+from .report import (
+    ALLOCATE_GROUP,
+    ALLOCATE_LOTS_GROUP,
+    PYTHON,
+    SOR,
+    SOR_COARSE_LOTS,
+    SOR_EXCHANGE_LOTS,
+)
 from .support import calibrated, label, sor_book
 
 pytestmark = calibrated
@@ -79,3 +86,35 @@ def test_allocate_pure_python_greedy(benchmark: BenchmarkFixture) -> None:
     for i in used:
         assert allocation.quantities[i] % LOT_SIZE == 0
         assert allocation.notionals[i] >= MIN_NOTIONAL
+
+
+LOT_STEPS = {
+    SOR: ("0.00001",) * 5,
+    SOR_EXCHANGE_LOTS: ("0.00001", "0.00000001", "0.000001", "0.00000001", "0.00000001"),
+    SOR_COARSE_LOTS: ("0.003", "0.0007", "0.0011", "0.00013", "0.00001"),
+}
+"""Each venue's lot step per run of the mixed-lot group (``SOR`` is the common-lot reference)."""
+
+
+@pytest.mark.parametrize("impl", list(LOT_STEPS))
+def test_allocate_sor_lot_per_venue(benchmark: BenchmarkFixture, impl: str) -> None:
+    books = [sor_book(v.book) for v in venues()]
+    rules = [
+        sor.VenueRules(
+            taker_fee_bps=v.taker_fee_bps,
+            lot_size=lot,
+            min_quantity=lot,
+            min_notional=MIN_NOTIONAL,
+        )
+        for v, lot in zip(venues(), LOT_STEPS[impl], strict=True)
+    ]
+    label(benchmark, ALLOCATE_LOTS_GROUP, impl)
+    allocation = benchmark(sor.allocate, books, "buy", QUANTITY, rules)
+    assert allocation.complete
+    assert allocation.proven_optimal
+    assert len(allocation.parts) > 1, "the order should be split"
+    for part in allocation.parts:
+        assert part.quantity % Decimal(LOT_STEPS[impl][part.index]) == 0
+        assert part.walk.notional >= MIN_NOTIONAL
+    # Lots only constrain: the unconstrained greedy split is a lower bound on the cost.
+    assert allocation.total >= float(expected().total) * (1 - 1e-12)

@@ -2,9 +2,10 @@
 
 Every allocation must be valid (parts are whole lots of their venue, within its minimums and cap,
 never more than its book holds; parts plus unfilled make the order), never cost more than the
-cheapest single venue that could take the whole order, and - when every venue trades in the same
-lot - be optimal: a brute-force search over every split finds none that fills more, or fills the
-same for less (exact ``Fraction`` arithmetic from ``notional_raw`` and the fee).
+cheapest single venue that could take the whole order, and - whenever it says
+``proven_optimal``, whatever the venues' lots - be optimal: a brute-force search over every split
+finds none that fills more, or fills the same for less (exact ``Fraction`` arithmetic from
+``notional_raw`` and the fee).
 """
 
 from __future__ import annotations
@@ -251,6 +252,7 @@ def test_allocation_with_a_common_lot_is_valid_and_no_split_beats_it(case: Case)
     assert total == best.total, (
         f"a split fills the same for {'less' if case.side == 'buy' else 'more'}: {best}"
     )
+    assert got.proven_optimal
 
 
 @given(case=mixed_lot_cases())
@@ -258,6 +260,18 @@ def test_allocation_with_different_lots_is_valid_and_no_dearer_than_one_venue(ca
     got = case.allocate()
     total = assert_valid(case, got)
     assert_no_worse_than_any_single_venue(case, got, total)
+
+
+@given(case=mixed_lot_cases())
+def test_allocation_with_different_lots_proven_optimal_equals_brute_force(case: Case) -> None:
+    got = case.allocate()
+    total = assert_valid(case, got)
+    best = brute_force_allocate(case.books, case.side, case.requested, case.rules)
+    if got.proven_optimal:
+        assert Fraction(got.filled) == best.filled, "a split exists that fills more"
+        assert total == best.total, f"a split fills the same at a better total: {best}"
+    # Cases this small stay far below the search's node limit.
+    assert got.proven_optimal, f"not proven: {got}, best {best}"
 
 
 @given(
@@ -465,3 +479,32 @@ def test_venue_rules_keep_what_they_were_given() -> None:
         Decimal(0),
         None,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Mixed lot sizes (issue 9, item 5): the reproductions
+
+
+def test_mixed_lots_buy_takes_the_cheap_coarse_venue_when_the_fine_one_can_finish() -> None:
+    # Lots 4 and 3, buy 21: 21 on B alone costs 2,100; 12 on A (lot 4) + 9 on B (lot 3) costs
+    # 600 + 900 = 1,500, the optimum (20 or 16 on A leave 1 or 5, not multiples of 3).
+    a = asks(("50", "20"))
+    b = asks(("100", "30"))
+    rules = [sor.VenueRules(lot_size="4"), sor.VenueRules(lot_size="3")]
+    got = sor.allocate([a, b], "buy", "21", rules)
+    assert split(got) == {0: Decimal(12), 1: Decimal(9)}
+    assert got.complete
+    assert got.total == pytest.approx(1_500.0)
+    assert got.proven_optimal
+
+
+def test_mixed_lots_sell_fills_the_whole_order_when_a_valid_split_exists() -> None:
+    # Lots 4 and 3, sell 13: 12 on A leaves 1 that B cannot take; 4 on A + 9 on B fill all 13.
+    a = bids(("100", "12"))
+    b = bids(("90", "20"))
+    rules = [sor.VenueRules(lot_size="4"), sor.VenueRules(lot_size="3")]
+    got = sor.allocate([a, b], "sell", "13", rules)
+    assert split(got) == {0: Decimal(4), 1: Decimal(9)}
+    assert got.complete
+    assert got.total == pytest.approx(400.0 + 810.0)
+    assert got.proven_optimal

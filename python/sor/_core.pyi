@@ -396,6 +396,10 @@ class Allocation:
     @property
     def total(self) -> float:
         """Sum of the parts' fee-inclusive totals (paid for a buy, received for a sell)."""
+    @property
+    def proven_optimal(self) -> bool:
+        """True if no valid split places more, or as much for less (buy) / more (sell); False
+        only when a search stopped at its node limit (the split is still valid)."""
 
 def allocate(
     books: Sequence[OrderBook],

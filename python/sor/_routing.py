@@ -749,7 +749,7 @@ class Singles:
         # rejections concern a split (the scores say why each venue could not go alone).
         if not walkable:
             raise no_single_route(ctx, walkable, gate)
-        reason, parts, alternatives = split(ctx, walkable, self.singles(), gate)
+        reason, parts, alternatives, proven = split(ctx, walkable, self.singles(), gate)
         return RoutingDecision(
             order=ctx.order,
             strategy=ctx.strategy,
@@ -762,6 +762,7 @@ class Singles:
             book_versions=self.book_versions(),
             decision_time_us=(time.perf_counter_ns() - started_ns) / 1_000,
             decided_at_ns=ctx.now_ns,
+            proven_optimal=proven,
         )
 
 
@@ -843,9 +844,10 @@ def split_cap(ctx: Context, venue: Live) -> Decimal:
 
 def split(
     ctx: Context, live: Sequence[Live], singles: Sequence[Single], rejections: list[Rejection]
-) -> tuple[RoutingReason, tuple[RoutePart, ...], tuple[RoutePart, ...]]:
+) -> tuple[RoutingReason, tuple[RoutePart, ...], tuple[RoutePart, ...], bool]:
     """The lowest-cost allocation of the whole order across the live venues (preferred venues
-    filled first when the order names some): ``(reason, parts, alternatives)``.
+    filled first when the order names some): ``(reason, parts, alternatives, proven)``, where
+    ``proven`` says every allocation was proven optimal (see ``Allocation.proven_optimal``).
 
     The split never costs more than the cheapest venue that could take the whole order alone
     (without preferences, that venue is used instead if the allocation were to cost more).
@@ -881,6 +883,7 @@ def split(
     others = [v for v in live if v.preference is None]
     parts: list[RoutePart] = []
     remaining = amount
+    proven = True
     for group in (preferred, others) if preferred else (others,):
         if remaining == 0 or not group:
             continue
@@ -890,6 +893,7 @@ def split(
             for part in allocation.parts
         ]
         remaining -= allocation.filled
+        proven = proven and allocation.proven_optimal
     if remaining:
         filled = amount - remaining
         raise no_route(
@@ -917,7 +921,7 @@ def split(
         reason = RoutingReason.PREFERRED_EXCHANGE
     else:
         reason = RoutingReason.LOWEST_COST
-    return reason, tuple(parts), alternatives
+    return reason, tuple(parts), alternatives, proven
 
 
 def allocate_group(

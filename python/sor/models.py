@@ -476,7 +476,8 @@ class RoutingDecision:
     ``scores`` explains every evaluated candidate, ``rejections`` every venue left out.
     ``book_versions`` pairs each consulted venue with the version of its book the decision was
     computed on. ``decision_time_us`` is how long routing took (the original computation for a
-    ``cached`` decision).
+    ``cached`` decision). ``proven_optimal`` is False only for a split whose search stopped at
+    its node limit (the split is valid, but a cheaper one may exist); ``notes`` then says so.
 
     The router builds the explanation (``parts``, ``alternatives``, ``scores``, ``rejections``,
     ``book_versions``) on first access, from figures captured when the decision was made: a
@@ -493,6 +494,7 @@ class RoutingDecision:
         "_max_slippage_bps",
         "_order",
         "_parts",
+        "_proven_optimal",
         "_reason",
         "_rejections",
         "_scores",
@@ -513,6 +515,7 @@ class RoutingDecision:
         decision_time_us: float,
         decided_at_ns: int,
         cached: bool = False,
+        proven_optimal: bool = True,
     ) -> None:
         if not parts:
             raise InvalidInput("parts: a decision routes the order to at least one venue")
@@ -531,6 +534,7 @@ class RoutingDecision:
         self._decision_time_us = decision_time_us
         self._decided_at_ns = decided_at_ns
         self._cached = cached
+        self._proven_optimal = proven_optimal
         self._explanation: Explanation | None = None
 
     @classmethod
@@ -561,6 +565,7 @@ class RoutingDecision:
         self._decision_time_us = decision_time_us
         self._decided_at_ns = decided_at_ns
         self._cached = False
+        self._proven_optimal = True
         self._explanation = explanation
         return self
 
@@ -659,6 +664,22 @@ class RoutingDecision:
         """True if served from the routing cache."""
         return self._cached
 
+    @property
+    def proven_optimal(self) -> bool:
+        """True unless this is a split whose search stopped at its node limit: then the split
+        is valid (lots, minimums, caps, the whole order) but a cheaper one may exist."""
+        return self._proven_optimal
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Sentences qualifying the decision (empty when there is nothing to add)."""
+        if self._proven_optimal:
+            return ()
+        return (
+            "The split is valid but not proven optimal: the search over the venues' lot "
+            "multiples stopped at its node limit, so a cheaper split may exist.",
+        )
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RoutingDecision):
             return NotImplemented
@@ -677,6 +698,7 @@ class RoutingDecision:
                 "decision_time_us",
                 "decided_at_ns",
                 "cached",
+                "proven_optimal",
             )
         )
 

@@ -420,12 +420,64 @@ fn allocate_group(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same 1-BTC buy over the same 5 books, all on a 10 bps fee (so that the best split uses
+/// several venues), with a lot size per venue (in 10^-8 BTC), so the
+/// greedy merge is not exact by construction: `exchange_lots` are the exchanges' own steps
+/// (Binance 10^-5, Bybit 10^-6, OKX, Coinbase and Kraken 10^-8), `coarse_lots` are coarse and
+/// coprime-ish steps (0.003, 0.0007, 0.0011, 0.00013, 0.00001) that send the allocation to its
+/// exact search over lot multiples. Baseline in the same run: `common_lot`, every venue on the
+/// 10^-5 step (the fast path of `allocate_1btc_5_venues/sor`).
+fn allocate_mixed_group(c: &mut Criterion) {
+    const VENUES: usize = 5;
+    let levels = venue_levels(VENUES);
+    let books: Vec<Book> = levels.iter().map(data::build_book).collect();
+    let book_refs: Vec<&Book> = books.iter().collect();
+    let quantity = Quantity {
+        mantissa: 1,
+        scale: 0,
+    };
+    let rules_with = |lots: [u64; VENUES]| -> Vec<VenueRules> {
+        lots.iter()
+            .map(|&lot| VenueRules {
+                taker_fee: Bps::from_f64(10.0).expect("10 bps is a valid fee"),
+                lot_size: lot,
+                min_quantity: lot,
+                min_notional: 5 * 10u128.pow(u32::from(PRICE_DECIMALS + SIZE_DECIMALS)),
+                max_quantity: None,
+            })
+            .collect()
+    };
+    let mut group = c.benchmark_group("allocate_1btc_5_venues_lots");
+    for (name, lots) in [
+        ("common_lot", [LOT_STEP; VENUES]),
+        ("exchange_lots", [1_000, 1, 100, 1, 1]),
+        ("coarse_lots", [300_000, 70_000, 110_000, 13_000, 1_000]),
+    ] {
+        let rules = rules_with(lots);
+        let allocation =
+            allocate(&book_refs, TakerSide::Buy, quantity, &rules).expect("the fixture allocates");
+        assert!(allocation.complete(), "1 BTC fits easily in 5 books");
+        let placed: u64 = allocation.parts.iter().map(|p| p.walk.filled).sum();
+        assert_eq!(placed, ONE_BTC, "the parts must sum to the order");
+        eprintln!(
+            "allocate_1btc_5_venues_lots/{name}: {} parts, proven optimal: {}",
+            allocation.parts.len(),
+            allocation.proven_optimal
+        );
+        group.bench_function(name, |b| {
+            b.iter(|| allocate(black_box(&book_refs), TakerSide::Buy, quantity, &rules));
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
     walk_group,
     rank_group,
     build_group,
     deltas_group,
-    allocate_group
+    allocate_group,
+    allocate_mixed_group
 );
 criterion_main!(benches);

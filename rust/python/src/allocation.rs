@@ -207,6 +207,7 @@ pub struct Allocation {
     filled: Quantity,
     unfilled: Quantity,
     total: f64,
+    proven_optimal: bool,
 }
 
 #[pymethods]
@@ -235,14 +236,19 @@ impl Allocation {
     fn total(&self) -> f64 {
         self.total
     }
+    #[getter]
+    fn proven_optimal(&self) -> bool {
+        self.proven_optimal
+    }
     fn __repr__(&self) -> String {
         let show = |q: Quantity| sor_core::decimal::format_fixed(u128::from(q.mantissa), q.scale);
         format!(
-            "Allocation(parts={}, filled={}, unfilled={}, total={})",
+            "Allocation(parts={}, filled={}, unfilled={}, total={}, proven_optimal={})",
             self.parts.len(),
             show(self.filled),
             show(self.unfilled),
-            self.total
+            self.total,
+            if self.proven_optimal { "True" } else { "False" }
         )
     }
 }
@@ -328,6 +334,7 @@ fn wrap(
         filled: result.filled,
         unfilled: result.unfilled,
         total: result.total,
+        proven_optimal: result.proven_optimal,
     }
 }
 
