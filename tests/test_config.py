@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sor
+from config_support import exercise
 from sor import InvalidInput, RouterSettings, RoutingStrategy, ScoringWeights, SmartOrderRouter
 from sor.config import (
     REDACTED,
@@ -428,12 +429,12 @@ def test_integer_too_large_for_a_float_is_an_error(tmp_path: Path) -> None:
         (
             "SOR_ROUTER__MAX_SLIPPAGE_BPS",
             "nan",
-            "router.max_slippage_bps: expected a number, got 'nan'",
+            "router.max_slippage_bps: expected a finite number, got 'nan'",
         ),
         (
             "SOR_ROUTER__MAX_SLIPPAGE_BPS",
             "-inf",
-            "router.max_slippage_bps: expected a number, got '-inf'",
+            "router.max_slippage_bps: expected a finite number, got '-inf'",
         ),
         ("SOR_ROUTER__CACHE_SIZE", "5.5", "router.cache_size: expected an integer, got '5.5'"),
         ("SOR_ROUTER__CACHE_SIZE", "true", "router.cache_size: expected an integer, got 'true'"),
@@ -469,7 +470,10 @@ def test_wrong_type_in_the_environment_is_an_error_naming_the_key_and_the_variab
 @pytest.mark.parametrize(
     ("env", "problem"),
     [
-        ({"SOR_ROUTER__MAX_LATENCY_MS": "0"}, "router.max_latency_ms: must be > 0, got 0.0"),
+        (
+            {"SOR_ROUTER__MAX_LATENCY_MS": "0"},
+            "router.max_latency_ms: must be a finite number in (0, 600000], got 0.0",
+        ),
         (
             {"SOR_ROUTER__MIN_LIQUIDITY_SCORE": "11"},
             "router.min_liquidity_score: must be a finite number in [0, 10], got 11.0",
@@ -480,7 +484,7 @@ def test_wrong_type_in_the_environment_is_an_error_naming_the_key_and_the_variab
         ),
         (
             {"SOR_ROUTER__WEIGHTS__PRICE": "-1"},
-            "router.weights.price: must be a finite number in [0, inf], got -1.0",
+            "router.weights.price: must be a finite number in [0, 1000], got -1.0",
         ),
         (
             {"SOR_ROUTER__LATENCY_THRESHOLDS__GOOD_MS": "40"},
@@ -491,7 +495,10 @@ def test_wrong_type_in_the_environment_is_an_error_naming_the_key_and_the_variab
             {"SOR_FEEDS__RESYNC_BACKOFF__INITIAL": "31"},
             "feeds.resync_backoff.initial: expected 0 < initial <= maximum, got 31.0 and 30.0",
         ),
-        ({"SOR_FEEDS__STALENESS": "0"}, "feeds.staleness: expected a positive number, got 0.0"),
+        (
+            {"SOR_FEEDS__STALENESS": "0"},
+            "feeds.staleness: must be a finite number in (0, 86400], got 0.0",
+        ),
     ],
 )
 def test_value_a_section_rejects_is_an_error_naming_the_full_key(
@@ -668,26 +675,24 @@ def to_env(value: object, prefix: str) -> dict[str, str]:
     return env
 
 
-finite = {"allow_nan": False, "allow_infinity": False}
-non_negative = st.floats(min_value=0.0, **finite)  # type: ignore[arg-type]
-positive = st.floats(min_value=0.0, exclude_min=True, **finite)  # type: ignore[arg-type]
+weight = st.floats(min_value=0.0, max_value=1_000.0)
+latency = st.floats(min_value=0.0, max_value=600_000.0, exclude_min=True)
+duration = st.floats(min_value=0.0, max_value=86_400.0)
 
 router_settings = st.builds(
     RouterSettings,
     default_strategy=st.sampled_from(RoutingStrategy),
-    weights=st.tuples(non_negative, non_negative, non_negative, non_negative)
-    .filter(any)
-    .map(lambda w: ScoringWeights(*w)),
-    max_latency_ms=positive,
-    low_latency_ms=positive,
-    latency_thresholds=st.lists(non_negative, min_size=4, max_size=4, unique=True).map(
+    weights=st.tuples(weight, weight, weight, weight).filter(any).map(lambda w: ScoringWeights(*w)),
+    max_latency_ms=latency,
+    low_latency_ms=latency,
+    latency_thresholds=st.lists(latency, min_size=4, max_size=4, unique=True).map(
         lambda bounds: LatencyThresholds(*sorted(bounds))
     ),
     min_liquidity_score=st.floats(min_value=0.0, max_value=10.0),
     max_slippage_bps=st.floats(min_value=0.0, max_value=10_000.0),
-    max_book_age_s=positive,
-    cache_ttl_s=non_negative,
-    cache_size=st.integers(min_value=0, max_value=2**63 - 1),
+    max_book_age_s=duration.filter(bool),
+    cache_ttl_s=duration,
+    cache_size=st.integers(min_value=0, max_value=10_000_000),
 )
 
 
@@ -710,3 +715,85 @@ def test_any_router_settings_survive_a_trip_through_the_environment(
     settings: RouterSettings,
 ) -> None:
     assert load_settings(env=to_env(settings, "SOR_ROUTER")).router == settings
+
+
+# ------------------------------------------------------------------------------------------------
+# Nothing but ConfigError escapes, and what loads cannot fail later
+
+
+HUGE = "1" + "0" * 400
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({"SOR_FEEDS__MAX_BUFFER": HUGE}, "feeds.max_buffer: must be an integer in [1, 10000000]"),
+        ({"SOR_FEEDS__MAX_BUFFER": "1e400"}, "feeds.max_buffer: expected an integer"),
+        ({"SOR_FEEDS__MAX_BUFFER": str(10**30)}, "feeds.max_buffer: must be an integer in"),
+        ({"SOR_FEEDS__SEED": HUGE}, "feeds.seed: must be an integer in [0, 18446744073709551615]"),
+        ({"SOR_FEEDS__STALENESS": HUGE}, "feeds.staleness: expected a finite number"),
+        ({"SOR_ROUTER__MAX_BOOK_AGE_S": "1e11"}, "router.max_book_age_s: must be a finite"),
+        ({"SOR_ROUTER__CACHE_SIZE": str(2**63)}, "router.cache_size: must be an integer in"),
+    ],
+)
+def test_huge_numbers_are_config_errors_naming_the_range(env: dict[str, str], problem: str) -> None:
+    assert only_problem(None, env).startswith(problem)
+
+
+def test_huge_integer_in_the_file_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path, f"[feeds]\nmax_buffer = {HUGE}\n")
+    assert only_problem(path, {}).startswith("feeds.max_buffer: must be an integer in [1, ")
+
+
+def test_deeply_nested_inline_table_in_the_environment_is_a_config_error() -> None:
+    deep = '{"a" = ' * 5_000 + "1" + "}" * 5_000
+    problem = only_problem(None, {"SOR_FEEDS__STALENESS_BY_SYMBOL": deep})
+    assert problem.startswith("feeds.staleness_by_symbol: expected a TOML inline table")
+
+
+def test_deeply_nested_values_in_the_file_are_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "[router]\nmax_latency_ms = " + "[" * 5_000 + "]" * 5_000 + "\n")
+    assert "not valid TOML" in only_problem(path, {})
+    dotted = write(tmp_path, "[router]\nmax_latency_ms." + ".".join(["a"] * 3_000) + " = 1\n")
+    assert only_problem(dotted, {}).startswith("router.max_latency_ms: expected a number")
+
+
+def test_settings_file_name_with_a_nul_byte_is_a_config_error() -> None:
+    problem = only_problem(None, {"SOR_CONFIG": "sor\x00.toml"})
+    assert "cannot read the settings file (named by SOR_CONFIG)" in problem
+
+
+def test_text_after_an_environment_inline_table_is_refused() -> None:
+    text = '{"BTC/USDT" = 30}\n"ETH/USDT" = 5\nfoo = 1'
+    problem = only_problem(None, {"SOR_FEEDS__STALENESS_BY_SYMBOL": text})
+    assert problem.startswith("feeds.staleness_by_symbol: expected a TOML inline table")
+
+
+def test_accepted_settings_build_a_feed_and_route() -> None:
+    env = {
+        "SOR_FEEDS__MAX_BUFFER": "10000000",
+        "SOR_FEEDS__MAX_MESSAGE_SIZE": str(1024**3),
+        "SOR_FEEDS__SEED": str(2**64 - 1),
+        "SOR_ROUTER__MAX_BOOK_AGE_S": "86400",
+        "SOR_ROUTER__CACHE_TTL_S": "86400",
+    }
+    settings = load_settings(env=env)
+    exercise(settings)
+
+
+def test_every_numeric_setting_is_range_checked() -> None:
+    """A number far too large for any key is refused when the section is built."""
+    for key in sorted(schema_keys(Settings())):
+        var = "SOR_" + key.upper().replace(".", "__")
+        default = _dig(Settings(), key)
+        if isinstance(default, bool) or not isinstance(default, int | float | type(None)):
+            continue
+        problem = only_problem(None, {var: str(10**30)})
+        assert problem.startswith(f"{key}: must be "), problem
+        assert " in [" in problem or " in (" in problem, problem
+
+
+def _dig(value: object, key: str) -> object:
+    for name in key.split("."):
+        value = getattr(value, name)
+    return value

@@ -16,7 +16,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation, Overflow
+from decimal import Context as DecimalContext
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from sor._core import (
@@ -31,6 +32,7 @@ from sor._core import (
     screen_set,
     screen_venues,
 )
+from sor._decimal import APPROX, EXACT, ceil_to, fixed, floor_to, fmt, ratio, total
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
 from sor.models import (
@@ -128,11 +130,6 @@ class Context:
     def base(self) -> str:
         """The order's base asset."""
         return self.order.base
-
-
-def fmt(value: Decimal) -> str:
-    """A decimal without exponent or trailing zeros (``5``, ``0.00001``)."""
-    return f"{value.normalize():f}"
 
 
 class Prepared:
@@ -417,13 +414,22 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     market, balances = venue.market, venue.balances
     if not ctx.buy:
         held = balances.get(market.base)
-        return None if held is None else market.round_amount(held)
+        if held is None or held >= _MAX_LOTS[venue.book.size_decimals]:
+            return None  # more than any walk can fill: no effective cap
+        return market.round_amount(held)
     funds = balances.get(market.quote)
     if funds is None:
         return None
     book = venue.book
-    unit = Decimal(1).scaleb(-(book.price_decimals + book.size_decimals))
-    notional = (funds / (1 + market.taker_fee)).quantize(unit, rounding=ROUND_FLOOR)
+    # Exact: floor(funds / (1 + fee)) in units of 10^-(price decimals + size decimals).
+    places = book.price_decimals + book.size_decimals
+    units = EXACT.divide_int(EXACT.scaleb(funds, places), EXACT.add(1, market.taker_fee))
+    notional = EXACT.scaleb(units, -places)
+    if units > _MAX_MANTISSA:
+        # More digits than the core reads (a u64, and u128 units): at most what it reads,
+        # rounded down to 19 significant digits. A cap never allows more than the balance
+        # pays for.
+        notional = _SIGNIFICANT_19.plus(min(notional, _MAX_NOTIONAL[places]))
     if notional <= 0:
         return Decimal(0)
     affordable = book.walk("buy", notional=notional)
@@ -431,13 +437,27 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     return market.round_amount(affordable.filled) if affordable.complete else None
 
 
+#: The core's quantities are u64 counts of lots: a base balance of this many lots (by the
+#: book's size decimals) or more can never cap a fill.
+_MAX_LOTS = tuple(Decimal(2**64 - 1).scaleb(-places, EXACT) for places in range(64))
+#: The core reads a decimal's digits as a u64: the largest notional target it takes.
+_MAX_MANTISSA = 2**64 - 1
+#: The largest notional target the core reads, by its decimal places (a u64 of digits, a
+#: u128 of units).
+_MAX_NOTIONAL = tuple(
+    min(Decimal(10**19 - 1), Decimal(2**128 - 1).scaleb(-places, EXACT)) for places in range(64)
+)
+_SIGNIFICANT_19 = DecimalContext(prec=19, rounding=ROUND_FLOOR, traps=[InvalidOperation, Overflow])
+
+
 def limit_ticks(ctx: Context, book: OrderBook) -> Decimal | None:
     """The order's limit price at the book's precision, rounded inwards (None: market order)."""
     limit = ctx.order.limit_price
     if limit is None:
         return None
-    tick = Decimal(1).scaleb(-book.price_decimals)
-    return limit.quantize(tick, rounding=ROUND_FLOOR if ctx.buy else ROUND_CEILING)
+    if ctx.buy:
+        return floor_to(limit, book.price_decimals)
+    return ceil_to(limit, book.price_decimals)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -590,7 +610,7 @@ def worst_bps(best: Decimal | None, worst: Decimal | None) -> float:
     """Distance of the worst price from the best, in basis points."""
     if best is None or worst is None or best == 0:
         return 0.0
-    return float(abs(worst - best) / best * 10_000)
+    return ratio(EXACT.multiply(EXACT.abs(EXACT.subtract(worst, best)), 10_000), best)
 
 
 class Singles:
@@ -786,7 +806,7 @@ def order_qualified(
             i: screen.book(i).depth_within_bps(ctx.consumed, ctx.max_slippage_bps)
             for i in qualified
         }
-        by_strategy = sorted(qualified, key=lambda i: (-depth[i], rank[i]))
+        by_strategy = sorted(qualified, key=lambda i: (EXACT.minus(depth[i]), rank[i]))
     elif strategy is RoutingStrategy.COST_OPTIMIZATION:
         rank = {index: r for r, index in enumerate(qualified)}
         sign = 1.0 if ctx.buy else -1.0
@@ -855,7 +875,7 @@ def split(
     order = ctx.order
     amount = order.amount
     caps = {venue.name: split_cap(ctx, venue) for venue in live}
-    depth = sum(caps.values(), Decimal(0))
+    depth = total(caps.values())
     minimum = Decimal(repr(ctx.settings.min_liquidity_score))
     slippage, venues = f"{ctx.max_slippage_bps:g} bps", plural(len(live), "venue")
     if depth < amount:
@@ -867,13 +887,14 @@ def split(
             f"{slippage} on {venues}",
             depth,
         )
-    if depth < amount * minimum:
+    if depth < APPROX.multiply(amount, minimum):
         raise no_route(
             ctx,
             rejections,
             NoRouteReason.INSUFFICIENT_LIQUIDITY,
             f"insufficient liquidity: {fmt(depth)} {ctx.base} within {slippage} on {venues} is "
-            f"{depth / amount:.2f}x the {amount:f} {ctx.base} order, below the minimum "
+            f"{fixed(APPROX.divide(depth, amount), 2)}x the {amount:f} {ctx.base} order, below "
+            "the minimum "
             f"liquidity score {ctx.settings.min_liquidity_score:g}x",
             depth,
         )
@@ -892,10 +913,10 @@ def split(
             RoutePart(group[part.index].name, part.quantity, part.walk, part.cost)
             for part in allocation.parts
         ]
-        remaining -= allocation.filled
+        remaining = EXACT.subtract(remaining, allocation.filled)
         proven = proven and allocation.proven_optimal
     if remaining:
-        filled = amount - remaining
+        filled = EXACT.subtract(amount, remaining)
         raise no_route(
             ctx,
             rejections,
@@ -908,7 +929,9 @@ def split(
     if not preferred and cheapest is not None and better(ctx, cheapest.part.total, parts):
         parts = [cheapest.part]
     rank = {v.name: v.preference for v in live}
-    parts.sort(key=lambda p: (rank[p.venue] is None, rank[p.venue] or 0, -p.quantity, p.venue))
+    parts.sort(
+        key=lambda p: (rank[p.venue] is None, rank[p.venue] or 0, EXACT.minus(p.quantity), p.venue)
+    )
     sole = parts[0].venue if len(parts) == 1 else None
     alternatives = tuple(
         s.part
@@ -991,10 +1014,7 @@ def no_single_route(
     reason = max(reached, key=_STAGES.index, default=NoRouteReason.NO_VENUE_AVAILABLE)
     available: Decimal | None = None
     if reason is NoRouteReason.INSUFFICIENT_LIQUIDITY:
-        available = sum(
-            (v.book.depth_within_bps(ctx.consumed, ctx.max_slippage_bps) for v in live),
-            Decimal(0),
-        )
+        available = total(v.book.depth_within_bps(ctx.consumed, ctx.max_slippage_bps) for v in live)
         empty = sum(1 for r in rejections if r.reason is RejectReason.EMPTY_BOOK)
         venues = plural(len(live) + empty, "venue")
         if available < order.amount:

@@ -17,13 +17,16 @@ __all__ = [
     "DecimalInput",
     "StrEnum",
     "quote",
+    "shown",
     "to_decimal",
     "to_enum",
     "to_float",
+    "to_int",
     "to_names",
 ]
 
 from sor._core import InvalidInput, excerpt
+from sor._decimal import MAX_MAGNITUDE, MAX_PLACES, parse
 
 if sys.version_info >= (3, 11):
     from enum import StrEnum
@@ -56,7 +59,9 @@ def to_decimal(value: object, field: str, *, positive: bool = False) -> Decimal:
     """``value`` as a finite ``Decimal`` (from str, Decimal or int; never float or bool).
 
     Raises :class:`sor.InvalidInput` naming ``field`` if the value is of another type, not a
-    number, not finite, negative, or (with ``positive``) zero.
+    number, not finite, negative, (with ``positive``) zero, not below ``1e40`` or with more
+    than 40 decimal places (trailing zeros aside): sor computes exactly with every number it
+    accepts (see :mod:`sor._decimal`). The caller's decimal context plays no part.
     """
     if isinstance(value, bool) or not isinstance(value, (str, Decimal, int)):
         hint = " (floats are not exact: pass a str or Decimal)" if isinstance(value, float) else ""
@@ -64,29 +69,75 @@ def to_decimal(value: object, field: str, *, positive: bool = False) -> Decimal:
             f"{field}: expected str, decimal.Decimal or int, got {type(value).__name__}{hint}"
         )
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
+        number = parse(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:
         raise InvalidInput(f"{field}: not a decimal number: {quote(value)}") from None
     if not number.is_finite():
         raise InvalidInput(f"{field}: must be finite, got {quote(value)}")
-    if number < 0 or (positive and number == 0):
+    if (number.is_signed() and number) or (positive and not number):
         raise InvalidInput(f"{field}: must be {'> 0' if positive else '>= 0'}, got {quote(value)}")
+    if number and number.adjusted() >= MAX_MAGNITUDE:
+        raise InvalidInput(f"{field}: must be below 1e{MAX_MAGNITUDE}, got {quote(value)}")
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent < -MAX_PLACES and -_places(number) < -MAX_PLACES:
+        raise InvalidInput(
+            f"{field}: at most {MAX_PLACES} decimal places are supported, got {quote(value)}"
+        )
     return number
 
 
-def to_float(value: object, field: str, *, low: float = 0.0, high: float = math.inf) -> float:
-    """``value`` as a finite float in ``[low, high]`` (int, float or Decimal; never bool)."""
+def _places(number: Decimal) -> int:
+    """Decimal places of ``number`` without its trailing zeros."""
+    digits, exponent = number.as_tuple()[1:]
+    assert isinstance(exponent, int)  # finite
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + zeros)) if number else 0
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``value``'s repr for an error message, at most ``limit`` characters (huge ints too)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int with more digits than Python converts to text
+        return f"an integer of {value.bit_length()} bits" if isinstance(value, int) else "?"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def to_float(
+    value: object,
+    field: str,
+    *,
+    low: float = 0.0,
+    high: float = math.inf,
+    above_low: bool = False,
+) -> float:
+    """``value`` as a finite float in ``[low, high]`` (``(low, high]`` with ``above_low``) from
+    an int, float or Decimal (never a bool); the error names the range."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise InvalidInput(f"{field}: expected a number, got {type(value).__name__}")
+    where = f"{'(' if above_low else '['}{low:g}, {high:g}]"
     try:
         number = float(value)
     except OverflowError:
-        raise InvalidInput(f"{field}: {quote(value)} is too large") from None
-    if not math.isfinite(number) or number < low or number > high:
         raise InvalidInput(
-            f"{field}: must be a finite number in [{low:g}, {high:g}], got {quote(value)}"
-        )
+            f"{field}: {quote(value)} is too large (must be a finite number in {where})"
+        ) from None
+    except ValueError:  # a signaling NaN
+        number = math.nan
+    if not math.isfinite(number) or number > high or number < low or (above_low and number == low):
+        raise InvalidInput(f"{field}: must be a finite number in {where}, got {quote(value)}")
     return number
+
+
+def to_int(value: object, field: str, *, low: int, high: int) -> int:
+    """``value`` as an int in ``[low, high]`` (never a bool or a float); the error names the
+    range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{field}: expected an integer, got {type(value).__name__}")
+    if not low <= value <= high:
+        raise InvalidInput(f"{field}: must be an integer in [{low}, {high}], got {quote(value)}")
+    return value
 
 
 def to_enum(enum: type[StrEnumT], value: object, field: str) -> StrEnumT:
@@ -107,13 +158,11 @@ def to_names(values: Iterable[str] | str | None, field: str) -> tuple[str, ...]:
     if values is None:
         return ()
     if isinstance(values, str):
-        raise InvalidInput(
-            f"{field}: expected a list of venue names, got the string {quote(values)}"
-        )
+        raise InvalidInput(f"{field}: expected a list of venue names, got the string {values!r}")
     names = tuple(values)
     for name in names:
         if not isinstance(name, str) or not name.strip():
-            raise InvalidInput(f"{field}: venue names must be non-empty strings, got {quote(name)}")
+            raise InvalidInput(f"{field}: venue names must be non-empty strings, got {name!r}")
     if len(set(names)) != len(names):
         raise InvalidInput(f"{field}: venue names must be distinct, got {list(names)}")
     return names

@@ -45,9 +45,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sor._core import InvalidInput, Weights
-from sor._validate import to_enum, to_float
+from sor._validate import shown, to_enum, to_float, to_int
 from sor.feeds.config import FeedConfig
-from sor.models import DEFAULT_LATENCY_THRESHOLDS, LatencyThresholds, RoutingStrategy
+from sor.models import (
+    DEFAULT_LATENCY_THRESHOLDS,
+    MAX_LATENCY_MS,
+    LatencyThresholds,
+    RoutingStrategy,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,11 +74,18 @@ __all__ = [
 
 #: The core caps the liquidity ratio (depth within the slippage bound / order) at this value.
 LIQUIDITY_RATIO_CAP = 10.0
+#: Largest duration setting, in seconds (a day).
+MAX_DURATION_S = 86_400.0
+#: Largest routing cache, in decisions.
+MAX_CACHE_SIZE = 10_000_000
+#: Largest scoring weight (weights are scaled to sum to 1).
+MAX_WEIGHT = 1_000.0
 
 
 @dataclass(frozen=True)
 class ScoringWeights:
-    """Weights of the best-execution score's factors (non-negative, scaled to sum to 1)."""
+    """Weights of the best-execution score's factors (each in [0, 1000], at least one positive;
+    scaled to sum to 1)."""
 
     price: float = 0.4
     liquidity: float = 0.3
@@ -82,7 +94,9 @@ class ScoringWeights:
 
     def __post_init__(self) -> None:
         names = ("price", "liquidity", "latency", "reliability")
-        values = [to_float(getattr(self, name), f"weights.{name}") for name in names]
+        values = [
+            to_float(getattr(self, name), f"weights.{name}", high=MAX_WEIGHT) for name in names
+        ]
         if not any(values):
             raise InvalidInput("weights: at least one weight must be positive")
 
@@ -106,6 +120,10 @@ class RouterSettings:
     - ``max_slippage_bps``: the default bound on the worst price taken, versus the best price;
     - ``max_book_age_s``: a book not updated for longer than this is stale and not routed to;
     - ``cache_ttl_s``, ``cache_size``: the routing cache (0 for either disables it).
+
+    Every number is range-checked: latencies in (0, 600000] ms, ``max_book_age_s`` in
+    (0, 86400], ``cache_ttl_s`` in [0, 86400], ``cache_size`` in [0, 10000000],
+    ``min_liquidity_score`` in [0, 10], ``max_slippage_bps`` in [0, 10000].
     """
 
     default_strategy: RoutingStrategy = RoutingStrategy.BEST_EXECUTION
@@ -131,15 +149,13 @@ class RouterSettings:
             raise InvalidInput(
                 f"latency_thresholds: expected LatencyThresholds, got {self.latency_thresholds!r}"
             )
-        for name in ("max_latency_ms", "low_latency_ms", "max_book_age_s"):
-            if to_float(getattr(self, name), name) <= 0:
-                raise InvalidInput(f"{name}: must be > 0, got {getattr(self, name)!r}")
+        for name in ("max_latency_ms", "low_latency_ms"):
+            to_float(getattr(self, name), name, high=MAX_LATENCY_MS, above_low=True)
+        to_float(self.max_book_age_s, "max_book_age_s", high=MAX_DURATION_S, above_low=True)
         to_float(self.min_liquidity_score, "min_liquidity_score", high=LIQUIDITY_RATIO_CAP)
         to_float(self.max_slippage_bps, "max_slippage_bps", high=10_000.0)
-        to_float(self.cache_ttl_s, "cache_ttl_s")
-        size = self.cache_size
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise InvalidInput(f"cache_size: expected an int >= 0, got {size!r}")
+        to_float(self.cache_ttl_s, "cache_ttl_s", high=MAX_DURATION_S)
+        to_int(self.cache_size, "cache_size", low=0, high=MAX_CACHE_SIZE)
 
     @property
     def cache_enabled(self) -> bool:
@@ -223,8 +239,12 @@ def describe_value(key: str, value: object) -> str:
     """
     if is_secret_key(key):
         return REDACTED
-    text = ("true" if value else "false") if isinstance(value, bool) else repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    try:
+        return shown(value, _MAX_SHOWN)
+    except RecursionError:
+        return f"a {_toml_type(value)} nested too deeply to show"
 
 
 def load_settings(
@@ -270,6 +290,8 @@ def _read_toml(file: Path, source: str) -> dict[str, Any]:
     try:
         with file.open("rb") as handle:
             return tomllib.load(handle)
+    except RecursionError:
+        raise ConfigError([f"{file}: not valid TOML: nested too deeply"]) from None
     except FileNotFoundError:
         raise ConfigError([f"{file}: no such settings file{source}"]) from None
     except OSError as error:
@@ -280,6 +302,9 @@ def _read_toml(file: Path, source: str) -> dict[str, Any]:
         raise ConfigError([f"{file}: not valid TOML: {error}"]) from None
     except UnicodeDecodeError as error:
         raise ConfigError([f"{file}: not UTF-8 text (at byte offset {error.start})"]) from None
+    except ValueError as error:  # a NUL in the name, an integer of too many digits
+        where = "cannot read the settings file" if "null" in str(error) else "not valid TOML"
+        raise ConfigError([f"{file!r}: {where}{source}: {error}"]) from None
 
 
 # -- the schema: a dataclass's fields and their types ---------------------------------------------
@@ -361,7 +386,7 @@ def _convert(hint: object, value: object, key: str, *, text: bool) -> object:
         except _MismatchError:
             pass
     elif text and isinstance(value, str):
-        converted = _from_text(hint, value)
+        converted = _from_text(hint, value, key)
         if converted is not None:
             return converted
     elif hint is float:
@@ -390,7 +415,7 @@ def _convert(hint: object, value: object, key: str, *, text: bool) -> object:
     raise _MismatchError(f"expected {_expected(hint)}, got {given}")
 
 
-def _from_text(hint: object, text: str) -> object | None:
+def _from_text(hint: object, text: str, key: str) -> object | None:
     """An environment variable's ``text`` as the scalar type ``hint``; None if it is not one."""
     stripped = text.strip()
     if hint is str:
@@ -403,9 +428,11 @@ def _from_text(hint: object, text: str) -> object | None:
         raise TypeError(f"settings of type {hint!r} are not supported")
     try:
         number: int | float = int(stripped) if hint is int else float(stripped)
-    except ValueError:
+    except ValueError:  # not a number (or an int of more digits than Python reads)
         return None
-    return number if math.isfinite(number) else None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise _MismatchError(f"expected a finite number, got {describe_value(key, text)}")
+    return number
 
 
 def _join(prefix: str, name: str) -> str:
@@ -548,12 +575,17 @@ def _apply_one(
 
 
 def _parse_inline_table(text: str) -> dict[str, Any] | None:
-    """``text`` parsed as a TOML inline table (``{"BTC/USDT" = 30}``), or None."""
+    """``text`` parsed as a TOML inline table (``{"BTC/USDT" = 30}``), or None.
+
+    Nothing may follow the table (``{"BTC/USDT" = 30}\nfoo = 1`` is refused): the text must be
+    one TOML value, and it is parsed as the only key of a document.
+    """
     try:
-        value = tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
+        document = tomllib.loads(f"value = {text}")
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError):
         return None
-    return value if isinstance(value, dict) else None
+    value = document.get("value")
+    return value if isinstance(value, dict) and len(document) == 1 else None
 
 
 # -- building: each section from its defaults and the values given --------------------------------

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from sor._core import ExecutionCost, FactorScores, InvalidInput, VenueScore, WalkResult
+from sor._decimal import ratio, total
 from sor._validate import (
     DecimalInput,
     StrEnum,
@@ -274,9 +275,14 @@ def _is_symbol(symbol: str) -> bool:
 # Venue health
 
 
+#: Largest latency setting or threshold, in milliseconds (10 minutes).
+MAX_LATENCY_MS = 600_000.0
+
+
 @dataclass(frozen=True)
 class LatencyThresholds:
-    """Upper bounds (exclusive, in milliseconds) of the latency categories."""
+    """Upper bounds (exclusive, in milliseconds) of the latency categories: each in
+    [0, 600000], increasing strictly."""
 
     excellent_ms: float = 50.0
     good_ms: float = 100.0
@@ -285,7 +291,14 @@ class LatencyThresholds:
 
     def __post_init__(self) -> None:
         names = ("excellent_ms", "good_ms", "acceptable_ms", "poor_ms")
-        bounds = [to_float(getattr(self, name), f"latency_thresholds.{name}") for name in names]
+        bounds = [
+            to_float(
+                getattr(self, name),
+                f"latency_thresholds.{name}",
+                high=MAX_LATENCY_MS,
+            )
+            for name in names
+        ]
         if list(bounds) != sorted(bounds) or len(set(bounds)) != 4:
             raise InvalidInput(
                 "latency_thresholds: must increase strictly (excellent < good < acceptable "
@@ -519,7 +532,10 @@ class RoutingDecision:
     ) -> None:
         if not parts:
             raise InvalidInput("parts: a decision routes the order to at least one venue")
-        routed = parts[0].quantity if len(parts) == 1 else sum(p.quantity for p in parts)
+        try:
+            routed = parts[0].quantity if len(parts) == 1 else total(p.quantity for p in parts)
+        except ArithmeticError:  # a part's quantity beyond sor's exact arithmetic
+            routed = None
         if routed != order.amount:
             raise InvalidInput(f"parts: route {routed}, but the order is for {order.amount}")
         self._order = order
@@ -729,12 +745,12 @@ class RoutingDecision:
     @property
     def quantity(self) -> Decimal:
         """Total quantity routed (equals the order's amount)."""
-        return sum((part.quantity for part in self.parts), Decimal(0))
+        return total(part.quantity for part in self.parts)
 
     @property
     def notional(self) -> Decimal:
         """Total quote notional before fees (exact)."""
-        return sum((part.notional for part in self.parts), Decimal(0))
+        return total(part.notional for part in self.parts)
 
     @property
     def fee(self) -> float:
@@ -749,7 +765,7 @@ class RoutingDecision:
     @property
     def average_price(self) -> float:
         """Expected average price before fees, in quote units."""
-        return float(self.notional / self.quantity)
+        return ratio(self.notional, self.quantity)
 
     @property
     def effective_price(self) -> float:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Iterable
-from decimal import Decimal
 
 from sor._cache import CacheStats, RouteCache, cache_key
 from sor._core import InvalidInput, OrderBook, Screen, screen_batch
+from sor._decimal import fmt
 from sor._routing import Listing, Live, Pending, Prepared, begin, finish, route_order
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
@@ -296,7 +296,7 @@ class SmartOrderRouter:
             if have < need:
                 raise InvalidInput(
                     f"book: {venue.name} {symbol} book has {have} {what} decimals, but the "
-                    f"market's step {Decimal(step).normalize():f} needs {need}"
+                    f"market's step {fmt(step)} needs {need}"
                 )
 
     def _changed(self) -> None:

@@ -6,6 +6,12 @@ import random
 from dataclasses import dataclass, field
 
 from sor._core import InvalidInput
+from sor._validate import to_float
+
+#: Largest duration setting of a feed, in seconds (a day).
+MAX_DURATION_S = 86_400.0
+#: Largest backoff growth factor.
+MAX_FACTOR = 1_000.0
 
 
 @dataclass(frozen=True)
@@ -14,7 +20,8 @@ class BackoffPolicy:
 
     ``jitter`` is the fraction of each delay that is randomised: a delay ``d`` becomes a uniform
     draw from ``[d * (1 - jitter), d]``, so many clients that lost the same server do not come
-    back in lockstep.
+    back in lockstep. Ranges: ``initial`` and ``maximum`` in (0, 86400] s (``initial`` at most
+    ``maximum``), ``factor`` in [1, 1000], ``jitter`` in [0, 1].
     """
 
     initial: float = 0.5
@@ -23,14 +30,14 @@ class BackoffPolicy:
     jitter: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 0 < self.initial <= self.maximum:
+        maximum = to_float(self.maximum, "maximum", high=MAX_DURATION_S, above_low=True)
+        initial = to_float(self.initial, "initial", high=MAX_DURATION_S, above_low=True)
+        if initial > maximum:
             raise InvalidInput(
                 f"initial: expected 0 < initial <= maximum, got {self.initial} and {self.maximum}"
             )
-        if self.factor < 1:
-            raise InvalidInput(f"factor: expected >= 1, got {self.factor}")
-        if not 0 <= self.jitter <= 1:
-            raise InvalidInput(f"jitter: expected a fraction in [0, 1], got {self.jitter}")
+        to_float(self.factor, "factor", low=1.0, high=MAX_FACTOR)
+        to_float(self.jitter, "jitter", high=1.0)
 
 
 @dataclass

@@ -69,6 +69,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sor._core import BookError, InvalidInput, OrderBook
+from sor._decimal import APPROX, EXACT, parse, unit
 from sor.feeds.backoff import Backoff, BackoffPolicy
 from sor.feeds.events import BookSnapshot, Level, MalformedMessage
 from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
@@ -180,16 +181,19 @@ def exact_decimal(value: object, decimals: int) -> str:
         return str(value)
     if isinstance(value, str | Decimal):
         try:
-            number = Decimal(value)
+            number = parse(value)
         except InvalidOperation:
             raise ValueError(f"expected a decimal number, got {value!r}") from None
-        if not number.is_finite() or number < 0:
+        if not number.is_finite() or (number.is_signed() and number):
             raise ValueError(f"expected a finite number >= 0, got {value!r}")
-        exponent = number.normalize().as_tuple().exponent
+        exponent = APPROX.normalize(number).as_tuple().exponent
         assert isinstance(exponent, int)  # finite
         if -exponent > decimals:
             raise ValueError(f"{value!r} has more than {decimals} decimal places")
-        return f"{number:.{decimals}f}"
+        try:
+            return format(EXACT.quantize(number, unit(decimals)), "f")
+        except InvalidOperation:  # more digits than sor computes with
+            raise ValueError(f"{value!r} is too large") from None
     raise ValueError(f"expected a number, got {type(value).__name__} {value!r}")
 
 
@@ -234,7 +238,7 @@ def snapshot_from_ccxt(
     """
     if not isinstance(orderbook, Mapping):
         raise MalformedMessage("order book: expected a mapping", market.symbol)
-    tick_units = int(market.price_tick.scaleb(market.price_decimals))
+    tick_units = int(EXACT.scaleb(market.price_tick, market.price_decimals))
     bids = _side(orderbook.get("bids"), "bids", market, depth, tick_units)
     asks = _side(orderbook.get("asks"), "asks", market, depth, tick_units)
     nonce = orderbook.get("nonce")
@@ -549,7 +553,7 @@ class CcxtFeed:
             if (
                 snapshot.bids
                 and snapshot.asks
-                and (Decimal(snapshot.bids[0][0]) >= Decimal(snapshot.asks[0][0]))
+                and _crossed(snapshot.bids[0][0], snapshot.asks[0][0])
             ):
                 stats.crossed += 1
             else:
@@ -633,6 +637,14 @@ async def _within(call: Awaitable[_T], timeout: float) -> _T:
     if not done:
         raise asyncio.TimeoutError(f"no answer within {timeout:g} s")
     return task.result()
+
+
+def _crossed(bid: object, ask: object) -> bool:
+    """True if the best bid's price is at or above the best ask's (both decimal text)."""
+    try:
+        return parse(str(bid)) >= parse(str(ask))
+    except InvalidOperation:
+        return False
 
 
 def _retrieve(task: asyncio.Future[Any]) -> None:

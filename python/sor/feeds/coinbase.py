@@ -55,6 +55,7 @@ from decimal import Decimal, InvalidOperation
 import orjson
 
 from sor._core import CoinbaseLevel2Parser, DepthChanges, InvalidInput
+from sor._decimal import parse
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,
@@ -332,9 +333,12 @@ def levels_best_first(changes: list[Change], symbol: str) -> tuple[list[Level], 
     asks: list[tuple[Decimal, Level]] = []
     try:
         for side, price, size in changes:
-            if Decimal(size) == 0:
+            number, amount = parse(price), parse(size)
+            if not (number.is_finite() and amount.is_finite()):
+                raise ValueError(price)  # NaN or infinity: comparisons would trap or lie
+            if amount == 0:
                 continue
-            (bids if side == "bid" else asks).append((Decimal(price), (price, size)))
+            (bids if side == "bid" else asks).append((number, (price, size)))
     except (InvalidOperation, TypeError, ValueError):
         raise MalformedMessage("a price or size is not a decimal number", symbol) from None
     bids.sort(key=lambda item: item[0], reverse=True)

@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from sor._core import InvalidInput
-from sor.feeds.backoff import BackoffPolicy
+from sor._validate import to_float, to_int
+from sor.feeds.backoff import MAX_DURATION_S, BackoffPolicy
+
+#: The settings that are durations in seconds, each in (0, MAX_DURATION_S].
+_DURATIONS = frozenset(
+    {
+        "open_timeout",
+        "send_timeout",
+        "close_timeout",
+        "ping_interval",
+        "ping_timeout",
+        "receive_timeout",
+        "staleness",
+        "snapshot_timeout",
+        "resync_backoff_reset",
+    }
+)
+#: The integer settings and their ranges.
+_INTEGERS = {
+    "max_buffer": (1, 10_000_000),
+    "max_message_size": (1, 1024**3),
+    "seed": (0, 2**64 - 1),
+}
+#: The settings that may be None.
+_OPTIONAL = frozenset({"ping_interval", "ping_timeout", "seed"})
 
 
 @dataclass(frozen=True)
 class FeedConfig:
     """How a feed connects, detects trouble and retries (all durations in seconds).
 
-    The defaults suit live exchanges; tests shrink them to milliseconds.
+    The defaults suit live exchanges; tests shrink them to milliseconds. Every number is
+    range-checked: durations in (0, 86400] s, ``max_buffer`` in [1, 10000000] deltas,
+    ``max_message_size`` in [1, 1073741824] bytes (1 GiB), ``seed`` in [0, 2**64 - 1].
     """
 
     open_timeout: float = 10.0
@@ -53,15 +78,23 @@ class FeedConfig:
 
     def __post_init__(self) -> None:
         for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name in ("ping_interval", "ping_timeout") and value is None:
+            name, value = item.name, getattr(self, item.name)
+            if name in _OPTIONAL and value is None:
                 continue
-            numeric = isinstance(value, float | int) and not isinstance(value, bool)
-            if numeric and item.name != "seed" and not (math.isfinite(value) and value > 0):
-                raise InvalidInput(f"{item.name}: expected a positive number, got {value}")
+            if name in _INTEGERS:
+                low, high = _INTEGERS[name]
+                to_int(value, name, low=low, high=high)
+            elif name in _DURATIONS:
+                to_float(value, name, high=MAX_DURATION_S, above_low=True)
+        if not isinstance(self.staleness_by_symbol, Mapping):
+            raise InvalidInput(
+                f"staleness_by_symbol: expected a mapping, got {type(self.staleness_by_symbol)}"
+            )
         for symbol, limit in self.staleness_by_symbol.items():
-            if not (math.isfinite(limit) and limit > 0):
-                raise InvalidInput(f"staleness_by_symbol[{symbol!r}]: expected > 0, got {limit}")
+            to_float(limit, f"staleness_by_symbol[{symbol!r}]", high=MAX_DURATION_S, above_low=True)
+        for name in ("reconnect_backoff", "resync_backoff"):
+            if not isinstance(getattr(self, name), BackoffPolicy):
+                raise InvalidInput(f"{name}: expected a BackoffPolicy, got {getattr(self, name)!r}")
 
     def staleness_for(self, symbol: str) -> float:
         """The staleness limit of ``symbol``, in seconds."""

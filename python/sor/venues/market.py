@@ -28,6 +28,7 @@ from enum import IntEnum
 from functools import cached_property
 
 from sor._core import InvalidInput, VenueRules
+from sor._decimal import APPROX, EXACT, MAX_PLACES, fmt, parse, unit
 from sor._validate import quote, to_decimal
 
 __all__ = ["Market", "PrecisionMode", "decimals_of"]
@@ -43,7 +44,7 @@ class PrecisionMode(IntEnum):
 
 def decimals_of(step: Decimal) -> int:
     """How many decimal places multiples of ``step`` need (``0.0005`` -> 4, ``5`` -> 0)."""
-    exponent = step.normalize().as_tuple().exponent
+    exponent = APPROX.normalize(step).as_tuple().exponent
     assert isinstance(exponent, int)  # finite by construction
     return max(0, -exponent)
 
@@ -52,7 +53,7 @@ def _number(value: object, field: str, *, positive: bool = False) -> Decimal:
     """A ccxt number (float, int, str or Decimal) as an exact Decimal, via the float's repr."""
     if isinstance(value, float):
         try:
-            value = Decimal(repr(value))
+            value = parse(repr(value))
         except InvalidOperation:  # pragma: no cover - repr of a float is always a number
             raise InvalidInput(f"{field}: not a number: {quote(value)}") from None
     return to_decimal(value, field, positive=positive)
@@ -110,7 +111,7 @@ class Market:
             raise InvalidInput(
                 f"market.taker_fee: a fraction below 1 (0.001 = 10 bps), got {self.taker_fee}"
             )
-        if (self.taker_fee * 10**8) % 1:
+        if EXACT.remainder(EXACT.scaleb(self.taker_fee, 8), 1):
             raise InvalidInput(
                 f"market.taker_fee: {self.taker_fee} is finer than 1e-8 (1e-4 bps), the "
                 "resolution at which sor holds fees exactly"
@@ -121,8 +122,7 @@ class Market:
             maximum = _number(self.max_amount, "market.max_amount", positive=True)
             if maximum < self.min_amount:
                 raise InvalidInput(
-                    f"market.max_amount: {maximum.normalize():f} is below min_amount "
-                    f"{self.min_amount.normalize():f}"
+                    f"market.max_amount: {fmt(maximum)} is below min_amount {fmt(self.min_amount)}"
                 )
             object.__setattr__(self, "max_amount", maximum)
         if not isinstance(self.active, bool):
@@ -163,13 +163,13 @@ class Market:
                 steps[key] = _number(raw, f"{where}: precision.{key}", positive=True)
             else:
                 places = _number(raw, f"{where}: precision.{key}")
-                if places != places.to_integral_value():
+                if places != places.to_integral_value(context=APPROX) or places > MAX_PLACES:
                     raise InvalidInput(
-                        f"{where}: precision.{key} must be a whole number of decimal places in "
-                        f"DECIMAL_PLACES mode, got {quote(raw)} "
+                        f"{where}: precision.{key} must be a whole number of decimal places "
+                        f"(at most {MAX_PLACES}) in DECIMAL_PLACES mode, got {quote(raw)} "
                         "(is the exchange in TICK_SIZE mode?)"
                     )
-                steps[key] = Decimal(1).scaleb(-int(places))
+                steps[key] = unit(int(places))
         taker = market.get("taker")
         if taker is None:
             raise InvalidInput(f"{where}: taker fee is missing")
@@ -207,16 +207,17 @@ class Market:
     @cached_property
     def taker_fee_bps(self) -> float:
         """The taker fee in basis points."""
-        return float(self.taker_fee * 10_000)
+        return float(EXACT.multiply(self.taker_fee, 10_000))
 
     def round_amount(self, amount: Decimal) -> Decimal:
         """``amount`` rounded down to a multiple of the amount step."""
-        return (amount // self.amount_step) * self.amount_step
+        step = self.amount_step
+        return EXACT.multiply(EXACT.divide_int(amount, step), step)
 
     def rules(self, max_quantity: Decimal | None = None) -> VenueRules:
         """These rules for :func:`sor.allocate`, with an optional cap in base units."""
         return VenueRules(
-            taker_fee_bps=self.taker_fee * 10_000,  # exact: 0.00075 -> Decimal("7.50000")
+            taker_fee_bps=EXACT.multiply(self.taker_fee, 10_000),  # exact: 0.00075 -> 7.50000
             lot_size=self.amount_step,
             min_quantity=self.min_amount or None,
             min_notional=self.min_cost or None,
