@@ -77,7 +77,9 @@
 //!    venue a lot down or up, and each venue alone), and is not reported as proven optimal.
 //!    On 19,049 random mixed-lot cases (2–4 venues of up to 3 levels, lots of 1 to 4 units,
 //!    random minimums, caps and fees: `survey_mixed_lots` in the tests) every result was
-//!    proven and equal to exhaustive search; median 1.7 µs, 99th percentile 11 µs.
+//!    proven and equal to exhaustive search, in 1.2 µs median, 5.6 µs at the 99th percentile
+//!    and 31 µs at most (release build, fastest of 3 runs); 5,000 cases of 5 venues with lots
+//!    of 1 to 6 units were all proven too, in 2.2 µs median, 8.6 µs p99, 249 µs at most.
 //!
 //! # When the result is provably optimal
 //!
@@ -2585,9 +2587,16 @@ mod tests {
             mixed += 1;
             let refs: Vec<&Book> = oracle.books.iter().collect();
             let rules = oracle.rules();
-            let start = std::time::Instant::now();
-            let result = allocate(&refs, side, q, &rules).unwrap();
-            times.push(start.elapsed().as_secs_f64() * 1e6);
+            // The fastest of three runs: a single run is at the mercy of the scheduler.
+            let mut time = f64::INFINITY;
+            let mut result = None;
+            for _ in 0..3 {
+                let start = std::time::Instant::now();
+                result = Some(allocate(&refs, side, q, &rules).unwrap());
+                time = time.min(start.elapsed().as_secs_f64() * 1e6);
+            }
+            let result = result.unwrap();
+            times.push(time);
             proven += usize::from(result.proven_optimal);
             optimal +=
                 usize::from(oracle.value(&oracle.lots_of(&result)) == Some(oracle.brute_force()));
@@ -2620,9 +2629,15 @@ mod tests {
             let oracle = Oracle::new(venues, side, q);
             let refs: Vec<&Book> = oracle.books.iter().collect();
             let rules = oracle.rules();
-            let start = std::time::Instant::now();
-            let result = allocate(&refs, side, q, &rules).unwrap();
-            times.push(start.elapsed().as_secs_f64() * 1e6);
+            let mut time = f64::INFINITY;
+            let mut result = None;
+            for _ in 0..3 {
+                let start = std::time::Instant::now();
+                result = Some(allocate(&refs, side, q, &rules).unwrap());
+                time = time.min(start.elapsed().as_secs_f64() * 1e6);
+            }
+            let result = result.unwrap();
+            times.push(time);
             proven += usize::from(result.proven_optimal);
             count += 1;
         }
