@@ -371,11 +371,11 @@ async def test_feed_whose_book_write_raises_resyncs_counted_and_goes_live_again(
         original = getattr(sync, write)
         failures = {"left": 1}
 
-        def failing_once(event: object, now: float) -> object:
+        def failing_once(event: object, now: float, *rest: object) -> object:
             if failures["left"] and (write == "on_snapshot" or sync.state.value == "live"):
                 failures["left"] -= 1
                 raise RuntimeError("Already borrowed")
-            return original(event, now)
+            return original(event, now, *rest)  # (on_delta also takes the message's size)
 
         setattr(sync, write, failing_once)
         await feed.start()

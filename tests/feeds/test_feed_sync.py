@@ -17,6 +17,8 @@ from sor.feeds import (
     BookDelta,
     BookSnapshot,
     BookSync,
+    Feed,
+    FeedConfig,
     Market,
     Outcome,
     SyncState,
@@ -223,3 +225,31 @@ def test_delta_whose_checksum_does_not_match_the_book_is_reported() -> None:
     bad = delta(102, 102, ("bid", "100.5", "2"))
     bad.checksum = zlib.crc32(b"10050:100000000")  # the book now holds 2, not 1
     assert sync.on_delta(bad, now=3.0) is Outcome.CHECKSUM_FAILED
+
+
+def test_buffer_is_bounded_in_bytes_too_dropping_the_oldest() -> None:
+    # 120 buffered deltas of 1 MB held 231 MB when only their count was bounded.
+    source = adapter()
+    sync = BookSync(
+        MARKET.symbol,
+        source.new_book(MARKET.symbol),
+        source,
+        Backoff(rng=random.Random(1)),
+        max_buffer=10_000,
+        max_buffer_bytes=3_000_000,
+        now=0.0,
+    )
+    for first in range(101, 221):
+        sync.on_delta(delta(first, first, ("bid", "100.5", str(first))), now=1.0, size=1_000_000)
+    assert sync.buffered == 3
+    assert sync.buffered_bytes == 3_000_000
+    assert sync.on_snapshot(snapshot(217), now=2.0) is Outcome.LIVE
+    assert levels(sync.book, "bid")[0] == lv("100.5", "220")
+    assert sync.buffered_bytes == 0
+
+
+def test_feed_caps_frames_at_the_adapter_s_largest_message() -> None:
+    assert adapter().max_message_size == 1 << 20
+    feed = Feed(adapter(), FeedConfig(max_message_size=64 * 1024))
+    assert feed.max_message_size == 64 * 1024, "the config may lower it"
+    assert Feed(adapter()).max_message_size == 1 << 20, "but the adapter's is the default cap"

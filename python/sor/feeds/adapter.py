@@ -55,6 +55,11 @@ class ExchangeAdapter(ABC):
     #: websocket's own pings (Bybit's ``{"op": "ping"}``, OKX's text ``ping``): the feed sends
     #: :meth:`heartbeat_message` this often on every connection. None (the default): never.
     heartbeat_interval: float | None = None
+    #: Largest websocket message accepted from this exchange, in bytes: near the largest the
+    #: exchange really sends (each adapter says why its value), so a runaway or hostile frame is
+    #: refused by the websocket library before it is read into memory. The feed takes the
+    #: smaller of this and ``FeedConfig.max_message_size``.
+    max_message_size: int = 8 * 1024 * 1024
 
     def __init__(self, markets: Sequence[Market]) -> None:
         if not markets:

@@ -102,6 +102,10 @@ class BinanceSpotAdapter(ExchangeAdapter):
 
     name = "binance"
     gapless_sequences = True
+    #: Binance's largest stream messages are diff-depth events: one 100 ms batch of changed
+    #: levels, ``["65000.01","0.5"]`` (about 25 bytes) each, a few KB even in fast markets (the
+    #: 5,000-level snapshot comes over REST, not the websocket). 1 MiB leaves a wide margin.
+    max_message_size = 1 << 20
 
     def __init__(
         self,

@@ -92,6 +92,9 @@ class BybitSpotAdapter(ExchangeAdapter):
     # A lost message shows as a gap in its topic's ``u`` on the next message of that topic.
     gapless_sequences = True
     snapshots_on_stream = True
+    #: The largest message is a depth-1000 snapshot: 1,000 levels per side of about 22 bytes
+    #: (``["16493.50","0.006"]``), some 45 KB. 512 KiB.
+    max_message_size = 512 * 1024
     #: Seconds between application-level pings (Bybit: "send the ping heartbeat packet every 20
     #: seconds"); see :meth:`heartbeat_message`.
     heartbeat_interval: float | None = PING_INTERVAL

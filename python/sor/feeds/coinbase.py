@@ -106,6 +106,9 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
     # A lost message shows as a gap in the connection's sequence_num on the next message.
     gapless_sequences = True
     snapshots_on_stream = True
+    #: The ``level2`` snapshot is the whole book: tens of thousands of levels for BTC-USD, each
+    #: an update object of about 105 bytes, so several MB. 8 MiB (the feed's default cap).
+    max_message_size = 8 * 1024 * 1024
 
     def __init__(
         self,

@@ -26,6 +26,7 @@ _DURATIONS = frozenset(
 #: The integer settings and their ranges.
 _INTEGERS = {
     "max_buffer": (1, 10_000_000),
+    "max_buffer_bytes": (1, 16 * 1024**3),
     "max_message_size": (1, 1024**3),
     "seed": (0, 2**64 - 1),
 }
@@ -39,7 +40,8 @@ class FeedConfig:
 
     The defaults suit live exchanges; tests shrink them to milliseconds. Every number is
     range-checked: durations in (0, 86400] s, ``max_buffer`` in [1, 10000000] deltas,
-    ``max_message_size`` in [1, 1073741824] bytes (1 GiB), ``seed`` in [0, 2**64 - 1].
+    ``max_buffer_bytes`` in [1, 17179869184] bytes (16 GiB), ``max_message_size`` in
+    [1, 1073741824] bytes (1 GiB), ``seed`` in [0, 2**64 - 1].
     """
 
     open_timeout: float = 10.0
@@ -71,8 +73,12 @@ class FeedConfig:
     """A book live for this long starts its resync backoff over at the next failure."""
     max_buffer: int = 10_000
     """Deltas kept per symbol while waiting for a snapshot (the oldest are dropped first)."""
+    max_buffer_bytes: int = 32 * 1024 * 1024
+    """Wire bytes of the deltas kept per symbol while waiting for a snapshot (the oldest are
+    dropped first): with ``max_buffer``, it bounds what a slow snapshot can make a feed hold."""
     max_message_size: int = 8 * 1024 * 1024
-    """Largest websocket message accepted, in bytes."""
+    """Largest websocket message accepted, in bytes; the adapter's own
+    ``ExchangeAdapter.max_message_size`` (near the exchange's real largest message) caps it."""
     seed: int | None = None
     """Seed of the jitter's random numbers (None: unpredictable)."""
 

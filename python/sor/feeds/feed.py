@@ -118,6 +118,7 @@ class Feed:
                 adapter,
                 Backoff(self.config.resync_backoff, self._rng),
                 max_buffer=self.config.max_buffer,
+                max_buffer_bytes=self.config.max_buffer_bytes,
                 now=now,
             )
             for symbol in adapter.markets
@@ -181,6 +182,12 @@ class Feed:
             for symbol, sync in self._syncs.items()
         )
         return FeedHealth(self.adapter.name, self._connected, self.stats.as_dict(), books)
+
+    @property
+    def max_message_size(self) -> int:
+        """The largest websocket message this feed accepts, in bytes: the smaller of
+        ``FeedConfig.max_message_size`` and the adapter's ``max_message_size``."""
+        return min(self.config.max_message_size, self.adapter.max_message_size)
 
     @property
     def running(self) -> bool:
@@ -265,7 +272,7 @@ class Feed:
             close_timeout=config.close_timeout,
             ping_interval=config.ping_interval,
             ping_timeout=config.ping_timeout,
-            max_size=config.max_message_size,
+            max_size=self.max_message_size,
             compression=None,
             logger=_CONNECTION_LOGGER,
         ) as ws:
@@ -387,7 +394,7 @@ class Feed:
                 if event.checksum_only:
                     self.stats.checksum_only += 1
                 try:
-                    outcome = sync.on_delta(event, now)
+                    outcome = sync.on_delta(event, now, len(data))
                 except Exception:
                     self._write_failed(sync, "update")
                     continue

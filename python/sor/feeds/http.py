@@ -1,17 +1,20 @@
-"""A small async JSON GET for REST snapshots (the standard library, run in a worker thread).
+"""A small async JSON GET for REST snapshots, on ``aiohttp`` (no thread, no blocking call).
 
-The feeds make a few REST calls (one snapshot per resync), so a blocking ``urllib`` call in
-:func:`asyncio.to_thread` is enough and keeps the event loop free. Every call has a timeout.
+The feeds make a few REST calls (one snapshot per resync). Each has a timeout that is enforced
+for real: a request that times out is abandoned with its socket closed, whatever the server
+does. (A blocking ``urllib`` call in a worker thread could not be: a server trickling its
+answer a byte at a time kept the thread reading after the caller had given up, and eight
+timeouts left six threads stuck in the loop's default executor, where every reconnect's name
+lookup then waited.) ``aiohttp`` is already installed with ccxt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.message
-import urllib.error
-import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import aiohttp
 import orjson
 
 _MAX_BODY = 64 * 1024 * 1024
@@ -48,9 +51,7 @@ class JsonResponse:
     headers: dict[str, str]
 
 
-def _retry_after(headers: email.message.Message | None) -> float | None:
-    if headers is None:
-        return None
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("Retry-After")
     try:
         return float(value) if value is not None else None
@@ -58,46 +59,52 @@ def _retry_after(headers: email.message.Message | None) -> float | None:
         return None
 
 
-def _get(url: str, timeout: float, user_agent: str) -> JsonResponse:
-    request = urllib.request.Request(
-        url, headers={"Accept": "application/json", "User-Agent": user_agent}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read(_MAX_BODY + 1)
-            headers = {name.lower(): value for name, value in response.headers.items()}
-    except urllib.error.HTTPError as error:
-        retry_after = _retry_after(error.headers)
-        try:
-            body = error.read(_MAX_ERROR_BODY)
-        except OSError:
-            body = b""
-        finally:
-            error.close()  # it holds the response and its socket
-        raise HttpError(url, error.code, str(error.reason), retry_after, body) from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise HttpError(url, None, str(reason), None) from None
-    if len(raw) > _MAX_BODY:
-        raise HttpError(url, 200, "response body too large", None)
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise HttpError(url, 200, f"invalid JSON: {error}", None) from None
-    return JsonResponse(body, headers)
+async def _read(content: aiohttp.StreamReader, most: int) -> bytes:
+    """The body, up to ``most + 1`` bytes (one more than allowed shows it is too large)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= most:
+        chunk = await content.read(min(1 << 20, most + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 async def get_json(url: str, *, timeout: float, user_agent: str = "sor") -> JsonResponse:
     """GETs ``url`` and decodes its JSON body; raises :class:`HttpError` on any failure.
 
     ``timeout`` (seconds) bounds the connection and each read; the whole call is also bounded
-    by ``2 * timeout`` so a slow trickle of bytes cannot hold a resync forever.
+    by ``2 * timeout`` so a slow trickle of bytes cannot hold a resync forever. On any failure,
+    the timeout included, the connection is closed before this returns.
     """
     if not url.startswith(("http://", "https://")):
         raise HttpError(url, None, "only http and https URLs are allowed", None)
+    limits = aiohttp.ClientTimeout(total=2 * timeout, sock_connect=timeout, sock_read=timeout)
+    headers = {"Accept": "application/json", "User-Agent": user_agent}
     try:
-        return await asyncio.wait_for(
-            asyncio.to_thread(_get, url, timeout, user_agent), 2 * timeout
-        )
+        async with (
+            aiohttp.ClientSession(timeout=limits, headers=headers) as session,
+            session.get(url) as response,
+        ):
+            if response.status >= 400:
+                try:
+                    body = await response.content.read(_MAX_ERROR_BODY)
+                except (aiohttp.ClientError, OSError):
+                    body = b""
+                retry_after = _retry_after(response.headers)
+                raise HttpError(url, response.status, response.reason or "", retry_after, body)
+            raw = await _read(response.content, _MAX_BODY)
+            received = {name.lower(): value for name, value in response.headers.items()}
     except asyncio.TimeoutError:
         raise HttpError(url, None, f"timed out after {2 * timeout:g} s", None) from None
+    except (aiohttp.ClientError, OSError) as error:
+        raise HttpError(url, None, str(error) or type(error).__name__, None) from None
+    if len(raw) > _MAX_BODY:
+        raise HttpError(url, 200, "response body too large", None)
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise HttpError(url, 200, f"invalid JSON: {error}", None) from None
+    return JsonResponse(decoded, received)

@@ -116,6 +116,9 @@ class KrakenAdapter(ExchangeAdapter):
 
     name = "kraken"
     snapshots_on_stream = True
+    #: The largest message is a snapshot at the deepest depth: 1,000 levels per side of about
+    #: 45 bytes (``{"price":65000.1,"qty":0.12345678}``), under 100 KB. 1 MiB.
+    max_message_size = 1 << 20
 
     def __init__(
         self, markets: Sequence[Market], *, depth: int = 10, ws_url: str = KRAKEN_WS_URL

@@ -119,6 +119,9 @@ class OkxAdapter(ExchangeAdapter):
     # Every update names the one before it (prevSeqId), so a lost message always shows.
     gapless_sequences = True
     snapshots_on_stream = True
+    #: The largest push is the ``books`` snapshot: 400 levels per side of about 30 bytes
+    #: (``["8476.98","415","0","13"]``), some 25 KB. 256 KiB.
+    max_message_size = 256 * 1024
     # The channel keeps 400 levels per side; what lies deeper is not kept in sync.
     max_depth = BOOKS_DEPTH
     #: Seconds between application-level pings (OKX: the text ``ping`` when nothing has arrived

@@ -81,6 +81,7 @@ class BookSync:
         *,
         max_buffer: int,
         now: float,
+        max_buffer_bytes: int | None = None,
     ) -> None:
         self.symbol = symbol
         self.book = book
@@ -93,6 +94,11 @@ class BookSync:
         """When the book last became live (monotonic seconds), None if it is not live."""
         self._adapter = adapter
         self._buffer: deque[BookDelta] = deque(maxlen=max_buffer)
+        # The wire size of each buffered delta's message, and their sum, bounded by
+        # max_buffer_bytes (None: by the count alone).
+        self._sizes: deque[int] = deque(maxlen=max_buffer)
+        self._buffered_bytes = 0
+        self._max_buffer_bytes = max_buffer_bytes
         # True once the stream is known to reach the current snapshot (a delta was applied on
         # top of it, or a received delta ended at or after it): until then a gap means the
         # snapshot was older than the stream, not that the stream lost updates.
@@ -108,6 +114,11 @@ class BookSync:
         """Number of deltas waiting for a snapshot."""
         return len(self._buffer)
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Wire bytes of the messages of the deltas waiting for a snapshot."""
+        return self._buffered_bytes
+
     def age(self, now: float) -> float:
         """Seconds since the book last changed."""
         return max(0.0, now - self.last_update)
@@ -116,7 +127,7 @@ class BookSync:
         """Throws the book away: empty, waiting for a fresh snapshot, buffering deltas."""
         self.state = SyncState.RESYNCING if self._ever_live else SyncState.SYNCING
         self.live_since = None
-        self._buffer.clear()
+        self._clear_buffer()
         self._bridged = False
         self._buffered_through = -1
         self.book.clear()
@@ -126,15 +137,36 @@ class BookSync:
         self.reset()
         self.state = SyncState.STOPPED
 
-    def on_delta(self, delta: BookDelta, now: float) -> Outcome:
-        """Buffers ``delta`` while waiting for a snapshot, otherwise checks and applies it."""
+    def on_delta(self, delta: BookDelta, now: float, size: int = 0) -> Outcome:
+        """Buffers ``delta`` while waiting for a snapshot, otherwise checks and applies it.
+
+        ``size`` is the wire size (bytes) of the message that carried it: the buffer keeps at
+        most ``max_buffer`` deltas and ``max_buffer_bytes`` bytes, dropping the oldest first
+        (the next snapshot then no longer connects, and another is fetched).
+        """
         if self.state is not SyncState.LIVE:
             if self._stream_snapshots:
                 return Outcome.DROPPED
-            self._buffer.append(delta)
+            buffer = self._buffer
+            sizes = self._sizes
+            if len(buffer) == buffer.maxlen and sizes:
+                self._buffered_bytes -= sizes[0]  # the append below drops the oldest
+            buffer.append(delta)
+            sizes.append(size)
+            self._buffered_bytes += size
+            limit = self._max_buffer_bytes
+            if limit is not None:
+                while self._buffered_bytes > limit and buffer:
+                    buffer.popleft()
+                    self._buffered_bytes -= sizes.popleft()
             self._buffered_through = max(self._buffered_through, delta.final_sequence)
             return Outcome.BUFFERED
         return self._apply(delta, now)
+
+    def _clear_buffer(self) -> None:
+        self._buffer.clear()
+        self._sizes.clear()
+        self._buffered_bytes = 0
 
     def on_snapshot(self, snapshot: BookSnapshot, now: float) -> Outcome:
         """Rebuilds the book from ``snapshot`` and replays the buffered deltas on top of it.
@@ -168,7 +200,7 @@ class BookSync:
         # is a lost update, never a snapshot older than the stream.
         self._bridged = self._stream_snapshots or self._buffered_through >= snapshot.sequence
         pending = list(self._buffer)
-        self._buffer.clear()
+        self._clear_buffer()
         self._buffered_through = -1
         for delta in pending:
             outcome = self._apply(delta, now)
