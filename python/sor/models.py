@@ -19,6 +19,7 @@ from sor._validate import (
     DecimalInput,
     StrEnum,
     quote,
+    to_bps,
     to_decimal,
     to_enum,
     to_float,
@@ -245,9 +246,7 @@ class OrderRequest:
         set_(
             self,
             "max_slippage_bps",
-            None
-            if max_slippage_bps is None
-            else to_float(max_slippage_bps, "max_slippage_bps", high=10_000.0),
+            None if max_slippage_bps is None else to_bps(max_slippage_bps, "max_slippage_bps"),
         )
         set_(self, "preferred_exchanges", preferred)
         set_(self, "excluded_exchanges", excluded)
