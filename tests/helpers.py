@@ -211,6 +211,13 @@ def close(got: float, want: Fraction | float, rel: float = 1e-9, abs_tol: float 
     return math.isclose(got, float(want), rel_tol=rel, abs_tol=abs_tol)
 
 
+def close_or_none(got: float | None, want: Fraction | None, abs_tol: float = 1e-9) -> bool:
+    """Both None (nothing filled: no price), or ``got`` within 1e-9 of the exact ``want``."""
+    if got is None or want is None:
+        return got is None and want is None
+    return close(got, want, rel=1e-9, abs_tol=abs_tol)
+
+
 def exact_bps(max_bps: int) -> st.SearchStrategy[float]:
     """Floats of basis points the core holds exactly (at most 4 decimal places), up to
     ``max_bps``."""

@@ -113,7 +113,9 @@ def as_decimal(value: Fraction) -> Decimal:
         digits += 1
         if digits > 60:
             raise ValueError(f"{value} is not a finite decimal")
-    return Decimal(int(value * 10**digits)).scaleb(-digits)
+    # Exact however many digits: scaleb would round to the context's 28 significant digits.
+    units = int(value * 10**digits)
+    return Decimal((0, tuple(int(d) for d in str(units)), -digits))
 
 
 def round_half_away(value: Fraction) -> int:
@@ -336,19 +338,20 @@ class RefWalk:
         return from_units(self.notional_raw, self.price_decimals + self.size_decimals)
 
     @property
-    def average_price(self) -> Fraction:
-        """Average fill price in quote units (0 if nothing filled)."""
+    def average_price(self) -> Fraction | None:
+        """Average fill price in quote units (None if nothing filled: no price is not 0)."""
         if self.filled_lots == 0:
-            return Fraction(0)
+            return None
         return self.notional / self.filled
 
     @property
-    def slippage_bps(self) -> Fraction:
-        """Average price versus the best price, in basis points (0 if nothing filled)."""
-        if self.filled_lots == 0 or self.best_ticks is None:
-            return Fraction(0)
+    def slippage_bps(self) -> Fraction | None:
+        """Average price versus the best price, in basis points (None if nothing filled)."""
+        average = self.average_price
+        if average is None or self.best_ticks is None:
+            return None
         best = from_units(self.best_ticks, self.price_decimals)
-        diff = self.average_price - best if self.side == "buy" else best - self.average_price
+        diff = average - best if self.side == "buy" else best - average
         return diff / best * 10_000
 
 
@@ -367,12 +370,15 @@ def walk(
     """Walks the side ``side`` consumes: quantity in lots, notional in raw units, limit in ticks.
 
     Levels are taken in price order and none is skipped: the walk stops at the first level it
-    does not take whole. Complete means the target was reached: the quantity is filled, or the
-    notional left cannot pay one more lot where the walk stopped. A walk that ran out of book or
-    hit the limit price with notional left is complete only if no further level could take a
-    lot: for a buy, the remainder is below the last price taken (later asks cost more); for a
-    sell, nothing is left (later bids may be as cheap as one tick). A walk without a quantity or
-    notional target is always complete.
+    does not take whole. Complete means a target was reached: the quantity filled, or the
+    notional spent exactly, or the walk stopped at a level still in the book (partly taken, or
+    past the limit price) where one more lot costs more than the notional left. A side that
+    runs out before its target is incomplete however little is left; so is a walk the limit
+    stopped while the next level was still affordable. A walk without a quantity or notional
+    target is always complete.
+
+    This is the walk itself (zero targets fill nothing, complete); :func:`walk_request` adds
+    what the public ``OrderBook.walk`` refuses.
     """
     levels = book.levels(consumed_side(side))
     best = levels[0][0] if levels else None
@@ -381,14 +387,15 @@ def walk(
     left_notional = notional
     filled = spent = taken = 0
     worst: int | None = None
-    stop: Literal["target", "limit", "exhausted"] = "exhausted"
+    reached = False
     if quantity == 0 or notional == 0:
         return RefWalk(side, book.price_decimals, book.size_decimals, 0, 0, best, None, 0, True)
     for price, size in levels:
         if limit_price is not None and (
             price > limit_price if side == "buy" else price < limit_price
         ):
-            stop = "limit"
+            # Stopped by the limit: the notional target binds anyway if a lot here is too dear.
+            reached = left_notional is not None and left_notional < price
             break
         take = size
         if left_qty is not None:
@@ -405,18 +412,9 @@ def walk(
             if left_notional is not None:
                 left_notional -= take * price
         if take < size:
-            stop = "target"
+            reached = True
             break
-    if not targeted or left_qty == 0 or stop == "target":
-        complete = True
-    elif left_notional is None or worst is None:
-        complete = False
-    elif side == "buy":
-        # Any further level costs at least the last price.
-        complete = left_notional < worst
-    else:
-        # Further bids may be as cheap as one tick: only an exhausted notional is complete.
-        complete = left_notional == 0
+    complete = not targeted or reached or left_qty == 0 or left_notional == 0
     return RefWalk(
         side,
         book.price_decimals,
@@ -430,20 +428,66 @@ def walk(
     )
 
 
+#: The most lots a walk can report, and the bound of its notional (raw units).
+MAX_LOTS = 2**64 - 1
+MAX_NOTIONAL = 2**128 - 1
+
+
+def walk_request(
+    book: RefBook,
+    side: TakerSide,
+    quantity: int | None = None,
+    notional: int | None = None,
+    limit_price: int | None = None,
+) -> RefWalk:
+    """``OrderBook.walk``: :func:`walk`, refusing a walk with no bound, a zero quantity or
+    notional, and a fill past ``2**64 - 1`` lots (or a notional past ``2**128 - 1``)."""
+    if quantity == 0:
+        raise RefusedError("invalid", "quantity", "must be positive")
+    if notional == 0:
+        raise RefusedError("invalid", "notional", "must be positive")
+    if quantity is None and notional is None and limit_price is None:
+        raise RefusedError("invalid", "quantity, notional or limit_price", "one is required")
+    result = walk(book, side, quantity, notional, limit_price)
+    if result.filled_lots > MAX_LOTS or result.notional_raw > MAX_NOTIONAL:
+        raise RefusedError("invalid", "walk", "more lots than a walk can report")
+    return result
+
+
+def affordable_lots(book: RefBook, funds: Fraction, taker_fee_bps: float) -> int | None:
+    """Most lots ``funds`` (quote) buy from the asks with the fee on top, or None if the asks
+    run out first (their depth, not the funds, limits).
+
+    The funds are first rounded down to the book's notional unit; the result is the largest
+    quantity whose raw notional ``n`` has ``n * (1 + fee) <= funds``. The whole side counts as
+    running out unless its notional is exactly the most the funds allow.
+    """
+    fee = Fraction(bps_units(taker_fee_bps), BPS_UNITS_PER_ONE)
+    funds_raw = math.floor(funds * 10 ** (book.price_decimals + book.size_decimals))
+    budget = math.floor(Fraction(funds_raw) / (1 + fee))
+    total = book.total_lots("ask")
+    if walk(book, "buy", quantity=total).notional_raw < budget:
+        return None
+    lots = 0
+    while lots < total and walk(book, "buy", quantity=lots + 1).notional_raw <= budget:
+        lots += 1
+    return lots
+
+
 @dataclass(frozen=True)
 class RefCost:
     """A walk priced with a taker fee, exact (quote units)."""
 
     fee: Fraction
     total: Fraction
-    effective_price: Fraction
+    effective_price: Fraction | None
 
 
 def execution_cost(result: RefWalk, taker_fee_bps: BpsLike) -> RefCost:
     """Fee = notional * fee_bps / 1e4; a buy pays notional + fee, a sell receives notional - fee."""
     fee = result.notional * fee_units(taker_fee_bps, "taker_fee_bps") / BPS_UNITS_PER_ONE
     total = result.notional + fee if result.side == "buy" else result.notional - fee
-    effective = total / result.filled if result.filled_lots else Fraction(0)
+    effective = total / result.filled if result.filled_lots else None
     return RefCost(fee, total, effective)
 
 
@@ -559,7 +603,9 @@ def candidate_factors(
     if within and result.best_ticks is not None and result.worst_ticks is not None:
         bound = bps_bound(result.best_ticks, consumed_side(side), bps_units(max_slippage_bps))
         within = result.worst_ticks <= bound if side == "buy" else result.worst_ticks >= bound
-    price = -cost.effective_price if side == "buy" else cost.effective_price
+    # Nothing filled: no price; the core scores it as 0 (the venue is never eligible).
+    effective = cost.effective_price if cost.effective_price is not None else Fraction(0)
+    price = -effective if side == "buy" else effective
     raw = (price, ratio, -Fraction(latency_ms), Fraction(reliability))
     return result, cost, ratio, result.complete and within, raw
 

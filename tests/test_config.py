@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 import sor
 from config_support import exercise
+from helpers import exact_bps
 from sor import InvalidInput, RouterSettings, RoutingStrategy, ScoringWeights, SmartOrderRouter
 from sor.config import (
     REDACTED,
@@ -689,7 +690,7 @@ router_settings = st.builds(
         lambda bounds: LatencyThresholds(*sorted(bounds))
     ),
     min_liquidity_score=st.floats(min_value=0.0, max_value=10.0),
-    max_slippage_bps=st.floats(min_value=0.0, max_value=10_000.0),
+    max_slippage_bps=exact_bps(10_000),
     max_book_age_s=duration.filter(bool),
     cache_ttl_s=duration,
     cache_size=st.integers(min_value=0, max_value=10_000_000),
@@ -797,3 +798,12 @@ def _dig(value: object, key: str) -> object:
     for name in key.split("."):
         value = getattr(value, name)
     return value
+
+
+def test_slippage_bound_finer_than_the_core_holds_is_a_config_error() -> None:
+    # The core holds basis points exactly to 1e-4: 12.34567 bps used to load and then fail at
+    # route(); it is refused when the settings load, naming the key.
+    problem = only_problem(None, {"SOR_ROUTER__MAX_SLIPPAGE_BPS": "12.34567"})
+    assert problem.startswith("router.max_slippage_bps: 12.34567 has more than 4 decimal places")
+    settings = load_settings(env={"SOR_ROUTER__MAX_SLIPPAGE_BPS": "12.3456"})
+    assert settings.router.max_slippage_bps == 12.3456

@@ -7,6 +7,7 @@ within 1e-9 relative of the model's exact values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
@@ -16,18 +17,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import sor
-from helpers import build, close, exact_bps, ref_books, render, renderings
+from helpers import build, close, close_or_none, exact_bps, ref_books, render, renderings
 from reference import (
     TAKER_SIDES,
     RefBook,
     RefWalk,
     TakerSide,
     as_decimal,
+    attempt,
     bps_units,
     consumed_side,
     execution_cost,
     from_units,
     walk,
+    walk_request,
 )
 
 # ------------------------------------------------------------------------------------------------
@@ -51,8 +54,25 @@ def assert_walk_matches(got: sor.WalkResult, want: RefWalk) -> None:
     )
     assert got.levels_consumed == want.levels_consumed
     assert got.complete is want.complete
-    assert close(got.average_price, want.average_price, rel=1e-9, abs_tol=0.0)
-    assert close(got.slippage_bps, want.slippage_bps)
+    assert close_or_none(got.average_price, want.average_price, abs_tol=0.0)
+    assert close_or_none(got.slippage_bps, want.slippage_bps)
+
+
+def assert_walk_or_refusal(
+    call: Callable[[], sor.WalkResult], model: Callable[[], RefWalk]
+) -> sor.WalkResult | None:
+    """The core walk equals the model's, or both refuse it (``InvalidInput`` naming the
+    model's field); returns the core's walk when there is one."""
+    refusal = attempt(model)
+    if refusal is not None:
+        kind = sor.InvalidInput if refusal.kind == "invalid" else sor.BookError
+        with pytest.raises(kind, match=f"^{re.escape(refusal.field)}: "):
+            call()
+        return None
+    want = model()
+    got = call()
+    assert_walk_matches(got, want)
+    return got
 
 
 def price_near(book: RefBook, side: TakerSide) -> st.SearchStrategy[int]:
@@ -61,26 +81,27 @@ def price_near(book: RefBook, side: TakerSide) -> st.SearchStrategy[int]:
     return st.integers(max(1, min(prices) - 40), max(prices) + 40)
 
 
-def quantities(book: RefBook, side: TakerSide) -> st.SearchStrategy[int]:
-    """Quantities (lots) from zero to a little more than the side holds."""
+def quantities(book: RefBook, side: TakerSide, low: int = 0) -> st.SearchStrategy[int]:
+    """Quantities (lots) from ``low`` to a little more than the side holds."""
     depth = book.total_lots(consumed_side(side))
-    return st.one_of(st.integers(0, depth + 3), st.integers(0, 2**63))
+    return st.one_of(st.integers(low, max(low, depth + 3)), st.integers(low, 2**63))
 
 
-def notionals(book: RefBook, side: TakerSide) -> st.SearchStrategy[int]:
-    """Notionals (raw units) up to a little more than the side is worth, often just past the
-    worth of the first few levels (where whole-lot rounding and level changes meet)."""
+def notionals(book: RefBook, side: TakerSide, widest: int = 2**63) -> st.SearchStrategy[int]:
+    """Notionals (raw units) up to a little more than the side is worth (at most ``widest``),
+    often just past the worth of the first few levels (where whole-lot rounding and level
+    changes meet)."""
     levels = book.levels(consumed_side(side))
     worth = sum(p * s for p, s in levels)
     prefixes = [sum(p * s for p, s in levels[:k]) for k in range(len(levels) + 1)]
     prices = [p for p, _ in levels] or [1]
     near_level = st.builds(
-        lambda base, price, nudge: min(max(0, base + price + nudge), 2**63),
+        lambda base, price, nudge: min(max(0, base + price + nudge), widest),
         st.sampled_from(prefixes),
         st.sampled_from([0, *prices]),
         st.integers(-3, 3),
     )
-    return st.one_of(st.integers(0, min(worth + worth // 10 + 10, 2**63)), near_level)
+    return st.one_of(st.integers(0, min(worth + worth // 10 + 10, widest)), near_level)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -94,8 +115,10 @@ def test_walk_by_quantity_matches_reference(
 ) -> None:
     core = build(book)
     lots = data.draw(quantities(book, side))
-    got = core.walk(side, data.draw(renderings(lots, book.size_decimals)))
-    assert_walk_matches(got, walk(book, side, quantity=lots))
+    text = data.draw(renderings(lots, book.size_decimals))
+    assert_walk_or_refusal(
+        lambda: core.walk(side, text), lambda: walk_request(book, side, quantity=lots)
+    )
 
 
 @pytest.mark.parametrize("side", TAKER_SIDES)
@@ -106,7 +129,9 @@ def test_walk_by_notional_takes_whole_lots_and_matches_reference(
     core = build(book)
     raw = data.draw(notionals(book, side))
     text = data.draw(renderings(raw, book.price_decimals + book.size_decimals))
-    assert_walk_matches(core.walk(side, notional=text), walk(book, side, notional=raw))
+    assert_walk_or_refusal(
+        lambda: core.walk(side, notional=text), lambda: walk_request(book, side, notional=raw)
+    )
 
 
 @pytest.mark.parametrize("side", TAKER_SIDES)
@@ -132,13 +157,13 @@ def test_walk_with_combined_limits_matches_reference(
     lots = data.draw(st.none() | quantities(book, side))
     raw = data.draw(st.none() | notionals(book, side))
     limit = data.draw(st.none() | price_near(book, side))
-    got = core.walk(
-        side,
-        None if lots is None else data.draw(renderings(lots, sd)),
-        notional=None if raw is None else data.draw(renderings(raw, pd + sd)),
-        limit_price=None if limit is None else data.draw(renderings(limit, pd)),
+    quantity = None if lots is None else data.draw(renderings(lots, sd))
+    notional = None if raw is None else data.draw(renderings(raw, pd + sd))
+    limit_price = None if limit is None else data.draw(renderings(limit, pd))
+    assert_walk_or_refusal(
+        lambda: core.walk(side, quantity, notional=notional, limit_price=limit_price),
+        lambda: walk_request(book, side, quantity=lots, notional=raw, limit_price=limit),
     )
-    assert_walk_matches(got, walk(book, side, quantity=lots, notional=raw, limit_price=limit))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -153,9 +178,11 @@ def test_walk_never_reports_more_than_the_book_holds_and_partial_fills_say_so(
     core = build(book)
     pd, sd = book.price_decimals, book.size_decimals
     levels = book.levels(consumed_side(side))
-    lots = data.draw(st.none() | quantities(book, side))
-    raw = data.draw(st.none() | notionals(book, side))
+    lots = data.draw(st.none() | quantities(book, side, low=1))
+    raw = data.draw(st.none() | notionals(book, side).filter(bool))
     limit = data.draw(st.none() | price_near(book, side))
+    if lots is None and raw is None and limit is None:
+        limit = data.draw(price_near(book, side))  # a walk needs a bound
     got = core.walk(
         side,
         None if lots is None else render(lots, sd),
@@ -183,6 +210,9 @@ def test_walk_never_reports_more_than_the_book_holds_and_partial_fills_say_so(
             assert not got.complete
     if raw is not None:
         assert got.notional_raw <= raw
+        if got.notional_raw < raw and got.filled_lots == depth and (lots is None or depth < lots):
+            # The side ran out before the notional (or quantity) was reached: never complete.
+            assert not got.complete
     if limit is not None and taken:
         assert taken[-1][0] <= limit if side == "buy" else taken[-1][0] >= limit
     if lots is not None and raw is None and limit is None:
@@ -281,22 +311,34 @@ def test_walk_up_to_a_limit_price_stops_before_worse_levels() -> None:
     )
 
 
-def test_walk_without_any_limit_takes_the_whole_side() -> None:
-    got = ladder().walk("buy")
-    assert (got.filled_lots, got.notional_raw, got.levels_consumed, got.complete) == (
-        15,
-        200 + 303 + 1050,
-        3,
-        True,
-    )
+def test_walk_without_any_bound_is_refused_naming_the_missing_bound() -> None:
+    with pytest.raises(sor.InvalidInput, match=r"^quantity, notional or limit_price: "):
+        ladder().walk("buy")
+    with pytest.raises(sor.InvalidInput, match=r"^quantity, notional or limit_price: "):
+        ladder().walk("sell", None, notional=None, limit_price=None)
 
 
-def test_walk_of_zero_fills_nothing_and_is_complete() -> None:
-    for got in (ladder().walk("buy", "0"), ladder().walk("sell", notional="0")):
-        assert (got.filled_lots, got.notional_raw, got.levels_consumed) == (0, 0, 0)
-        assert got.complete
-        assert got.average_price == 0.0
-        assert got.slippage_bps == 0.0
+def test_zero_quantity_or_notional_is_refused_everywhere() -> None:
+    book = ladder()
+    calls: list[tuple[Callable[[], object], str]] = [
+        (lambda: book.walk("buy", "0"), "quantity"),
+        (lambda: book.walk("buy", Decimal("0.000")), "quantity"),
+        (lambda: book.walk("sell", notional="0"), "notional"),
+        (lambda: book.walk("buy", "1", notional="0E-8"), "notional"),
+        (lambda: book.cost("buy", "0", 1.0), "quantity"),
+        (lambda: sor.walk_many([book], "buy", ["0"]), r"quantities\[0\]"),
+        (lambda: sor.allocate([book], "buy", "0", [sor.VenueRules()]), "quantity"),
+        (lambda: sor.allocate_many([book], "buy", ["0"], [sor.VenueRules()]), r"quantities\[0\]"),
+        (lambda: sor.rank_venues([book], "buy", "0", [0.0], [1.0], [1.0]), "quantity"),
+    ]
+    for call, field in calls:
+        with pytest.raises(sor.InvalidInput, match=f"^{field}:? .*positive"):
+            call()
+    for bad in ("0", "-1"):
+        with pytest.raises(sor.InvalidInput, match=r"^amount: "):
+            sor.OrderRequest("BTC/USDT", "buy", bad)
+    with pytest.raises(sor.InvalidInput, match=r"^(quantity|notional): .*negative"):
+        book.walk("buy", notional="-5")
 
 
 def test_walk_of_an_empty_side_fills_nothing_and_is_incomplete() -> None:
@@ -308,6 +350,146 @@ def test_walk_of_an_empty_side_fills_nothing_and_is_incomplete() -> None:
         None,
         False,
     )
+    # No fill, no price: None, never a price of zero.
+    assert (got.average_price, got.slippage_bps) == (None, None)
+    assert book.cost("buy", "1", 10.0).effective_price is None
+    got = ladder().walk("buy", "3", limit_price="99")
+    assert (got.filled_lots, got.average_price, got.slippage_bps) == (0, None, None)
+    assert "average_price=None" in repr(got)
+    assert "slippage_bps=None" in repr(got)
+
+
+# ------------------------------------------------------------------------------------------------
+# Issue 9: notional completeness, wide notionals, huge sides
+
+
+def test_notional_walk_that_runs_the_book_out_is_incomplete() -> None:
+    book = sor.OrderBook(0, 0)
+    book.apply_snapshot(bids=[], asks=[("100", "1")])
+    got = book.walk("buy", notional="199")
+    # The book held 100 of the 199 asked: the 99 left is less than a lot, but the book ran out.
+    assert (got.filled, got.notional, got.complete) == (Decimal(1), Decimal(100), False)
+    # Spent exactly as the book runs out: the target was reached.
+    assert book.walk("buy", notional="100").complete
+    bids = sor.OrderBook(0, 0)
+    bids.apply_snapshot(bids=[("100", "1")], asks=[])
+    assert not bids.walk("sell", notional="150").complete
+
+
+def test_notional_walk_stopped_by_the_limit_is_complete_only_if_no_lot_would_fit() -> None:
+    # Asks 100 x 2, 101 x 3, 105 x 10. Up to 101 with 700: 503 spent, 197 left buys a 105 lot,
+    # so the limit stopped the walk. With 600: 97 left, too little for 105: the target binds.
+    book = ladder()
+    stopped = book.walk("buy", notional="700", limit_price="101")
+    assert (stopped.filled_lots, stopped.notional_raw, stopped.complete) == (5, 503, False)
+    reached = book.walk("buy", notional="600", limit_price="101")
+    assert (reached.filled_lots, reached.notional_raw, reached.complete) == (5, 503, True)
+    assert reached.filled_lots == book.walk("buy", notional="600").filled_lots
+
+
+def test_a_walks_own_notional_is_accepted_back_at_every_precision() -> None:
+    book = sor.OrderBook(8, 10)
+    book.apply_snapshot([], [("12345.12345678", "11.1234567891")])
+    first = book.walk("buy", "11.1234567891")
+    # 18 decimal places and more than 2**64 raw units.
+    assert first.notional_raw > 2**64
+    again = book.walk("buy", notional=first.notional)
+    assert (again.filled, again.notional, again.complete) == (first.filled, first.notional, True)
+    assert book.walk("buy", notional=str(first.notional)).notional == first.notional
+    assert book.walk("buy", notional="138024.953446637651425098").complete is False
+
+
+@pytest.mark.parametrize("side", TAKER_SIDES)
+@given(
+    book=ref_books(
+        max_levels=6,
+        price_decimals=st.integers(0, 18),
+        size_decimals=st.integers(0, 18),
+        max_size=10**18,
+        min_levels=1,
+    ),
+    data=st.data(),
+)
+def test_quantity_walk_notional_walks_back_to_the_same_fill(
+    side: TakerSide, book: RefBook, data: st.DataObject
+) -> None:
+    # Buying (or selling) a walk's own notional takes exactly the same lots: the cheapest (or
+    # dearest) first, spending it to the last unit.
+    core = build(book)
+    lots = data.draw(quantities(book, side, low=1))
+    first = core.walk(side, render(lots, book.size_decimals))
+    if first.filled_lots == 0:
+        return
+    again = core.walk(side, notional=first.notional)
+    assert (again.filled_lots, again.notional_raw, again.levels_consumed, again.complete) == (
+        first.filled_lots,
+        first.notional_raw,
+        first.levels_consumed,
+        True,
+    )
+
+
+@pytest.mark.parametrize("side", TAKER_SIDES)
+@given(
+    book=ref_books(
+        price_decimals=st.integers(0, 10),
+        size_decimals=st.integers(0, 10),
+        max_size=10**15,
+    ),
+    data=st.data(),
+)
+def test_notional_walk_matches_reference_at_every_precision_and_wide_notionals(
+    side: TakerSide, book: RefBook, data: st.DataObject
+) -> None:
+    core = build(book)
+    pd, sd = book.price_decimals, book.size_decimals
+    raw = data.draw(notionals(book, side, widest=2**128 - 1))
+    limit = data.draw(st.none() | price_near(book, side))
+    notional = data.draw(renderings(raw, pd + sd))
+    limit_price = None if limit is None else render(limit, pd)
+    assert_walk_or_refusal(
+        lambda: core.walk(side, notional=notional, limit_price=limit_price),
+        lambda: walk_request(book, side, notional=raw, limit_price=limit),
+    )
+
+
+def test_walk_over_more_lots_than_64_bits_hold_is_refused_not_saturated() -> None:
+    book = sor.OrderBook(0, 0)
+    book.apply_snapshot([], [("1", "1e19"), ("2", "1e19")])
+    for call in (
+        lambda: book.walk("buy", limit_price="2"),
+        lambda: book.walk("buy", notional="30000000000000000000"),
+    ):
+        with pytest.raises(sor.InvalidInput, match=r"^walk: .*more than 18446744073709551615"):
+            call()
+    # What fits is exact; the depth queries are exact however deep.
+    got = book.walk("buy", notional="26000000000000000000")
+    assert (got.filled_lots, got.notional_raw, got.complete) == (18 * 10**18, 26 * 10**18, True)
+    assert book.walk("buy", limit_price="1").filled_lots == 10**19
+    assert book.depth_up_to("ask", "2") == Decimal(2 * 10**19)
+    assert book.depth_within_bps("ask", 10_000.0) == Decimal(2 * 10**19)
+
+
+@pytest.mark.parametrize("side", TAKER_SIDES)
+@given(
+    book=ref_books(max_levels=5, max_size=2**64 - 1, min_levels=1),
+    data=st.data(),
+)
+def test_walks_over_huge_sides_are_exact_or_refused(
+    side: TakerSide, book: RefBook, data: st.DataObject
+) -> None:
+    core = build(book)
+    pd, sd = book.price_decimals, book.size_decimals
+    limit = data.draw(price_near(book, side))
+    raw = data.draw(st.none() | notionals(book, side, widest=2**128 - 1).filter(bool))
+    notional = None if raw is None else render(raw, pd + sd)
+    assert_walk_or_refusal(
+        lambda: core.walk(side, notional=notional, limit_price=render(limit, pd)),
+        lambda: walk_request(book, side, notional=raw, limit_price=limit),
+    )
+    consumed = consumed_side(side)
+    inside = [s for p, s in book.levels(consumed) if (p <= limit if side == "buy" else p >= limit)]
+    assert core.depth_up_to(consumed, render(limit, pd)) == as_decimal(from_units(sum(inside), sd))
 
 
 @pytest.mark.parametrize(
@@ -354,7 +536,7 @@ def test_execution_cost_matches_reference_fee_math(
     side: TakerSide, book: RefBook, fee: float, data: st.DataObject
 ) -> None:
     core = build(book)
-    lots = data.draw(quantities(book, side))
+    lots = data.draw(quantities(book, side, low=1))
     quantity = render(lots, book.size_decimals)
     want_walk = walk(book, side, quantity=lots)
     want = execution_cost(want_walk, fee)
@@ -363,7 +545,7 @@ def test_execution_cost_matches_reference_fee_math(
         assert got.taker_fee_bps == bps_units(fee) / 1e4
         assert close(got.fee, want.fee)
         assert close(got.total, want.total)
-        assert close(got.effective_price, want.effective_price)
+        assert close_or_none(got.effective_price, want.effective_price)
         if side == "buy":
             assert got.total >= float(want_walk.notional) * (1 - 1e-12)
         else:
@@ -379,7 +561,7 @@ def test_cost_adds_the_fee_for_a_buy_and_takes_it_off_a_sell() -> None:
     sell = book.cost("sell", "2", 10.0)
     assert (sell.fee, sell.total, sell.effective_price) == pytest.approx((0.198, 197.802, 98.901))
     nothing = sor.OrderBook(2, 2).cost("buy", "1", 10.0)
-    assert (nothing.fee, nothing.total, nothing.effective_price) == (0.0, 0.0, 0.0)
+    assert (nothing.fee, nothing.total, nothing.effective_price) == (0.0, 0.0, None)
 
 
 def test_fee_is_exact_to_a_ten_thousandth_of_a_basis_point() -> None:
@@ -405,7 +587,7 @@ def test_walk_many_equals_individual_walks(
 ) -> None:
     cores = [build(book) for book in books]
     quantities_ = [
-        data.draw(renderings(data.draw(quantities(book, side)), book.size_decimals))
+        data.draw(renderings(data.draw(quantities(book, side, low=1)), book.size_decimals))
         for book in books
     ]
     batch = sor.walk_many(cores, side, quantities_)

@@ -141,6 +141,8 @@ class OrderBook:
         """Average of best bid and best ask, in quote units."""
     def depth_within_bps(self, side: BookSide, bps: BpsLike) -> Decimal:
         """Total size on a side within ``bps`` basis points of that side's best price."""
+    def depth_up_to(self, side: BookSide, price: DecimalLike) -> Decimal:
+        """Total size on a side at prices at least as good as ``price`` (exact, however deep)."""
     def levels(self, side: BookSide, n: int | None = None) -> list[Level]:
         """The best ``n`` levels of a side (all if ``n`` is None), best first."""
     def level_count(self, side: BookSide) -> int:
@@ -169,9 +171,21 @@ class OrderBook:
         notional: DecimalLike | None = None,
         limit_price: DecimalLike | None = None,
     ) -> WalkResult:
-        """What a taker order would fill: by base quantity, quote notional and/or limit price."""
+        """What a taker order would fill: by base quantity, quote notional and/or limit price.
+
+        At least one bound is required, and a quantity or notional must be positive
+        (:class:`InvalidInput` otherwise, naming it). ``notional`` is in quote units at up to
+        ``price_decimals + size_decimals`` places; every ``WalkResult.notional`` is accepted
+        back. A walk whose fill would exceed ``2**64 - 1`` lots (a limit or notional over a
+        side that deep) is refused with :class:`InvalidInput` rather than reported cut short.
+        """
     def cost(self, side: TakerSide, quantity: DecimalLike, taker_fee_bps: BpsLike) -> ExecutionCost:
-        """Walks for a base quantity and adds the taker fee."""
+        """Walks for a base quantity (positive) and adds the taker fee."""
+    def affordable(self, funds: DecimalLike, taker_fee_bps: BpsLike) -> Decimal | None:
+        """Most base quantity ``funds`` of quote buys from the asks with the taker fee on top
+        (whole lots, computed in exact integers; funds finer than the book's notional unit are
+        rounded down, funds past ``2**128 - 1`` units read as that), or None when the asks run
+        out first (their depth is then the limit)."""
     def copy(self) -> OrderBook:
         """An independent copy of the book, in O(1): the two share their levels until either
         is written (copy-on-write)."""
@@ -198,8 +212,8 @@ class WalkResult:
     def notional_raw(self) -> int:
         """Notional in units of ``10**-(price_decimals + size_decimals)`` quote."""
     @property
-    def average_price(self) -> float:
-        """Average fill price (0.0 if nothing filled)."""
+    def average_price(self) -> float | None:
+        """Average fill price in quote units (None if nothing filled)."""
     @property
     def best_price(self) -> Decimal | None:
         """Best price of the side when the walk started."""
@@ -210,11 +224,18 @@ class WalkResult:
     def levels_consumed(self) -> int:
         """Number of levels taken from, including a partly taken last one."""
     @property
-    def slippage_bps(self) -> float:
-        """Average price versus best price, in basis points."""
+    def slippage_bps(self) -> float | None:
+        """Average price versus best price, in basis points (None if nothing filled)."""
     @property
     def complete(self) -> bool:
-        """True if the book could fill the whole quantity or notional."""
+        """True if the quantity or notional target was reached (always for a limit-only walk).
+
+        A quantity is reached when all of it filled. A notional is reached when it was spent
+        exactly, or when one more lot at the level where the walk stopped (partly taken, or
+        past the limit price) would cost more than is left. A side that runs out first is
+        incomplete however little is left; so is a walk the limit stopped while the next level
+        was still affordable.
+        """
     @property
     def price_decimals(self) -> int: ...
     @property
@@ -239,8 +260,8 @@ class ExecutionCost:
         """Notional plus fee for a buy (paid); notional minus fee for a sell (received): the
         float nearest the exact value."""
     @property
-    def effective_price(self) -> float:
-        """``total / filled``: the all-in price per unit of base."""
+    def effective_price(self) -> float | None:
+        """``total / filled``: the all-in price per unit of base (None if nothing filled)."""
 
 @final
 class Weights:
@@ -412,7 +433,7 @@ def allocate(
 def walk_many(
     books: Sequence[OrderBook], side: TakerSide, quantities: Sequence[DecimalLike]
 ) -> list[WalkResult]:
-    """Walks ``books[i]`` for ``quantities[i]``, without holding the GIL."""
+    """Walks ``books[i]`` for ``quantities[i]`` (each positive), without holding the GIL."""
 
 def allocate_many(
     books: Sequence[OrderBook],

@@ -16,8 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation, Overflow
-from decimal import Context as DecimalContext
+from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from sor._core import (
@@ -408,8 +407,8 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     """Most base quantity the venue's balance allows (rounded down to the lot), or None.
 
     A sell is capped by the base balance; a buy by what the quote balance pays for at this
-    book's prices, taker fee included (an exact walk by notional), or None if the book runs
-    out first (its depth, not the balance, is then the limit).
+    book's prices, taker fee included (:meth:`OrderBook.affordable`: exact integers in the
+    core), or None if the book runs out first (its depth, not the balance, is then the limit).
     """
     market, balances = venue.market, venue.balances
     if not ctx.buy:
@@ -420,34 +419,14 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     funds = balances.get(market.quote)
     if funds is None:
         return None
-    book = venue.book
-    # Exact: floor(funds / (1 + fee)) in units of 10^-(price decimals + size decimals).
-    places = book.price_decimals + book.size_decimals
-    units = EXACT.divide_int(EXACT.scaleb(funds, places), EXACT.add(1, market.taker_fee))
-    notional = EXACT.scaleb(units, -places)
-    if units > _MAX_MANTISSA:
-        # More digits than the core reads (a u64, and u128 units): at most what it reads,
-        # rounded down to 19 significant digits. A cap never allows more than the balance
-        # pays for.
-        notional = _SIGNIFICANT_19.plus(min(notional, _MAX_NOTIONAL[places]))
-    if notional <= 0:
-        return Decimal(0)
-    affordable = book.walk("buy", notional=notional)
-    # A book that runs out before the balance does is limited by its depth, not the balance.
-    return market.round_amount(affordable.filled) if affordable.complete else None
+    # Exact integers in the core: funds at the book's notional unit, fee on top, whole lots.
+    affordable = venue.book.affordable(funds, EXACT.multiply(market.taker_fee, 10_000))
+    return None if affordable is None else market.round_amount(affordable)
 
 
 #: The core's quantities are u64 counts of lots: a base balance of this many lots (by the
 #: book's size decimals) or more can never cap a fill.
 _MAX_LOTS = tuple(Decimal(2**64 - 1).scaleb(-places, EXACT) for places in range(64))
-#: The core reads a decimal's digits as a u64: the largest notional target it takes.
-_MAX_MANTISSA = 2**64 - 1
-#: The largest notional target the core reads, by its decimal places (a u64 of digits, a
-#: u128 of units).
-_MAX_NOTIONAL = tuple(
-    min(Decimal(10**19 - 1), Decimal(2**128 - 1).scaleb(-places, EXACT)) for places in range(64)
-)
-_SIGNIFICANT_19 = DecimalContext(prec=19, rounding=ROUND_FLOOR, traps=[InvalidOperation, Overflow])
 
 
 def limit_ticks(ctx: Context, book: OrderBook) -> Decimal | None:
@@ -853,7 +832,7 @@ def split_cap(ctx: Context, venue: Live) -> Decimal:
     cap = book.depth_within_bps(ctx.consumed, ctx.max_slippage_bps)
     limit = limit_ticks(ctx, book)
     if limit is not None:
-        cap = min(cap, book.walk(ctx.order.taker_side, limit_price=limit).filled)
+        cap = min(cap, book.depth_up_to(ctx.consumed, limit))
     if market.max_amount is not None:
         cap = min(cap, market.max_amount)
     balance = balance_cap(ctx, venue)

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 from sor._core import InvalidInput, excerpt
-from sor._decimal import EXACT, MAX_MAGNITUDE, MAX_PLACES, parse, unit
+from sor._decimal import APPROX, EXACT, MAX_MAGNITUDE, MAX_PLACES, parse, unit
 
 if sys.version_info >= (3, 11):
     from enum import StrEnum
@@ -121,6 +121,24 @@ def to_float(
         number = math.nan
     if not math.isfinite(number) or number > high or number < low or (above_low and number == low):
         raise InvalidInput(f"{field}: must be a finite number in {where}, got {quote(value)}")
+    return number
+
+
+#: Basis points are exact to this many decimal places in the core (``Bps``, 1e-4 bps).
+BPS_PLACES = 4
+
+
+def to_bps(value: object, field: str, *, high: float = 10_000.0) -> float:
+    """``value`` as basis points in ``[0, high]`` that the core holds exactly: at most
+    :data:`BPS_PLACES` decimal places (a float counts as the decimal it prints as), so a bound
+    that would only be refused later, by the core, is refused here, naming ``field``."""
+    number = to_float(value, field, high=high)
+    exact = value if isinstance(value, Decimal) else Decimal(repr(number))
+    if exact != exact.quantize(Decimal(1).scaleb(-BPS_PLACES), context=APPROX):
+        raise InvalidInput(
+            f"{field}: {quote(value)} has more than {BPS_PLACES} decimal places "
+            "(basis points are exact to 1e-4)"
+        )
     return number
 
 

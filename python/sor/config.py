@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sor._core import InvalidInput, Weights
-from sor._validate import shown, to_enum, to_float, to_int
+from sor._validate import shown, to_bps, to_enum, to_float, to_int
 from sor.feeds.config import FeedConfig
 from sor.models import (
     DEFAULT_LATENCY_THRESHOLDS,
@@ -153,7 +153,7 @@ class RouterSettings:
             to_float(getattr(self, name), name, high=MAX_LATENCY_MS, above_low=True)
         to_float(self.max_book_age_s, "max_book_age_s", high=MAX_DURATION_S, above_low=True)
         to_float(self.min_liquidity_score, "min_liquidity_score", high=LIQUIDITY_RATIO_CAP)
-        to_float(self.max_slippage_bps, "max_slippage_bps", high=10_000.0)
+        to_bps(self.max_slippage_bps, "max_slippage_bps")
         to_float(self.cache_ttl_s, "cache_ttl_s", high=MAX_DURATION_S)
         to_int(self.cache_size, "cache_size", low=0, high=MAX_CACHE_SIZE)
 

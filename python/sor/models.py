@@ -19,6 +19,7 @@ from sor._validate import (
     DecimalInput,
     StrEnum,
     quote,
+    to_bps,
     to_decimal,
     to_enum,
     to_float,
@@ -245,9 +246,7 @@ class OrderRequest:
         set_(
             self,
             "max_slippage_bps",
-            None
-            if max_slippage_bps is None
-            else to_float(max_slippage_bps, "max_slippage_bps", high=10_000.0),
+            None if max_slippage_bps is None else to_bps(max_slippage_bps, "max_slippage_bps"),
         )
         set_(self, "preferred_exchanges", preferred)
         set_(self, "excluded_exchanges", excluded)
@@ -363,6 +362,13 @@ class ExchangeMetrics:
 # The decision
 
 
+def _filled(value: float | None, figure: str) -> float:
+    """A price figure of a part, which always fills a positive quantity (so it has one)."""
+    if value is None:
+        raise InvalidInput(f"{figure}: the part fills nothing, so it has no price")
+    return value
+
+
 @dataclass(frozen=True)
 class RoutePart:
     """What one venue is expected to fill: the quantity and the core's walk and cost of it."""
@@ -375,7 +381,7 @@ class RoutePart:
     @property
     def average_price(self) -> float:
         """Expected average fill price before fees, in quote units."""
-        return self.walk.average_price
+        return _filled(self.walk.average_price, "average_price")
 
     @property
     def worst_price(self) -> Decimal | None:
@@ -400,12 +406,12 @@ class RoutePart:
     @property
     def effective_price(self) -> float:
         """All-in price per unit of base (``total / quantity``)."""
-        return self.cost.effective_price
+        return _filled(self.cost.effective_price, "effective_price")
 
     @property
     def slippage_bps(self) -> float:
         """Average price versus the best price, in basis points."""
-        return self.walk.slippage_bps
+        return _filled(self.walk.slippage_bps, "slippage_bps")
 
     @property
     def levels(self) -> int:

@@ -398,3 +398,17 @@ def test_no_route_errors_survive_pickling() -> None:
         info.value.rejections,
         info.value.available,
     )
+
+
+@pytest.mark.parametrize("bound", [12.34567, Decimal("0.00001"), 1e-7])
+def test_order_refuses_a_slippage_bound_finer_than_the_core_holds(bound: object) -> None:
+    # Basis points are exact to 1e-4 in the core; a finer bound used to pass here and fail at
+    # route(). It is refused when the order is made, naming the field.
+    with pytest.raises(InvalidInput, match=r"max_slippage_bps: .* more than 4 decimal places"):
+        OrderRequest("BTC/USDT", "buy", "1", max_slippage_bps=bound)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bound", [12.3456, Decimal("12.34560"), 0, 10_000])
+def test_order_keeps_a_slippage_bound_the_core_holds_exactly(bound: object) -> None:
+    order = OrderRequest("BTC/USDT", "buy", "1", max_slippage_bps=bound)  # type: ignore[arg-type]
+    assert order.max_slippage_bps == float(bound)  # type: ignore[arg-type]

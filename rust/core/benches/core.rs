@@ -171,11 +171,9 @@ fn rank_group(c: &mut Criterion) {
             "core and baseline rank the venues differently"
         );
         for (o, t) in ours.iter().zip(&theirs) {
-            let diff = (o.cost.effective_price - t.effective_price).abs();
-            assert!(
-                diff <= 1e-9 * o.cost.effective_price,
-                "effective prices differ"
-            );
+            let effective = o.cost.effective_price.expect("eligible venues fill");
+            let diff = (effective - t.effective_price).abs();
+            assert!(diff <= 1e-9 * effective, "effective prices differ");
             assert!((o.score.total - t.score).abs() <= 1e-9, "scores differ");
         }
         group.bench_with_input(BenchmarkId::new("sor", count), &book_refs, |b, books| {

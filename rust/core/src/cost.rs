@@ -12,8 +12,9 @@ pub struct Cost {
     /// For a buy, notional plus fee (what is paid); for a sell, notional minus fee (what is
     /// received). In quote units.
     pub total: f64,
-    /// `total / filled`: the price per unit of base once fees are included (0 if nothing filled).
-    pub effective_price: f64,
+    /// `total / filled`: the price per unit of base once fees are included, in quote units
+    /// (`None` if nothing filled).
+    pub effective_price: Option<f64>,
 }
 
 /// Fee-inclusive cost of a walk on a book with the given precisions and taker fee.
@@ -32,11 +33,7 @@ pub fn execution_cost(
         TakerSide::Sell => notional - fee,
     };
     let filled = walk.filled as f64 / 10f64.powi(i32::from(size_decimals));
-    let effective_price = if walk.filled == 0 {
-        0.0
-    } else {
-        total / filled
-    };
+    let effective_price = (walk.filled > 0).then(|| total / filled);
     Cost {
         fee,
         total,
@@ -113,10 +110,19 @@ mod tests {
         let buy = execution_cost(&walk, TakerSide::Buy, fee, 2, 2);
         assert!((buy.fee - 0.2).abs() < 1e-12);
         assert!((buy.total - 200.2).abs() < 1e-9);
-        assert!((buy.effective_price - 100.1).abs() < 1e-9);
+        assert!((buy.effective_price.unwrap() - 100.1).abs() < 1e-9);
         let sell = execution_cost(&walk, TakerSide::Sell, fee, 2, 2);
         assert!((sell.total - 199.8).abs() < 1e-9);
-        assert!((sell.effective_price - 99.9).abs() < 1e-9);
+        assert!((sell.effective_price.unwrap() - 99.9).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nothing_filled_has_no_effective_price() {
+        let cost = execution_cost(&Walk::default(), TakerSide::Buy, Bps(0), 2, 2);
+        assert_eq!(
+            (cost.fee, cost.total, cost.effective_price),
+            (0.0, 0.0, None)
+        );
     }
 
     #[test]

@@ -348,18 +348,139 @@ pub fn parse_fixed(text: &str, decimals: u8) -> Result<u64, DecimalError> {
     })
 }
 
-/// The most decimal places a wide value (a notional: price decimals + size decimals) may carry.
+/// The most decimal places a wide (128-bit) value may carry: a notional's scale is the sum of
+/// a price's and a size's decimals.
 pub const MAX_WIDE_DECIMALS: u8 = 2 * MAX_DECIMALS;
 
-/// Parses a non-negative decimal string into a 128-bit count of `10^-decimals` units (for
-/// notionals, whose scale is price decimals + size decimals, up to [`MAX_WIDE_DECIMALS`]).
+/// Parses a non-negative decimal string into an integer count of `10^-decimals` units, up to
+/// `u128::MAX` (for notionals and quote balances, whose scale is price plus size decimals).
 ///
-/// The same rules as [`parse_fixed`]: exact or refused, never rounded.
+/// Accepts the same text as [`parse_fixed`] (any number of significant digits, exponents,
+/// trailing zeros) and `decimals` up to [`MAX_WIDE_DECIMALS`]. Non-zero digits beyond the
+/// precision are refused (`TooPrecise`); a value past `u128::MAX` is `Overflow`. Every value
+/// [`format_fixed`] writes parses back to itself, all 39 digits of `u128::MAX` included.
 pub fn parse_fixed_wide(text: &str, decimals: u8) -> Result<u128, DecimalError> {
+    parse_wide(text, decimals, false)
+}
+
+/// [`parse_fixed_wide`], rounding digits beyond the precision down instead of refusing them
+/// (what a balance allows is never more than it says).
+pub fn parse_fixed_wide_floor(text: &str, decimals: u8) -> Result<u128, DecimalError> {
+    parse_wide(text, decimals, true)
+}
+
+/// The wide parser: digits are kept as text until the scale is known, so no significant digit
+/// is ever dropped (unlike [`parse_parts`], whose mantissa holds 38 digits).
+fn parse_wide(text: &str, decimals: u8, floor: bool) -> Result<u128, DecimalError> {
     if decimals > MAX_WIDE_DECIMALS {
         return Err(DecimalError::BadPrecision(decimals));
     }
-    scale_parts(text, parse_parts(text)?, decimals)
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return Err(DecimalError::Empty);
+    }
+    let malformed = || DecimalError::Malformed(excerpt(text));
+    let (negative, start) = match bytes[0] {
+        b'+' => (false, 1),
+        b'-' => (true, 1),
+        _ => (false, 0),
+    };
+    let body = &bytes[start..];
+    if body
+        .first()
+        .is_some_and(|b| !b.is_ascii_digit() && *b != b'.')
+    {
+        let lower = text.to_ascii_lowercase();
+        let word = lower.trim_start_matches(['+', '-']);
+        if matches!(word, "nan" | "snan" | "inf" | "infinity") {
+            return Err(DecimalError::NotFinite(excerpt(text)));
+        }
+        return Err(malformed());
+    }
+    let (number, exponent_text) = match body.iter().position(|&b| b == b'e' || b == b'E') {
+        Some(at) => (&body[..at], Some(&body[at + 1..])),
+        None => (body, None),
+    };
+    let (int_digits, frac_digits) = match number.iter().position(|&b| b == b'.') {
+        Some(at) => (&number[..at], &number[at + 1..]),
+        None => (number, &number[number.len()..]),
+    };
+    let all_digits = |part: &[u8]| part.iter().all(u8::is_ascii_digit);
+    if int_digits.len() + frac_digits.len() == 0
+        || !all_digits(int_digits)
+        || !all_digits(frac_digits)
+    {
+        return Err(malformed());
+    }
+    let mut exponent: i64 = 0;
+    if let Some(exp) = exponent_text {
+        let (exp_negative, digits) = match exp.first() {
+            Some(b'-') => (true, &exp[1..]),
+            Some(b'+') => (false, &exp[1..]),
+            _ => (false, exp),
+        };
+        if digits.is_empty() || !all_digits(digits) {
+            return Err(malformed());
+        }
+        for &b in digits {
+            exponent = exponent
+                .saturating_mul(10)
+                .saturating_add(i64::from(b - b'0'));
+        }
+        if exp_negative {
+            exponent = -exponent;
+        }
+    }
+    // value = digits * 10^(exponent - frac_len); in units: digits * 10^shift.
+    let digits = int_digits.iter().chain(frac_digits);
+    let significant: Vec<u8> = digits.copied().skip_while(|&b| b == b'0').collect();
+    let trailing = significant.iter().rev().take_while(|&&b| b == b'0').count();
+    let significant = &significant[..significant.len() - trailing];
+    if significant.is_empty() {
+        return Ok(0);
+    }
+    if negative {
+        return Err(DecimalError::Negative(excerpt(text)));
+    }
+    let frac_len = i64::try_from(frac_digits.len()).map_err(|_| malformed())?;
+    let shift = exponent
+        .saturating_sub(frac_len)
+        .saturating_add(i64::from(decimals))
+        .saturating_add(trailing as i64);
+    let overflow = || DecimalError::Overflow {
+        text: excerpt(text),
+        decimals,
+    };
+    let kept = if shift >= 0 {
+        significant
+    } else {
+        if !floor {
+            return Err(DecimalError::TooPrecise {
+                text: excerpt(text),
+                decimals,
+            });
+        }
+        let cut = usize::try_from(shift.unsigned_abs()).unwrap_or(usize::MAX);
+        &significant[..significant.len().saturating_sub(cut)]
+    };
+    let mut value: u128 = 0;
+    for &b in kept {
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u128::from(b - b'0')))
+            .ok_or_else(overflow)?;
+    }
+    if shift > 0 {
+        if value == 0 {
+            return Ok(0);
+        }
+        let power = u32::try_from(shift)
+            .ok()
+            .filter(|p| *p <= 38)
+            .ok_or_else(overflow)?;
+        value = value.checked_mul(pow10_u128(power)).ok_or_else(overflow)?;
+    }
+    Ok(value)
 }
 
 /// Converts a float to the nearest `10^-decimals` unit (ties away from zero).
@@ -595,6 +716,57 @@ mod tests {
         assert_eq!(Quantity::parse("1.25").unwrap().at_scale(1), None);
     }
 
+    #[rstest]
+    #[case("138024.953446637651425098", 18, 138_024_953_446_637_651_425_098)]
+    #[case("99740.674246957909435", 15, 99_740_674_246_957_909_435)]
+    #[case("340282366920938463463374607431768211455", 0, u128::MAX)]
+    #[case("340.282366920938463463374607431768211455", 36, u128::MAX)]
+    #[case("1E+20", 0, 100_000_000_000_000_000_000)]
+    #[case("0.0100", 2, 1)]
+    #[case("-0.0", 4, 0)]
+    #[case("0E+99999999999", 3, 0)]
+    fn wide_parse_keeps_every_digit(#[case] text: &str, #[case] decimals: u8, #[case] want: u128) {
+        assert_eq!(parse_fixed_wide(text, decimals), Ok(want));
+    }
+
+    #[test]
+    fn wide_parse_refuses_what_does_not_fit_and_floor_rounds_down() {
+        assert!(matches!(
+            parse_fixed_wide("340282366920938463463374607431768211456", 0),
+            Err(DecimalError::Overflow { .. })
+        ));
+        assert!(matches!(
+            parse_fixed_wide("1e39", 0),
+            Err(DecimalError::Overflow { .. })
+        ));
+        assert!(matches!(
+            parse_fixed_wide("0.005", 2),
+            Err(DecimalError::TooPrecise { .. })
+        ));
+        assert!(matches!(
+            parse_fixed_wide("-1", 2),
+            Err(DecimalError::Negative(_))
+        ));
+        assert!(matches!(
+            parse_fixed_wide("Infinity", 2),
+            Err(DecimalError::NotFinite(_))
+        ));
+        for bad in ["", ".", "1e", "1.2.3", "1e+", "e5", "1 ", "0x10"] {
+            assert!(parse_fixed_wide(bad, 2).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            parse_fixed_wide("1", 37),
+            Err(DecimalError::BadPrecision(37))
+        );
+        assert_eq!(
+            parse_fixed_wide_floor("100000.123456789", 2),
+            Ok(10_000_012)
+        );
+        assert_eq!(parse_fixed_wide_floor("0.009", 2), Ok(0));
+        assert_eq!(parse_fixed_wide_floor("1.5E-99999", 2), Ok(0));
+        assert_eq!(parse_fixed_wide_floor("12.5", 2), Ok(1_250));
+    }
+
     /// The general path alone, for checking the fast path against it.
     fn parse_general(text: &str, decimals: u8) -> Result<u64, DecimalError> {
         let scaled = scale_parts(text, parse_parts(text)?, decimals)?;
@@ -758,6 +930,22 @@ mod tests {
             }
             let general = parse_general(&text, decimals).ok();
             proptest::prop_assert_eq!(parse_fixed(&text, decimals).ok(), general);
+        }
+
+        /// The wide parser agrees with the 64-bit one wherever that one succeeds, and every
+        /// 128-bit value it is given as text comes back unchanged.
+        #[test]
+        fn wide_parse_agrees_and_round_trips(
+            text in "[0-9]{0,20}(\\.[0-9]{0,20})?([eE][+-]?[0-9]{1,2})?",
+            decimals in 0u8..=18,
+            value: u128,
+            wide_decimals in 0u8..=36,
+        ) {
+            if let Ok(narrow) = parse_fixed(&text, decimals) {
+                proptest::prop_assert_eq!(parse_fixed_wide(&text, decimals), Ok(u128::from(narrow)));
+            }
+            let formatted = format_fixed(value, wide_decimals);
+            proptest::prop_assert_eq!(parse_fixed_wide(&formatted, wide_decimals), Ok(value));
         }
 
         #[test]

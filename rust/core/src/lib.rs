@@ -27,4 +27,4 @@ pub use book::{
 };
 pub use cost::{Cost, execution_cost};
 pub use decimal::{DecimalError, Quantity};
-pub use walk::{Walk, WalkLimits, walk};
+pub use walk::{Walk, WalkError, WalkLimits, affordable_lots, try_walk, walk};

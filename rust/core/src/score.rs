@@ -336,9 +336,12 @@ pub fn rank_venues(
                 TakerSide::Sell => walked.worst_price >= b,
             });
         let eligible = walked.complete && within_slippage;
+        // A walk that filled nothing has no price; it is never eligible, and its factor stays
+        // the 0 it always was so the ranking of the others does not change.
+        let effective = cost.effective_price.unwrap_or(0.0);
         let price = match side {
-            TakerSide::Buy => -cost.effective_price,
-            TakerSide::Sell => cost.effective_price,
+            TakerSide::Buy => -effective,
+            TakerSide::Sell => effective,
         };
         let factors = Factors {
             price,

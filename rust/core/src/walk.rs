@@ -1,6 +1,8 @@
 //! Walking one side of a book: what a taker order of a given size would fill, and at what price.
 
-use crate::book::{BookSide, Ladder, TakerSide};
+use thiserror::Error;
+
+use crate::book::{BPS_UNITS_PER_ONE, BookSide, Bps, Ladder, TakerSide};
 use crate::decimal::to_f64;
 
 /// What a walk should stop at. Every bound that is set applies; the first reached stops the walk.
@@ -13,6 +15,29 @@ pub struct WalkLimits {
     pub notional: Option<u128>,
     /// Do not take levels priced worse than this (ticks).
     pub limit_price: Option<u64>,
+}
+
+/// Why [`try_walk`] refused a walk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum WalkError {
+    /// No quantity, notional or limit price: the walk would take the whole side.
+    #[error(
+        "a walk needs a quantity, a notional or a limit price (without one it takes the whole side)"
+    )]
+    Unbounded,
+    /// A quantity of zero lots.
+    #[error("quantity must be positive")]
+    ZeroQuantity,
+    /// A notional of zero.
+    #[error("notional must be positive")]
+    ZeroNotional,
+    /// The fill within the bounds is more than `u64::MAX` lots (or its notional more than
+    /// `u128::MAX` units): too large to report exactly.
+    #[error(
+        "the side holds more than {} lots within these bounds, more than a walk can report; bound it with a quantity",
+        u64::MAX
+    )]
+    TooLarge,
 }
 
 /// The outcome of a walk, in exact integers at the book's precision.
@@ -28,43 +53,45 @@ pub struct Walk {
     pub worst_price: u64,
     /// Number of levels taken from, including a partly taken last level.
     pub levels: u32,
-    /// True if the quantity or notional target was reached (always true for a limit-only walk).
+    /// True if a quantity or notional target was reached (always true for a limit-only walk).
+    ///
+    /// A quantity target is reached when that many lots were filled. A notional target is
+    /// reached when it was spent exactly, or when the walk stopped at a level that is still in
+    /// the book (partly taken, or past the limit price) because one more lot there would cost
+    /// more than the notional left. A side that runs out before the target is reached is
+    /// incomplete, however little notional is left; so is a walk the limit price stopped while
+    /// the next level was still affordable.
     pub complete: bool,
 }
 
 impl Walk {
-    /// Average fill price as a float in quote units (0 if nothing filled).
+    /// Average fill price as a float in quote units (`None` if nothing filled).
     #[must_use]
-    pub fn average_price(&self, price_decimals: u8) -> f64 {
-        if self.filled == 0 {
-            return 0.0;
-        }
-        self.notional as f64 / self.filled as f64 / 10f64.powi(i32::from(price_decimals))
+    pub fn average_price(&self, price_decimals: u8) -> Option<f64> {
+        self.average_ticks()
+            .map(|ticks| ticks / 10f64.powi(i32::from(price_decimals)))
     }
 
-    /// Average fill price in ticks, as a float (0 if nothing filled).
+    /// Average fill price in ticks, as a float (`None` if nothing filled).
     #[must_use]
-    pub fn average_ticks(&self) -> f64 {
-        if self.filled == 0 {
-            return 0.0;
-        }
-        self.notional as f64 / self.filled as f64
+    pub fn average_ticks(&self) -> Option<f64> {
+        (self.filled > 0).then(|| self.notional as f64 / self.filled as f64)
     }
 
-    /// Slippage of the average price versus the best price, in basis points (never negative
-    /// for a real walk: buys pay up, sells receive less).
+    /// Slippage of the average price versus the best price, in basis points (`None` if nothing
+    /// filled; never negative for a real walk: buys pay up, sells receive less).
     #[must_use]
-    pub fn slippage_bps(&self, side: TakerSide) -> f64 {
-        if self.filled == 0 || self.best_price == 0 {
-            return 0.0;
+    pub fn slippage_bps(&self, side: TakerSide) -> Option<f64> {
+        if self.best_price == 0 {
+            return None;
         }
         let best = self.best_price as f64;
-        let avg = self.average_ticks();
+        let avg = self.average_ticks()?;
         let diff = match side {
             TakerSide::Buy => avg - best,
             TakerSide::Sell => best - avg,
         };
-        (diff / best * 1e4).max(0.0)
+        Some((diff / best * 1e4).max(0.0))
     }
 
     /// Notional as a float in quote units.
@@ -76,8 +103,12 @@ impl Walk {
 
 /// Walks a ladder from its best level until a limit is reached or the ladder runs out.
 ///
-/// With no limit at all the whole ladder is taken. Levels priced worse than `limit_price` are
-/// never touched. A notional target takes whole lots only, never spending more than the target.
+/// The walk every router path takes, bounded by a quantity: then nothing can overflow (the fill
+/// is at most the quantity) and the result is exact. Levels priced worse than `limit_price`
+/// are never touched. A notional target takes whole lots only, never spending more than the
+/// target. Without any bound the whole ladder is taken. Without a quantity, a fill that would
+/// pass `u64::MAX` lots stops, exactly, before the level that would overflow and is reported
+/// incomplete; [`try_walk`] refuses it (and unbounded or zero targets) instead.
 #[must_use]
 pub fn walk(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
     debug_assert_eq!(side.consumes(), ladder.side());
@@ -87,7 +118,51 @@ pub fn walk(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
             BookSide::Ask => walk_quantity::<true>(ladder, quantity),
         };
     }
-    walk_general(ladder, side, limits)
+    walk_general(ladder, side, limits).unwrap_or_else(|prefix| prefix)
+}
+
+/// [`walk`] for a request from outside: refuses a walk with no bound at all, a zero quantity or
+/// notional, and a fill too large to report exactly ([`WalkError`]).
+pub fn try_walk(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Result<Walk, WalkError> {
+    if limits.quantity == Some(0) {
+        return Err(WalkError::ZeroQuantity);
+    }
+    if limits.notional == Some(0) {
+        return Err(WalkError::ZeroNotional);
+    }
+    if limits.quantity.is_some() {
+        return Ok(walk(ladder, side, limits));
+    }
+    if limits.notional.is_none() && limits.limit_price.is_none() {
+        return Err(WalkError::Unbounded);
+    }
+    walk_general(ladder, side, limits).map_err(|_| WalkError::TooLarge)
+}
+
+/// Most whole lots `funds` of quote buy from an ask ladder with the taker fee on top, or
+/// `None` when no cap binds: the asks run out first (their depth, not the funds, is the limit)
+/// or the funds pay for more lots than any quantity can hold.
+///
+/// `funds` is in units of `10^-(price_decimals + size_decimals)` quote. The fill's notional
+/// `n` satisfies `n * (1 + fee) <= funds` exactly (integer arithmetic, no float).
+#[must_use]
+pub fn affordable_lots(asks: &Ladder, funds: u128, taker_fee: Bps) -> Option<u64> {
+    let one = u128::from(BPS_UNITS_PER_ONE);
+    let with_fee = one + u128::from(taker_fee.0);
+    // floor(funds * one / with_fee) without overflowing: one <= with_fee, and the remainder
+    // is below with_fee (at most ~1e16), so both terms fit.
+    let budget = funds / with_fee * one + funds % with_fee * one / with_fee;
+    if budget == 0 {
+        return Some(0);
+    }
+    let limits = WalkLimits {
+        notional: Some(budget),
+        ..WalkLimits::default()
+    };
+    match walk_general(asks, TakerSide::Buy, &limits) {
+        Ok(walked) if walked.complete => Some(walked.filled),
+        _ => None,
+    }
 }
 
 /// The common case of [`walk`]: a base quantity only, with the side fixed at compile time.
@@ -129,19 +204,24 @@ fn walk_quantity<const ASK: bool>(ladder: &Ladder, quantity: u64) -> Walk {
 }
 
 /// [`walk`] with any combination of quantity, notional and limit price.
-fn walk_general(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
+///
+/// `Err` carries the exact walk of the levels taken before the one whose lots (or notional)
+/// would no longer fit the result's integers, marked incomplete. That cannot happen with a
+/// quantity bound: the fill is at most the quantity and each level's notional fits `u128`.
+fn walk_general(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Result<Walk, Walk> {
     let mut out = Walk {
         best_price: ladder.best().map_or(0, |l| l.price),
         ..Walk::default()
     };
-    let mut remaining_qty = limits.quantity.unwrap_or(u64::MAX);
-    let mut remaining_notional = limits.notional.unwrap_or(u128::MAX);
     let targeted = limits.quantity.is_some() || limits.notional.is_some();
-    if remaining_qty == 0 || remaining_notional == 0 {
+    if limits.quantity == Some(0) || limits.notional == Some(0) {
         out.complete = true;
-        return out;
+        return Ok(out);
     }
-    let mut stopped_at_target = false;
+    let mut remaining_qty = limits.quantity;
+    let mut remaining_notional = limits.notional;
+    // True when the target, not the end of the side or the limit price, stopped the walk.
+    let mut reached = false;
     for level in ladder.iter() {
         if let Some(limit) = limits.limit_price {
             let worse = match side {
@@ -149,46 +229,50 @@ fn walk_general(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Walk {
                 TakerSide::Sell => level.price < limit,
             };
             if worse {
+                // The limit stopped the walk; the target was reached anyway if not even one
+                // lot of this level would fit the notional left.
+                reached = remaining_notional.is_some_and(|n| n < u128::from(level.price));
                 break;
             }
         }
         let price = u128::from(level.price);
-        let mut take = level.size.min(remaining_qty);
-        let mut cost = price * u128::from(take);
-        if cost > remaining_notional {
-            // Whole lots only: the largest quantity whose notional fits.
-            take = (remaining_notional / price) as u64;
-            cost = price * u128::from(take);
+        let mut take = remaining_qty.map_or(level.size, |q| level.size.min(q));
+        if let Some(notional) = remaining_notional {
+            // Whole lots only: the largest quantity whose notional fits (below `take`, so u64).
+            let fits = notional / price;
+            if fits < u128::from(take) {
+                take = fits as u64;
+            }
         }
         if take > 0 {
-            out.filled += take;
-            out.notional += cost;
+            let cost = price * u128::from(take);
+            let (Some(filled), Some(notional)) =
+                (out.filled.checked_add(take), out.notional.checked_add(cost))
+            else {
+                out.complete = false;
+                return Err(out);
+            };
+            out.filled = filled;
+            out.notional = notional;
             out.worst_price = level.price;
             out.levels += 1;
-            remaining_qty -= take;
-            remaining_notional -= cost;
+            if let Some(q) = remaining_qty.as_mut() {
+                *q -= take;
+            }
+            if let Some(n) = remaining_notional.as_mut() {
+                *n -= cost;
+            }
         }
         // Levels are taken in price order and none is skipped: the walk ends at the first level
         // it does not take whole, because the quantity or the notional ran out there.
         if take < level.size {
-            stopped_at_target = true;
+            reached = true;
             break;
         }
     }
-    out.complete = if !targeted || remaining_qty == 0 || stopped_at_target {
-        true
-    } else if limits.notional.is_none() || out.filled == 0 {
-        false
-    } else {
-        match side {
-            // Out of book or at the limit with notional left: later asks cost at least the
-            // last price taken, so a remainder below it could buy nothing more anyway.
-            TakerSide::Buy => remaining_notional < u128::from(out.worst_price),
-            // Later bids may be as cheap as one tick: only a spent notional is complete.
-            TakerSide::Sell => remaining_notional == 0,
-        }
-    };
-    out
+    out.complete =
+        !targeted || reached || remaining_qty == Some(0) || remaining_notional == Some(0);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -231,8 +315,8 @@ mod tests {
             (w.filled, w.notional, w.worst_price, w.levels, w.complete),
             (4, 402, 101, 2, true)
         );
-        assert!((w.average_price(0) - 100.5).abs() < 1e-12);
-        assert!((w.slippage_bps(TakerSide::Buy) - 50.0).abs() < 1e-9);
+        assert!((w.average_price(0).unwrap() - 100.5).abs() < 1e-12);
+        assert!((w.slippage_bps(TakerSide::Buy).unwrap() - 50.0).abs() < 1e-9);
     }
 
     #[test]
@@ -312,10 +396,202 @@ mod tests {
         book.apply_snapshot(&bids, &[], 1, 1).unwrap();
         let w = walk(book.bids(), TakerSide::Sell, &qty(2));
         assert_eq!((w.notional, w.best_price, w.worst_price), (190, 100, 90));
-        assert!((w.slippage_bps(TakerSide::Sell) - 500.0).abs() < 1e-9);
+        assert!((w.slippage_bps(TakerSide::Sell).unwrap() - 500.0).abs() < 1e-9);
+    }
+
+    fn notional(n: u128) -> WalkLimits {
+        WalkLimits {
+            notional: Some(n),
+            ..WalkLimits::default()
+        }
+    }
+
+    #[test]
+    fn notional_walk_that_runs_out_of_book_is_incomplete() {
+        // The book holds 100 of the 199 asked: the 99 left is less than a lot at 100, but the
+        // book ran out, so the target was not reached.
+        let mut book = Book::new(0, 0).unwrap();
+        book.apply_snapshot(
+            &[],
+            &[Level {
+                price: 100,
+                size: 1,
+            }],
+            1,
+            1,
+        )
+        .unwrap();
+        let w = walk(book.asks(), TakerSide::Buy, &notional(199));
+        assert_eq!((w.filled, w.notional, w.complete), (1, 100, false));
+        // Spending the notional exactly as the book runs out reaches the target.
+        let w = walk(book.asks(), TakerSide::Buy, &notional(100));
+        assert_eq!((w.filled, w.notional, w.complete), (1, 100, true));
+    }
+
+    #[test]
+    fn notional_walk_stopped_by_the_limit_is_complete_only_if_the_next_lot_is_unaffordable() {
+        let book = book(&[(100, 2), (150, 3)]);
+        let bounded = |n: u128| WalkLimits {
+            notional: Some(n),
+            limit_price: Some(120),
+            ..WalkLimits::default()
+        };
+        // 249 left 49 after the 100s: a lot at 150 would not fit anyway.
+        let w = walk(book.asks(), TakerSide::Buy, &bounded(249));
+        assert_eq!((w.filled, w.notional, w.complete), (2, 200, true));
+        // 400 left 200: the limit, not the notional, stopped the walk.
+        let w = walk(book.asks(), TakerSide::Buy, &bounded(400));
+        assert_eq!((w.filled, w.notional, w.complete), (2, 200, false));
+    }
+
+    fn huge_side() -> Book {
+        let mut book = Book::new(0, 0).unwrap();
+        let size = 10_000_000_000_000_000_000; // 1e19: two levels hold more than u64::MAX lots
+        book.apply_snapshot(
+            &[],
+            &[Level { price: 1, size }, Level { price: 2, size }],
+            1,
+            1,
+        )
+        .unwrap();
+        book
+    }
+
+    #[test]
+    fn walk_of_more_lots_than_u64_holds_is_refused_never_saturated() {
+        let book = huge_side();
+        let limit = WalkLimits {
+            limit_price: Some(2),
+            ..WalkLimits::default()
+        };
+        assert_eq!(
+            try_walk(book.asks(), TakerSide::Buy, &limit),
+            Err(WalkError::TooLarge)
+        );
+        // The infallible walk reports the exact prefix it could hold, as incomplete.
+        let w = walk(book.asks(), TakerSide::Buy, &limit);
+        assert_eq!(
+            (w.filled, w.notional, w.levels, w.complete),
+            (
+                10_000_000_000_000_000_000,
+                10_000_000_000_000_000_000,
+                1,
+                false
+            )
+        );
+        let wide = notional(30_000_000_000_000_000_000);
+        assert_eq!(
+            try_walk(book.asks(), TakerSide::Buy, &wide),
+            Err(WalkError::TooLarge)
+        );
+        // Bounded by what fits, the same side walks exactly.
+        let fits = notional(26_000_000_000_000_000_000);
+        let w = try_walk(book.asks(), TakerSide::Buy, &fits).unwrap();
+        assert_eq!(
+            (w.filled, w.notional, w.complete),
+            (18_000_000_000_000_000_000, 26_000_000_000_000_000_000, true)
+        );
+        let q = try_walk(book.asks(), TakerSide::Buy, &qty(u64::MAX)).unwrap();
+        assert_eq!(q.filled, u64::MAX);
+        assert!(q.complete);
+    }
+
+    #[test]
+    fn try_walk_refuses_unbounded_and_zero_targets() {
+        let book = book(&[(100, 2)]);
+        let asks = book.asks();
+        assert_eq!(
+            try_walk(asks, TakerSide::Buy, &WalkLimits::default()),
+            Err(WalkError::Unbounded)
+        );
+        assert_eq!(
+            try_walk(asks, TakerSide::Buy, &qty(0)),
+            Err(WalkError::ZeroQuantity)
+        );
+        assert_eq!(
+            try_walk(asks, TakerSide::Buy, &notional(0)),
+            Err(WalkError::ZeroNotional)
+        );
+        assert_eq!(try_walk(asks, TakerSide::Buy, &qty(1)).unwrap().filled, 1);
+    }
+
+    #[test]
+    fn nothing_filled_has_no_average_price_or_slippage() {
+        let w = Walk::default();
+        assert_eq!(w.average_price(2), None);
+        assert_eq!(w.slippage_bps(TakerSide::Buy), None);
+    }
+
+    #[test]
+    fn affordable_lots_pays_the_fee_on_top_in_exact_integers() {
+        let book = book(&[(100, 2), (101, 3)]);
+        let fee = Bps::from_f64(100.0).unwrap(); // 1%
+        // 302.01 / 1.01 = 299.02...: 2 at 100 = 200, one at 101 = 301 > 299 -> 2 lots.
+        assert_eq!(affordable_lots(book.asks(), 302, fee), Some(2));
+        // 305 / 1.01 = 301.98...: 3 lots for 301, the fourth would cost 402.
+        assert_eq!(affordable_lots(book.asks(), 305, fee), Some(3));
+        assert_eq!(affordable_lots(book.asks(), 304, fee), Some(2));
+        assert_eq!(affordable_lots(book.asks(), 301, Bps(0)), Some(3));
+        assert_eq!(affordable_lots(book.asks(), 0, fee), Some(0));
+        // More funds than the book is worth: the depth, not the funds, limits.
+        assert_eq!(affordable_lots(book.asks(), 1_000_000, fee), None);
+        assert_eq!(affordable_lots(book.asks(), u128::MAX, Bps(u64::MAX)), None);
     }
 
     proptest! {
+        /// `affordable_lots` is the largest whole number of lots whose notional plus fee fits
+        /// the funds (brute force over every quantity), or `None` when the book runs out first.
+        #[test]
+        fn affordable_lots_is_the_most_the_funds_pay_for(
+            sizes in proptest::collection::vec(1u64..20, 1..8),
+            funds in 0u128..10_000,
+            fee_units in prop_oneof![Just(0u64), 0u64..5_000_000],
+        ) {
+            let asks: Vec<(u64, u64)> = sizes.iter().enumerate().map(|(i, &s)| (100 + 7 * i as u64, s)).collect();
+            let book = book(&asks);
+            let total: u64 = sizes.iter().sum();
+            let pays = |lots: u64| {
+                let n = walk(book.asks(), TakerSide::Buy, &qty(lots)).notional;
+                n * (u128::from(BPS_UNITS_PER_ONE) + u128::from(fee_units)) <= funds * u128::from(BPS_UNITS_PER_ONE)
+            };
+            let most = (0..=total).rev().find(|&lots| pays(lots)).unwrap_or(0);
+            let got = affordable_lots(book.asks(), funds, Bps(fee_units));
+            if most == total {
+                // The whole side is affordable: no cap binds (or the funds are spent exactly).
+                prop_assert!(got.is_none() || got == Some(total));
+            } else {
+                prop_assert_eq!(got, Some(most));
+            }
+        }
+
+        /// Complete notional walks could not take one more lot where they stopped; incomplete
+        /// ones ran out of book or were stopped by the limit with a lot still affordable.
+        #[test]
+        fn notional_walk_is_complete_exactly_when_its_target_binds(
+            sizes in proptest::collection::vec(1u64..20, 0..8),
+            target in 1u128..20_000,
+            limit in proptest::option::of(95u64..160),
+        ) {
+            let asks: Vec<(u64, u64)> = sizes.iter().enumerate().map(|(i, &s)| (100 + 7 * i as u64, s)).collect();
+            let book = book(&asks);
+            let limits = WalkLimits { notional: Some(target), limit_price: limit, ..WalkLimits::default() };
+            let w = try_walk(book.asks(), TakerSide::Buy, &limits).unwrap();
+            let left = target - w.notional;
+            // The first level not taken whole, if the book has one.
+            let mut rest = w.filled;
+            let next = asks.iter().find_map(|&(price, size)| {
+                if rest >= size { rest -= size; None } else { Some(price) }
+            });
+            let want = left == 0 || next.is_some_and(|price| left < u128::from(price));
+            prop_assert_eq!(w.complete, want);
+            if let (Some(price), Some(limit)) = (next, limit) {
+                if price <= limit {
+                    // Inside the limit the walk stops only where the notional runs out.
+                    prop_assert!(w.complete);
+                }
+            }
+        }
+
         /// The quantity fast path and the general walk agree on both sides.
         #[test]
         fn quantity_fast_path_matches_general_walk(
@@ -331,7 +607,7 @@ mod tests {
             book.apply_snapshot(&bids, &levels, 1, 1).unwrap();
             for (side, ladder) in [(TakerSide::Buy, book.asks()), (TakerSide::Sell, book.bids())] {
                 let fast = walk(ladder, side, &qty(want));
-                let general = walk_general(ladder, side, &qty(want));
+                let general = walk_general(ladder, side, &qty(want)).expect("a quantity walk fits");
                 prop_assert_eq!(fast, general);
             }
         }

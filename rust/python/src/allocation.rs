@@ -422,7 +422,13 @@ pub fn walk_many(
         .iter()
         .zip(&quantities)
         .enumerate()
-        .map(|(i, (book, q))| fixed(Field::item("quantities", i, None), q, book.size_decimals()))
+        .map(|(i, (book, q))| {
+            let field = Field::item("quantities", i, None);
+            match fixed(field, q, book.size_decimals())? {
+                0 => Err(invalid(format!("{field}: must be positive"))),
+                lots => Ok(lots),
+            }
+        })
         .collect::<PyResult<Vec<u64>>>()?;
     let walks = py.detach(|| {
         refs.iter()

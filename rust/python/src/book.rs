@@ -22,13 +22,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyString, PyTuple};
 use sor_core::book::{Book, BookSide, Delta, Level as CoreLevel};
 use sor_core::decimal::fixed_from_f64;
-use sor_core::walk::{WalkLimits, walk};
+use sor_core::walk::{WalkLimits, affordable_lots, try_walk};
 
 use crate::convert::{
-    Field, book_side, decimals, fee_bps, fixed, fixed_wide, float, for_each_item, items, len_hint,
-    now_ns, opt_uint, taker_side, to_decimal, uint,
+    Field, book_side, decimals, fee_bps, fixed, fixed_wide, float, for_each_item, funds_wide_floor,
+    items, len_hint, now_ns, opt_uint, taker_side, to_decimal, uint,
 };
-use crate::errors::{book_error, decimal_error, invalid};
+use crate::errors::{book_error, decimal_error, invalid, walk_error};
 use crate::results::{ExecutionCost, WalkResult};
 
 /// One price level of a book.
@@ -460,6 +460,19 @@ impl OrderBook {
         to_decimal(py, depth, self.size_decimals)
     }
 
+    /// Total size on a side at prices at least as good as `price` (exact, however deep).
+    fn depth_up_to(
+        &self,
+        py: Python<'_>,
+        side: &Bound<'_, PyAny>,
+        price: &Bound<'_, PyAny>,
+    ) -> PyResult<Py<PyAny>> {
+        let side = Self::side_arg(side)?;
+        let ticks = fixed("price", price, self.price_decimals)?;
+        let depth = self.snapshot(py).ladder(side).size_up_to(ticks);
+        to_decimal(py, depth, self.size_decimals)
+    }
+
     #[pyo3(signature = (side, n = None))]
     fn levels(
         &self,
@@ -532,7 +545,8 @@ impl OrderBook {
                 .transpose()?,
         };
         let book = self.snapshot(py);
-        let walked = walk(book.ladder(side.consumes()), side, &limits);
+        let walked =
+            try_walk(book.ladder(side.consumes()), side, &limits).map_err(|e| walk_error(&e))?;
         Ok(WalkResult::new(walked, side, pd, sd))
     }
 
@@ -546,6 +560,24 @@ impl OrderBook {
         let fee = fee_bps("taker_fee_bps", taker_fee_bps)?;
         let result = self.walk(py, side, Some(quantity), None, None)?;
         Ok(result.cost(fee))
+    }
+
+    /// Most base quantity `funds` of quote buys from the asks with the taker fee on top (whole
+    /// lots; funds finer than the book's notional unit are rounded down, funds past 2^128 - 1
+    /// units read as that), or None when the asks run out first.
+    fn affordable(
+        &self,
+        py: Python<'_>,
+        funds: &Bound<'_, PyAny>,
+        taker_fee_bps: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Py<PyAny>>> {
+        let fee = fee_bps("taker_fee_bps", taker_fee_bps)?;
+        let (pd, sd) = (self.price_decimals, self.size_decimals);
+        let funds = funds_wide_floor("funds", funds, pd + sd)?;
+        let book = self.snapshot(py);
+        affordable_lots(book.asks(), funds, fee)
+            .map(|lots| to_decimal(py, u128::from(lots), sd))
+            .transpose()
     }
 
     /// An independent copy: it shares the current version until either book is written.

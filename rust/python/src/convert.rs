@@ -17,7 +17,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple, PyType};
 use sor_core::Bps;
 use sor_core::book::{BookSide, TakerSide};
-use sor_core::decimal::{Quantity, excerpt, format_fixed, parse_fixed, parse_fixed_wide};
+use sor_core::decimal::{
+    Quantity, excerpt, format_fixed, parse_fixed, parse_fixed_wide, parse_fixed_wide_floor,
+};
 
 use crate::errors::{decimal_error, invalid};
 
@@ -166,7 +168,8 @@ pub fn fixed<'a>(
 }
 
 /// Parses a decimal-like value into units of `10^-decimals`, allowing 128-bit results
-/// (for notionals, whose scale is price decimals + size decimals).
+/// (for notionals, whose scale is price decimals + size decimals): every notional sor reports
+/// parses back.
 pub fn fixed_wide<'a>(
     field: impl Into<Field<'a>>,
     value: &Bound<'_, PyAny>,
@@ -175,6 +178,23 @@ pub fn fixed_wide<'a>(
     let field = field.into();
     with_text(field, value, |text| {
         parse_fixed_wide(text, decimals).map_err(|err| decimal_error(field, &err))
+    })
+}
+
+/// [`fixed_wide`] for a balance or cap: digits beyond `decimals` are rounded down, and a value
+/// past `u128::MAX` units (more than any book holds) is read as `u128::MAX`, less than it is,
+/// so a cap computed from it never allows more than the balance pays for.
+pub fn funds_wide_floor<'a>(
+    field: impl Into<Field<'a>>,
+    value: &Bound<'_, PyAny>,
+    decimals: u8,
+) -> PyResult<u128> {
+    let field = field.into();
+    with_text(field, value, |text| {
+        match parse_fixed_wide_floor(text, decimals) {
+            Err(sor_core::DecimalError::Overflow { .. }) => Ok(u128::MAX),
+            other => other.map_err(|err| decimal_error(field, &err)),
+        }
     })
 }
 

@@ -11,6 +11,7 @@ use sor_core::allocate::AllocateError;
 use sor_core::book::side_name;
 use sor_core::decimal::format_fixed;
 use sor_core::score::ScoreError;
+use sor_core::walk::WalkError;
 use sor_core::{BookError, DecimalError};
 
 static SOR_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -151,4 +152,22 @@ pub fn allocate_error(err: &AllocateError) -> PyErr {
         AllocateError::Overflow => error(Kind::Routing, err.to_string()),
         _ => invalid(err.to_string()),
     }
+}
+
+/// Maps a refused walk, naming the argument at fault.
+pub fn walk_error(err: &WalkError) -> PyErr {
+    let field = match err {
+        WalkError::Unbounded => "quantity, notional or limit_price",
+        WalkError::ZeroQuantity => "quantity",
+        WalkError::ZeroNotional => "notional",
+        WalkError::TooLarge => "walk",
+    };
+    let reason = match err {
+        WalkError::Unbounded => {
+            "one is required (a walk without any bound would take the whole side)".to_owned()
+        }
+        WalkError::ZeroQuantity | WalkError::ZeroNotional => "must be positive".to_owned(),
+        WalkError::TooLarge => err.to_string(),
+    };
+    invalid(format!("{field}: {reason}"))
 }

@@ -78,7 +78,7 @@ impl WalkResult {
         self.walk.notional
     }
     #[getter]
-    fn average_price(&self) -> f64 {
+    fn average_price(&self) -> Option<f64> {
         self.walk.average_price(self.price_decimals)
     }
     #[getter]
@@ -94,7 +94,7 @@ impl WalkResult {
         self.walk.levels
     }
     #[getter]
-    fn slippage_bps(&self) -> f64 {
+    fn slippage_bps(&self) -> Option<f64> {
         self.walk.slippage_bps(self.side)
     }
     #[getter]
@@ -111,12 +111,14 @@ impl WalkResult {
     }
     fn __repr__(&self) -> String {
         format!(
-            "WalkResult(side={:?}, filled={}, average_price={}, levels_consumed={}, slippage_bps={:.4}, complete={})",
+            "WalkResult(side={:?}, filled={}, average_price={}, levels_consumed={}, slippage_bps={}, complete={})",
             self.side(),
             sor_core::decimal::format_fixed(u128::from(self.walk.filled), self.size_decimals),
-            self.average_price(),
+            self.average_price()
+                .map_or("None".to_owned(), |p| p.to_string()),
             self.walk.levels,
-            self.slippage_bps(),
+            self.slippage_bps()
+                .map_or("None".to_owned(), |s| format!("{s:.4}")),
             if self.walk.complete { "True" } else { "False" },
         )
     }
@@ -166,7 +168,7 @@ impl ExecutionCost {
         self.exact().map_or(self.cost.total, |e| e.total_f64())
     }
     #[getter]
-    fn effective_price(&self) -> f64 {
+    fn effective_price(&self) -> Option<f64> {
         self.cost.effective_price
     }
     fn __repr__(&self) -> String {
@@ -174,7 +176,9 @@ impl ExecutionCost {
             "ExecutionCost(total={}, fee={}, effective_price={}, taker_fee_bps={})",
             self.total(),
             self.fee(),
-            self.cost.effective_price,
+            self.cost
+                .effective_price
+                .map_or("None".to_owned(), |p| p.to_string()),
             self.taker_fee.as_f64()
         )
     }

@@ -290,14 +290,11 @@ fn prepare_parts<'a>(
         let balance_cap = match cap {
             None => None,
             Some(cap) => {
-                let cap = crate::convert::quantity(Field::item("balance_caps", index, None), cap)?;
-                // Rounded down to the book's lots: a cap never allows more than it says.
-                let lots = if cap.scale <= book.size_decimals() {
-                    cap.at_scale(book.size_decimals()).unwrap_or(u64::MAX)
-                } else {
-                    cap.mantissa / 10u64.pow(u32::from(cap.scale - book.size_decimals()))
-                };
-                Some(lots)
+                // Rounded down to the book's lots: a cap never allows more than it says. A cap
+                // past u64::MAX lots binds no quantity, so it is no cap.
+                let field = Field::item("balance_caps", index, None);
+                let lots = crate::convert::funds_wide_floor(field, cap, book.size_decimals())?;
+                u64::try_from(lots).ok()
             }
         };
         venues.push(ScreenVenue {

@@ -279,7 +279,10 @@ impl Candidate {
                 "False"
             },
             self.candidate.score.total,
-            self.candidate.cost.effective_price
+            self.candidate
+                .cost
+                .effective_price
+                .map_or("None".to_owned(), |p| p.to_string())
         )
     }
 }
