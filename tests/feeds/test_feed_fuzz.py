@@ -19,7 +19,9 @@ The documentation samples of ``tests/feeds/test_*_docs.py`` are fuzzed through `
 too, and the same mutations go through the real receive loop over the simulators' sockets
 (``SimulatorBase.mutate_next``: the true book moves, the client gets the mutated message):
 after each one every book must be live and equal to the truth again, with no parse error
-logged (``SOR_FUZZ_LIVE_ROUNDS`` mutations per adapter, default 40). ``SOR_FUZZ_EXAMPLES`` sets the cases per adapter (default 2,000: about five seconds each);
+logged (``SOR_FUZZ_LIVE_ROUNDS`` mutations per adapter, default 40).
+
+``SOR_FUZZ_EXAMPLES`` sets the cases per adapter (default 2,000: about five seconds each);
 ``SOR_FUZZ_SEED`` the seed. A long run::
 
     SOR_FUZZ_EXAMPLES=200000 SOR_FUZZ_SEED=$RANDOM python -m pytest tests/feeds/test_feed_fuzz.py
