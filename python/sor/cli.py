@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sor._core import SorError
+from sor._validate import quote
 from sor.config import RouterSettings
 from sor.models import OrderRequest, RoutingDecision
 from sor.sim.embedded import SYMBOL, EmbeddedExchanges
@@ -118,13 +119,13 @@ def demo(
     # Piped output has no terminal width: give the tables room instead of rich's 80 columns.
     console = Console() if sys.stdout.isatty() else Console(width=132)
     if side not in ("buy", "sell"):
-        raise typer.BadParameter(f"side must be 'buy' or 'sell', got {side!r}")
+        raise typer.BadParameter(f"side must be 'buy' or 'sell', got {quote(side)}")
     try:
         quantity = Decimal(amount)
     except InvalidOperation:
-        raise typer.BadParameter(f"amount must be a decimal number, got {amount!r}") from None
+        raise typer.BadParameter(f"amount must be a decimal number, got {quote(amount)}") from None
     if not quantity.is_finite() or quantity <= 0:
-        raise typer.BadParameter(f"amount must be a positive number, got {amount!r}")
+        raise typer.BadParameter(f"amount must be a positive number, got {quote(amount)}")
     code = asyncio.run(_demo(console, side, quantity, seed))
     if code:
         raise typer.Exit(code)

@@ -25,6 +25,7 @@ from sor._cache import CacheStats, RouteCache, cache_key
 from sor._core import InvalidInput, OrderBook, Screen, screen_batch
 from sor._decimal import fmt
 from sor._routing import Listing, Live, Pending, Prepared, begin, finish, route_order
+from sor._validate import quote
 from sor.config import RouterSettings
 from sor.errors import NoRouteError
 from sor.models import OrderRequest, RoutingDecision
@@ -53,7 +54,7 @@ class SmartOrderRouter:
     ) -> None:
         self._settings = settings if settings is not None else RouterSettings()
         if not isinstance(self._settings, RouterSettings):
-            raise InvalidInput(f"settings: expected RouterSettings, got {settings!r}")
+            raise InvalidInput(f"settings: expected RouterSettings, got {quote(settings)}")
         self._health: HealthSource = health if health is not None else InMemoryHealth()
         self._clock_ns = clock_ns
         self._weights = self._settings.weights.to_core()
@@ -88,7 +89,7 @@ class SmartOrderRouter:
         try:
             return self._venues[name]
         except KeyError:
-            raise InvalidInput(f"venue: unknown venue {name!r}{self._known()}") from None
+            raise InvalidInput(f"venue: unknown venue {quote(name)}{self._known()}") from None
 
     def add_venue(self, venue: Venue) -> None:
         """Adds a venue, or replaces the one of the same name (e.g. with new balances).
@@ -96,7 +97,7 @@ class SmartOrderRouter:
         Books already set for the venue stay, for the symbols it still lists.
         """
         if not isinstance(venue, Venue):
-            raise InvalidInput(f"venue: expected Venue, got {venue!r}")
+            raise InvalidInput(f"venue: expected Venue, got {quote(venue)}")
         kept = [(s, b) for s, b in self._books_of(venue.name) if s in venue.markets]
         for symbol, book in kept:
             self._check_precision(venue, symbol, book)  # before changing anything
@@ -121,7 +122,7 @@ class SmartOrderRouter:
         """
         known = self.venue(venue)
         if symbol not in known.markets:
-            raise InvalidInput(f"symbol: {venue} does not list {symbol!r}")
+            raise InvalidInput(f"symbol: {venue} does not list {quote(symbol)}")
         if not isinstance(book, OrderBook):
             raise InvalidInput(f"book: expected sor.OrderBook, got {type(book).__name__}")
         self._check_precision(known, symbol, book)
@@ -234,7 +235,7 @@ class SmartOrderRouter:
             raise InvalidInput(f"order: expected OrderRequest, got {type(order).__name__}")
         listings = self._listings.get(order.symbol)
         if not listings:
-            raise InvalidInput(f"symbol: no venue lists {order.symbol!r}{self._known()}")
+            raise InvalidInput(f"symbol: no venue lists {quote(order.symbol)}{self._known()}")
         if order.preferred_exchanges or order.excluded_exchanges:
             for field in ("preferred_exchanges", "excluded_exchanges"):
                 unknown = [name for name in getattr(order, field) if name not in self._venues]

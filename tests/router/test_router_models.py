@@ -412,3 +412,15 @@ def test_order_refuses_a_slippage_bound_finer_than_the_core_holds(bound: object)
 def test_order_keeps_a_slippage_bound_the_core_holds_exactly(bound: object) -> None:
     order = OrderRequest("BTC/USDT", "buy", "1", max_slippage_bps=bound)  # type: ignore[arg-type]
     assert order.max_slippage_bps == float(bound)  # type: ignore[arg-type]
+
+
+def test_router_errors_quote_at_most_forty_characters_of_a_name() -> None:
+    # router.venue() used to quote the whole name: a 1,000,000-character name gave a message
+    # of 1,000,038 characters.
+    router = SmartOrderRouter([])
+    with pytest.raises(InvalidInput, match=r"unknown venue 'x{40}\.\.\.\(1000000 chars\)'") as err:
+        router.venue("x" * 1_000_000)
+    assert len(str(err.value)) < 200
+    with pytest.raises(InvalidInput) as err:
+        InMemoryHealth().open_circuit("y" * 1_000_000)
+    assert len(str(err.value)) < 200

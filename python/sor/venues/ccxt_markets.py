@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sor._core import InvalidInput
+from sor._validate import quote
 from sor.feeds.events import Market as FeedMarket
 from sor.venues.market import Market as VenueMarket
 
@@ -66,10 +67,10 @@ def venue_market(exchange: CcxtExchange, symbol: str) -> VenueMarket:
         raise InvalidInput(f"{exchange.id}: markets are not loaded (await load_ccxt_markets)")
     market = markets.get(symbol)
     if market is None:
-        raise InvalidInput(f"symbol: {symbol!r} is not a market of {exchange.id}")
+        raise InvalidInput(f"symbol: {quote(symbol)} is not a market of {exchange.id}")
     if market.get("spot") is False:
         kind = market.get("type") or "derivative"
-        raise InvalidInput(f"symbol: {symbol!r} on {exchange.id} is a {kind} market, not spot")
+        raise InvalidInput(f"symbol: {quote(symbol)} on {exchange.id} is a {kind} market, not spot")
     return VenueMarket.from_ccxt(market, exchange.precisionMode)
 
 
@@ -100,7 +101,7 @@ class CcxtMarkets:
             return feed_market(self.venue[symbol])
         except KeyError:
             raise InvalidInput(
-                f"symbol: {symbol!r} is not one of the loaded {self.exchange} markets"
+                f"symbol: {quote(symbol)} is not one of the loaded {self.exchange} markets"
             ) from None
 
     def feed_markets(self) -> list[FeedMarket]:

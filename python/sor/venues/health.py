@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from sor._core import InvalidInput
+from sor._validate import quote
 from sor.models import ExchangeMetrics
 
 __all__ = ["HealthSource", "InMemoryHealth"]
@@ -51,7 +52,7 @@ class InMemoryHealth:
     def set(self, metrics: ExchangeMetrics) -> None:
         """Sets (or replaces) one venue's figures."""
         if not isinstance(metrics, ExchangeMetrics):
-            raise InvalidInput(f"metrics: expected ExchangeMetrics, got {metrics!r}")
+            raise InvalidInput(f"metrics: expected ExchangeMetrics, got {quote(metrics)}")
         self._metrics[metrics.venue] = metrics
         self._version += 1
 
@@ -71,5 +72,5 @@ class InMemoryHealth:
     def _set_circuit(self, venue: str, is_open: bool) -> None:
         current = self._metrics.get(venue)
         if current is None:
-            raise InvalidInput(f"venue: no health figures for {venue!r}")
+            raise InvalidInput(f"venue: no health figures for {quote(venue)}")
         self.set(replace(current, circuit_open=is_open))
