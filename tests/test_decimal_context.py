@@ -227,6 +227,17 @@ def test_malformed_amount_is_refused_even_when_the_caller_ignores_invalid_operat
         OrderRequest("BTC/USDT", "buy", "abc")
 
 
+
+def test_slippage_bounds_are_checked_in_sors_context_not_the_callers() -> None:
+    # Found by the hypothesis test below: the bps check built its step with the caller's
+    # context, which raised decimal.Clamped under clamp=1 with a trap on Clamped.
+    context = decimal.Context(prec=26, Emin=-20, Emax=20, clamp=1, traps=[decimal.Clamped])
+    with caller(context):
+        assert RouterSettings(cache_size=0).max_slippage_bps == 100.0
+        assert OrderRequest("BTC/USDT", "buy", "1", max_slippage_bps=12.5).max_slippage_bps == 12.5
+        with pytest.raises(InvalidInput, match="more than 4 decimal places"):
+            OrderRequest("BTC/USDT", "buy", "1", max_slippage_bps=12.34567)
+
 ORDERS = st.builds(
     lambda side, amount, strategy, limit: OrderRequest(
         "BTC/USDT",

@@ -126,6 +126,7 @@ def to_float(
 
 #: Basis points are exact to this many decimal places in the core (``Bps``, 1e-4 bps).
 BPS_PLACES = 4
+_BPS_STEP = Decimal("0.0001")  # from text: exact whatever the caller's context
 
 
 def to_bps(value: object, field: str, *, high: float = 10_000.0) -> float:
@@ -134,7 +135,7 @@ def to_bps(value: object, field: str, *, high: float = 10_000.0) -> float:
     that would only be refused later, by the core, is refused here, naming ``field``."""
     number = to_float(value, field, high=high)
     exact = value if isinstance(value, Decimal) else Decimal(repr(number))
-    if exact != exact.quantize(Decimal(1).scaleb(-BPS_PLACES), context=APPROX):
+    if exact != exact.quantize(_BPS_STEP, context=APPROX):
         raise InvalidInput(
             f"{field}: {quote(value)} has more than {BPS_PLACES} decimal places "
             "(basis points are exact to 1e-4)"
