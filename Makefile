@@ -15,7 +15,9 @@ BENCH_OPTS := --benchmark-only --benchmark-group-by=group --benchmark-sort=name 
 	--benchmark-columns=min,median,mean,stddev,rounds --benchmark-json=$(BENCH_JSON)
 
 # stubtest checks the source stub python/sor/_core.pyi (MYPYPATH=python) against the installed
-# compiled module; an allowlist is used only if one exists.
+# compiled module; an allowlist is used only if one exists. lint-imports (import-linter, through
+# the interpreter so no console script on PATH is needed) checks the layer contracts in
+# pyproject.toml.
 STUBTEST_ALLOWLIST := .ci/stubtest-allowlist.txt
 STUBTEST_OPTS := $(if $(wildcard $(STUBTEST_ALLOWLIST)),--allowlist $(STUBTEST_ALLOWLIST))
 
@@ -24,7 +26,7 @@ STUBTEST_OPTS := $(if $(wildcard $(STUBTEST_ALLOWLIST)),--allowlist $(STUBTEST_A
 help:
 	@echo "make dev    editable install with the test and bench extras (release build of the core)"
 	@echo "make test   install the test extra, then run every test: pytest and cargo test -p sor-core"
-	@echo "make lint   cargo fmt --check, clippy -D warnings, ruff, ruff format --check, mypy --strict, stubtest"
+	@echo "make lint   cargo fmt --check, clippy -D warnings, ruff, ruff format --check, mypy --strict, stubtest, lint-imports"
 	@echo "make bench  criterion benches of the core, then the pytest-benchmark suite with its peers"
 	@echo "make clean  remove build outputs and caches"
 
@@ -47,6 +49,7 @@ lint:
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy --strict python/sor
 	MYPYPATH=python $(PYTHON) -m mypy.stubtest sor._core $(STUBTEST_OPTS)
+	$(PYTHON) -c 'from importlinter.cli import lint_imports_command; lint_imports_command()'
 
 bench: bench-rust bench-python
 

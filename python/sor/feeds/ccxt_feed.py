@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sor._core import BookError, InvalidInput, OrderBook
 from sor._decimal import APPROX, EXACT, parse, unit
@@ -74,10 +74,8 @@ from sor.feeds.backoff import Backoff, BackoffPolicy
 from sor.feeds.events import BookSnapshot, Level, MalformedMessage
 from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
 from sor.feeds.sync import SyncState
+from sor.venues.ccxt_markets import CcxtExchange, load_ccxt_markets
 from sor.venues.market import Market as VenueMarket
-
-if TYPE_CHECKING:  # sor.venues.ccxt_markets imports sor.feeds: import it at run time only
-    from sor.venues.ccxt_markets import CcxtExchange
 
 __all__ = [
     "CcxtFeed",
@@ -335,8 +333,6 @@ class CcxtFeed:
         Raises :class:`sor.InvalidInput` for a symbol that is not a usable spot market, and
         ccxt's error if the markets cannot be loaded.
         """
-        from sor.venues.ccxt_markets import load_ccxt_markets  # (deferred: an import cycle)
-
         markets = await load_ccxt_markets(exchange, symbols)
         return cls(exchange, list(markets.venue.values()), config, owns_exchange=owns_exchange)
 

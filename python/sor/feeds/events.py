@@ -7,13 +7,12 @@ core, which parses them exactly at the market's precision (never through a float
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from sor._core import InvalidInput
+from sor.venues.book_market import Market as Market  # re-exported: the feeds name it so
 
 #: Which side of a book a level is on.
 BookSide = Literal["bid", "ask"]
@@ -22,41 +21,6 @@ BookSide = Literal["bid", "ask"]
 Level = tuple[str, str]
 #: A ``(side, price, size)`` change as :meth:`sor.OrderBook.apply_deltas` takes it.
 Change = tuple[BookSide, str, str]
-
-_UNIFIED_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-@dataclass(frozen=True)
-class Market:
-    """One market a feed keeps a book for: its unified symbol and the book's precision.
-
-    ``symbol`` is ccxt's unified form (``"BTC/USDT"``); ``price_decimals`` and ``size_decimals``
-    are the decimal places of the exchange's price tick and size step.
-    """
-
-    symbol: str
-    price_decimals: int
-    size_decimals: int
-
-    def __post_init__(self) -> None:
-        if not _UNIFIED_SYMBOL.match(self.symbol):
-            raise InvalidInput(
-                f"symbol: expected a unified symbol like 'BTC/USDT', got {self.symbol!r}"
-            )
-        for name in ("price_decimals", "size_decimals"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 18:
-                raise InvalidInput(f"{name}: expected an integer in 0..=18, got {value!r}")
-
-    @property
-    def base(self) -> str:
-        """The base currency (``"BTC"`` in ``"BTC/USDT"``)."""
-        return self.symbol.split("/", 1)[0]
-
-    @property
-    def quote(self) -> str:
-        """The quote currency (``"USDT"`` in ``"BTC/USDT"``)."""
-        return self.symbol.split("/", 1)[1]
 
 
 @dataclass(slots=True)

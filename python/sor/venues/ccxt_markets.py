@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from sor._core import InvalidInput
 from sor._validate import quote
-from sor.feeds.events import Market as FeedMarket
+from sor.venues.book_market import Market as FeedMarket
 from sor.venues.market import Market as VenueMarket
 
 __all__ = ["CcxtExchange", "CcxtMarkets", "feed_market", "load_ccxt_markets", "venue_market"]
