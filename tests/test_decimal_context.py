@@ -227,7 +227,6 @@ def test_malformed_amount_is_refused_even_when_the_caller_ignores_invalid_operat
         OrderRequest("BTC/USDT", "buy", "abc")
 
 
-
 def test_slippage_bounds_are_checked_in_sors_context_not_the_callers() -> None:
     # Found by the hypothesis test below: the bps check built its step with the caller's
     # context, which raised decimal.Clamped under clamp=1 with a trap on Clamped.
@@ -237,6 +236,7 @@ def test_slippage_bounds_are_checked_in_sors_context_not_the_callers() -> None:
         assert OrderRequest("BTC/USDT", "buy", "1", max_slippage_bps=12.5).max_slippage_bps == 12.5
         with pytest.raises(InvalidInput, match="more than 4 decimal places"):
             OrderRequest("BTC/USDT", "buy", "1", max_slippage_bps=12.34567)
+
 
 ORDERS = st.builds(
     lambda side, amount, strategy, limit: OrderRequest(
