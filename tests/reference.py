@@ -517,13 +517,19 @@ class RefScore:
     contributions: Factors
 
 
+RELATIVE_TIE = Fraction(1e-12)
+"""Factor spreads up to this fraction of the values are ties (``RELATIVE_TIE`` in score.rs)."""
+
+
 def score_rows(
     raw: Sequence[Factors], weights: Factors, in_range: Sequence[bool] | None = None
 ) -> list[RefScore]:
     """Scores higher-is-better rows, in input order.
 
     Each factor is min-max normalised over the rows selected by ``in_range`` (all rows when
-    none is selected), clamped to [0, 1]; a factor equal across them normalises to 1.
+    none is selected), clamped to [0, 1]; a factor equal across them, or spread over no more
+    than ``RELATIVE_TIE`` of its magnitude (float noise, such as one price computed at two
+    precisions), normalises to 1.
     """
     selected = [
         row
@@ -539,7 +545,7 @@ def score_rows(
             span = high[k] - low[k]
             norm.append(
                 min(Fraction(1), max(Fraction(0), (row[k] - low[k]) / span))
-                if span
+                if span > max(abs(high[k]), abs(low[k])) * RELATIVE_TIE
                 else Fraction(1)
             )
         contrib = [weights[k] * norm[k] for k in range(4)]

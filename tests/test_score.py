@@ -367,6 +367,23 @@ def test_rank_breaks_score_ties_by_better_price_then_input_order() -> None:
     assert [c.index for c in ranking.candidates] == [1, 2, 0]
 
 
+def test_factors_one_rounding_apart_are_ties_not_a_best_and_a_worst() -> None:
+    # Found by test_rank_venues_matches_reference: one bid of 0.1 on books of different size
+    # decimals gives all-in prices one float rounding apart, and reliabilities of 1.0 and
+    # 0.9999999999999999 differ by one ulp. Both are ties: each venue normalises to 1.
+    books = []
+    for size_decimals in (0, 1):
+        book = sor.OrderBook(1, size_decimals)
+        book.apply_snapshot(bids=[("0.1", "1")], asks=[])
+        books.append(book)
+    ranking = sor.rank_venues(books, "sell", "2", [0.0, 0.0], [5.0, 5.0], [0.9, 0.9])
+    assert [c.score.normalised.price for c in ranking.candidates] == [1.0, 1.0]
+    books = [level_book("100", "10"), level_book("100", "10")]
+    ranking = sor.rank_venues(books, "buy", "1", [0.0] * 2, [5.0] * 2, [1.0, 0.9999999999999999])
+    assert [c.score.normalised.reliability for c in ranking.candidates] == [1.0, 1.0]
+    assert [c.index for c in ranking.candidates] == [0, 1]
+
+
 def test_rank_liquidity_ratio_is_depth_within_the_bound_over_the_quantity() -> None:
     book = level_book("100", "10")  # asks 100 x 10, 101 x 100
     ranking = sor.rank_venues([book], "buy", "20", [0.0], [1.0], [1.0], max_slippage_bps=100.0)
