@@ -22,7 +22,8 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 import sor
-from sor.venues import InMemoryHealth, Market, Venue
+from sor.health import InMemoryHealth
+from sor.markets import Market, Venue
 
 from .baselines import SortedBook, allocate_python
 from .data import PRICE_DECIMALS, SIZE_DECIMALS, make_venues

@@ -22,7 +22,8 @@ import pytest
 
 import sor
 from sor import OrderBook, OrderRequest, VenueRules, allocate_many, walk_many
-from sor.venues import InMemoryHealth, Market, Venue
+from sor.health import InMemoryHealth
+from sor.markets import Market, Venue
 
 DURATION_S = 1.5
 """How long each hammering test runs (seconds)."""

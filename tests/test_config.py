@@ -18,17 +18,11 @@ import sor
 from config_support import exercise
 from helpers import exact_bps
 from sor import InvalidInput, RouterSettings, RoutingStrategy, ScoringWeights, SmartOrderRouter
-from sor.config import (
-    REDACTED,
-    ConfigError,
-    Settings,
-    _load,
-    describe_value,
-    is_secret_key,
-    load_settings,
-)
+from sor.config import REDACTED, Settings, describe_value, is_secret_key, load_settings
+from sor.config.loader import load as _load
+from sor.errors import ConfigError
 from sor.feeds import BackoffPolicy, FeedConfig
-from sor.models import LatencyThresholds
+from sor.health.metrics import LatencyThresholds
 
 if sys.version_info >= (3, 11):
     import tomllib

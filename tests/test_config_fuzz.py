@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from config_support import exercise
-from sor.config import ConfigError, Settings, load_settings
+from sor.config import Settings, load_settings
+from sor.errors import ConfigError
 
 
 def schema_paths(value: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -21,7 +21,7 @@ from helpers import build, ref_books, render
 from reference import TAKER_SIDES, RefBook, TakerSide, execution_cost, walk
 from sor import _core
 from sor._validate import quote, to_decimal, to_float
-from sor.venues.market import Market
+from sor.markets.market import Market
 
 LONE_SURROGATE = "\ud800"
 HUGE_INT = 10**5000

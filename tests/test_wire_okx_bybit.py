@@ -20,13 +20,8 @@ from benches.feed_streams_native import NativePath, NativeStream, make_native_st
 from tests.feeds import test_bybit_docs as bybit_docs
 from tests.feeds import test_okx_docs as okx_docs
 
-from sor._core import (
-    BybitOrderbookParser,
-    DepthChanges,
-    InvalidInput,
-    OkxBooksParser,
-    split_sides,
-)
+from sor._core import BybitOrderbookParser, DepthChanges, OkxBooksParser, split_sides
+from sor.errors import InvalidInput
 from sor.feeds import BookDelta, BookSnapshot, FeedEvent, MalformedMessage, Market
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.bybit import BybitSpotAdapter

@@ -7,16 +7,12 @@ levels: walking a side, fee-inclusive cost, explainable venue scoring and multi-
 from sor._core import (
     Allocation,
     AllocationPart,
-    BookError,
     Candidate,
     ExecutionCost,
     FactorScores,
-    InvalidInput,
     Level,
     OrderBook,
     Ranking,
-    RoutingError,
-    SorError,
     VenueRules,
     VenueScore,
     WalkResult,
@@ -28,26 +24,29 @@ from sor._core import (
     score,
     walk_many,
 )
-from sor.config import ConfigError, RouterSettings, ScoringWeights, Settings, load_settings
-from sor.errors import NoRouteError
-from sor.models import (
-    CandidateScore,
+from sor.config import Settings, load_settings
+from sor.errors import BookError, ConfigError, InvalidInput, NoRouteError, RoutingError, SorError
+from sor.health import (
     ExchangeMetrics,
+    HealthSource,
+    InMemoryHealth,
     LatencyCategory,
     LatencyThresholds,
+)
+from sor.markets import Market, PrecisionMode, Venue
+from sor.orders import OrderRequest, OrderSide, OrderType, RoutingStrategy
+from sor.routing import (
+    CandidateScore,
     NoRouteReason,
-    OrderRequest,
-    OrderSide,
-    OrderType,
     Rejection,
     RejectReason,
     RoutePart,
+    RouterSettings,
     RoutingDecision,
     RoutingReason,
-    RoutingStrategy,
+    ScoringWeights,
+    SmartOrderRouter,
 )
-from sor.router import SmartOrderRouter
-from sor.venues import HealthSource, InMemoryHealth, Market, PrecisionMode, Venue
 
 __all__ = [
     "Allocation",

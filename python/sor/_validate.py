@@ -25,8 +25,9 @@ __all__ = [
     "to_names",
 ]
 
-from sor._core import InvalidInput, excerpt
+from sor._core import excerpt
 from sor._decimal import APPROX, EXACT, MAX_MAGNITUDE, MAX_PLACES, parse, unit
+from sor.errors import InvalidInput
 
 if sys.version_info >= (3, 11):
     from enum import StrEnum

@@ -14,10 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sor._core import SorError
 from sor._validate import quote
-from sor.config import RouterSettings
-from sor.models import OrderRequest, RoutingDecision
+from sor.errors import SorError
+from sor.orders import OrderRequest
+from sor.routing.decision import RoutingDecision
+from sor.routing.settings import RouterSettings
 from sor.sim.embedded import SYMBOL, EmbeddedExchanges
 
 T = TypeVar("T")

@@ -1,19 +1,35 @@
-"""The errors sor raises: the core's hierarchy, plus :class:`NoRouteError` from the router.
+"""The errors sor raises: the core's hierarchy, plus the Python side's own.
+
+This is the one place Python code takes sor's exceptions from.
 
 ``SorError`` is the base of everything; ``InvalidInput`` (also a ``ValueError``) means an argument
 was malformed and names it; ``RoutingError`` means no valid route exists. The router raises
 :class:`NoRouteError`, a ``RoutingError`` carrying the reason as data, whenever it cannot route
 the *whole* order under its constraints: it never returns a partial or infeasible decision.
+Settings that cannot be loaded raise :class:`ConfigError`, an ``InvalidInput`` listing each
+problem by its key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sor._core import BookError, InvalidInput, RoutingError, SorError
-from sor.models import NoRouteReason, OrderRequest, Rejection
 
-__all__ = ["BookError", "InvalidInput", "NoRouteError", "RoutingError", "SorError"]
+if TYPE_CHECKING:  # the error carries these as data; the layers above define them
+    from sor.orders import OrderRequest
+    from sor.routing.decision import NoRouteReason, Rejection
+
+__all__ = [
+    "BookError",
+    "ConfigError",
+    "InvalidInput",
+    "NoRouteError",
+    "RoutingError",
+    "SorError",
+]
 
 
 class NoRouteError(RoutingError):
@@ -59,3 +75,23 @@ def _rebuild_no_route_error(
     return NoRouteError(
         message, reason=reason, order=order, rejections=rejections, available=available
     )
+
+
+class ConfigError(InvalidInput):
+    """Settings that could not be loaded: ``problems`` lists each one, naming its key.
+
+    Every problem found is listed (each unknown name or value of the wrong type, with the file
+    or environment variable it came from; or, once every value is well-typed, each value a
+    section rejects).
+    """
+
+    problems: tuple[str, ...]
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        if len(self.problems) == 1:
+            message = f"invalid settings: {self.problems[0]}"
+        else:
+            listed = "\n".join(f"  - {problem}" for problem in self.problems)
+            message = f"invalid settings ({len(self.problems)} problems):\n{listed}"
+        super().__init__(message)

@@ -28,8 +28,8 @@ from sor import InvalidInput, OrderBook
 from sor.feeds import BackoffPolicy, CcxtFeed, CcxtFeedConfig, CcxtMode, MalformedMessage
 from sor.feeds.ccxt_feed import exact_decimal, snapshot_from_ccxt
 from sor.feeds.sync import SyncState
+from sor.markets import Market
 from sor.sim import BinanceSimulator
-from sor.venues import Market
 
 BTC, ETH = "BTC/USDT", "ETH/USDT"
 

@@ -19,9 +19,9 @@ from feed_support import market_of
 from sor import InvalidInput
 from sor.feeds import HttpError
 from sor.feeds.http import get_json
+from sor.markets import Market, PrecisionMode, load_ccxt_markets
+from sor.markets.ccxt_markets import feed_market, venue_market
 from sor.sim import BinanceSimulator, SimMarket
-from sor.venues import Market, PrecisionMode, load_ccxt_markets
-from sor.venues.ccxt_markets import feed_market, venue_market
 
 #: Three precisions: Binance's BTC/USDT, a coarse size step, and a fine price tick.
 MARKETS = (

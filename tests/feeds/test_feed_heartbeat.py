@@ -21,7 +21,7 @@ from feed_support import FAST, market_of, poll_until
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from sor._core import InvalidInput
+from sor.errors import InvalidInput
 from sor.feeds import (
     BookDelta,
     BookSnapshot,

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sor
-from sor.config import RouterSettings
-from sor.models import ExchangeMetrics
-from sor.router import SmartOrderRouter
+from sor.health import InMemoryHealth
+from sor.health.metrics import ExchangeMetrics
+from sor.markets import Market, Venue
+from sor.routing.router import SmartOrderRouter
+from sor.routing.settings import RouterSettings
 from sor.samples import SampleVenue
-from sor.venues import InMemoryHealth, Market, Venue
 
 #: The wall-clock time the tests' clocks start at (nanoseconds since the epoch).
 T0 = 1_800_000_000 * 10**9

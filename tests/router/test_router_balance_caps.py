@@ -19,7 +19,8 @@ import sor
 from helpers import build, ref_books, render
 from reference import RefBook, affordable_lots
 from sor.errors import NoRouteError
-from sor.models import OrderRequest, RejectReason, RoutingStrategy
+from sor.orders import OrderRequest, RoutingStrategy
+from sor.routing.decision import RejectReason
 
 DOGE_ASKS = [("0.1234100", "50000.5"), ("0.1234200", "500000")]
 

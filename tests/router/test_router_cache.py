@@ -8,11 +8,14 @@ from dataclasses import replace
 import pytest
 from router_support import Clock, Spec, make_book, make_router, market
 
-from sor.config import RouterSettings
 from sor.errors import NoRouteError
-from sor.models import ExchangeMetrics, OrderRequest, RejectReason
-from sor.router import SmartOrderRouter
-from sor.venues import InMemoryHealth, Venue
+from sor.health import InMemoryHealth
+from sor.health.metrics import ExchangeMetrics
+from sor.markets import Venue
+from sor.orders import OrderRequest
+from sor.routing.decision import RejectReason
+from sor.routing.router import SmartOrderRouter
+from sor.routing.settings import RouterSettings
 
 
 def two_venues(

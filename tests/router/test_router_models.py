@@ -11,21 +11,14 @@ import pytest
 from router_support import Spec, make_book, make_router, market
 
 from sor import InvalidInput, OrderBook
-from sor.config import RouterSettings, ScoringWeights
 from sor.errors import NoRouteError
-from sor.models import (
-    ExchangeMetrics,
-    LatencyCategory,
-    LatencyThresholds,
-    OrderRequest,
-    OrderSide,
-    OrderType,
-    RejectReason,
-    RoutingDecision,
-    RoutingStrategy,
-)
-from sor.router import SmartOrderRouter
-from sor.venues import InMemoryHealth, Market, PrecisionMode, Venue
+from sor.health import InMemoryHealth
+from sor.health.metrics import ExchangeMetrics, LatencyCategory, LatencyThresholds
+from sor.markets import Market, PrecisionMode, Venue
+from sor.orders import OrderRequest, OrderSide, OrderType, RoutingStrategy
+from sor.routing.decision import RejectReason, RoutingDecision
+from sor.routing.router import SmartOrderRouter
+from sor.routing.settings import RouterSettings, ScoringWeights
 
 # ------------------------------------------------------------------------------------------------
 # OrderRequest

@@ -28,18 +28,15 @@ from router_support import T0, Clock, market, sample_router
 import sor
 from helpers import snapshot_args
 from reference import BookSide, RefBook, TakerSide, consumed_side
-from sor.config import RouterSettings
 from sor.errors import NoRouteError
-from sor.models import (
-    ExchangeMetrics,
-    NoRouteReason,
-    OrderRequest,
-    RejectReason,
-    RoutingDecision,
-)
-from sor.router import SmartOrderRouter
+from sor.health import InMemoryHealth
+from sor.health.metrics import ExchangeMetrics
+from sor.markets import Venue
+from sor.orders import OrderRequest
+from sor.routing.decision import NoRouteReason, RejectReason, RoutingDecision
+from sor.routing.router import SmartOrderRouter
+from sor.routing.settings import RouterSettings
 from sor.samples import sample_venues
-from sor.venues import InMemoryHealth, Venue
 
 NAMES = ("ant", "bee", "cat", "dog")
 SINGLE_STRATEGIES = ("best_execution", "lowest_latency", "best_liquidity", "cost_optimization")

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from router_support import Spec, make_book, make_router, market
 
-from sor.config import RouterSettings
-from sor.models import OrderRequest, RoutingDecision, RoutingReason
+from sor.orders import OrderRequest
+from sor.routing.decision import RoutingDecision, RoutingReason
+from sor.routing.settings import RouterSettings
 
 SETTINGS = RouterSettings(min_liquidity_score=0, max_slippage_bps=1_000)
 

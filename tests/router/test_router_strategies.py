@@ -23,19 +23,14 @@ import pytest
 from router_support import Clock, Spec, make_book, make_router, market
 
 import sor
-from sor.config import RouterSettings, ScoringWeights
 from sor.errors import NoRouteError
-from sor.models import (
-    LatencyCategory,
-    NoRouteReason,
-    OrderRequest,
-    RejectReason,
-    RoutingDecision,
-    RoutingReason,
-    RoutingStrategy,
-)
-from sor.router import SmartOrderRouter
-from sor.venues import InMemoryHealth, Market
+from sor.health import InMemoryHealth
+from sor.health.metrics import LatencyCategory
+from sor.markets import Market
+from sor.orders import OrderRequest, RoutingStrategy
+from sor.routing.decision import NoRouteReason, RejectReason, RoutingDecision, RoutingReason
+from sor.routing.router import SmartOrderRouter
+from sor.routing.settings import RouterSettings, ScoringWeights
 
 # All-in totals of 2 BTC (see the module docstring).
 ALPHA_TOTAL = 201 * 1.0005

@@ -29,7 +29,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 
-from sor._core import InvalidInput, OrderBook
+from sor._core import OrderBook
+from sor.errors import InvalidInput
 from sor.feeds.events import BookDelta, BookSnapshot, FeedEvent, Market, Verdict
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from sor._core import InvalidInput
 from sor._validate import to_float
+from sor.errors import InvalidInput
 
 #: Largest duration setting of a feed, in seconds (a day).
 MAX_DURATION_S = 86_400.0

@@ -41,7 +41,8 @@ from urllib.parse import urlencode
 
 import orjson
 
-from sor._core import BinanceDepthParser, InvalidInput
+from sor._core import BinanceDepthParser
+from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,

@@ -49,7 +49,8 @@ from itertools import count
 
 import orjson
 
-from sor._core import BybitOrderbookParser, InvalidInput, split_sides
+from sor._core import BybitOrderbookParser, split_sides
+from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.coinbase import levels_best_first
 from sor.feeds.events import (

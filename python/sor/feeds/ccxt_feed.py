@@ -11,7 +11,7 @@ through a ccxt exchange instance (https://docs.ccxt.com):
   than the exchange's ``rateLimit`` (ccxt's own throttle, on by default, also weighs each call).
 
 Every book ccxt returns is applied to the symbol's :class:`sor.OrderBook` as a full snapshot
-(never patched), at the market's precision as ccxt reports it (:mod:`sor.venues.ccxt_markets`).
+(never patched), at the market's precision as ccxt reports it (:mod:`sor.markets.ccxt_markets`).
 
 Example::
 
@@ -68,14 +68,15 @@ from enum import Enum
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sor._core import BookError, InvalidInput, OrderBook
+from sor._core import OrderBook
 from sor._decimal import APPROX, EXACT, parse, unit
+from sor.errors import BookError, InvalidInput
 from sor.feeds.backoff import Backoff, BackoffPolicy
 from sor.feeds.events import BookSnapshot, Level, MalformedMessage
 from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
 from sor.feeds.sync import SyncState
-from sor.venues.ccxt_markets import CcxtExchange, load_ccxt_markets
-from sor.venues.market import Market as VenueMarket
+from sor.markets.ccxt_markets import CcxtExchange, load_ccxt_markets
+from sor.markets.market import Market as VenueMarket
 
 __all__ = [
     "CcxtFeed",
@@ -269,7 +270,7 @@ class CcxtFeed:
 
     ``exchange`` is a ccxt exchange instance from ``ccxt.async_support`` (polls) or
     ``ccxt.pro`` (watches), with its markets loaded; ``markets`` are the symbols' rules as
-    read from it (:func:`sor.venues.ccxt_markets.load_ccxt_markets`; :meth:`create` does both).
+    read from it (:func:`sor.markets.ccxt_markets.load_ccxt_markets`; :meth:`create` does both).
     The caller keeps the exchange and closes it (``await exchange.close()``) unless
     ``owns_exchange`` hands it to the feed, which then closes it in :meth:`stop`.
 

@@ -54,8 +54,9 @@ from decimal import Decimal, InvalidOperation
 
 import orjson
 
-from sor._core import CoinbaseLevel2Parser, DepthChanges, InvalidInput
+from sor._core import CoinbaseLevel2Parser, DepthChanges
 from sor._decimal import parse
+from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,

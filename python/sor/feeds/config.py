@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-from sor._core import InvalidInput
 from sor._validate import to_float, to_int
+from sor.errors import InvalidInput
 from sor.feeds.backoff import MAX_DURATION_S, BackoffPolicy
 
 #: The settings that are durations in seconds, each in (0, MAX_DURATION_S].

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from sor.venues.book_market import Market as Market  # re-exported: the feeds name it so
+from sor.markets.book_market import Market as Market
 
 #: Which side of a book a level is on.
 BookSide = Literal["bid", "ask"]

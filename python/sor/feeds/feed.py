@@ -50,7 +50,8 @@ from typing import TYPE_CHECKING, Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from sor._core import InvalidInput, OrderBook
+from sor._core import OrderBook
+from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.backoff import Backoff
 from sor.feeds.config import FeedConfig

@@ -49,7 +49,8 @@ from typing import Any
 
 import orjson
 
-from sor._core import InvalidInput, OrderBook
+from sor._core import OrderBook
+from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,

@@ -64,7 +64,8 @@ from collections.abc import Sequence
 
 import orjson
 
-from sor._core import InvalidInput, OkxBooksParser, OrderBook, split_sides
+from sor._core import OkxBooksParser, OrderBook, split_sides
+from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,

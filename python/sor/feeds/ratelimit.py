@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from sor._core import InvalidInput
+from sor.errors import InvalidInput
 
 
 class WeightLimiter:

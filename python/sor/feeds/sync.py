@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections import deque
 from enum import Enum
 
-from sor._core import BookError, InvalidInput, OrderBook
+from sor._core import OrderBook
+from sor.errors import BookError, InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.backoff import Backoff
 from sor.feeds.events import BookDelta, BookSnapshot, Verdict

@@ -46,7 +46,8 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from sor._core import InvalidInput, OrderBook
+from sor._core import OrderBook
+from sor.errors import InvalidInput
 from sor.sim.book_model import BookModel, SimMarket, Step, format_decimal
 from sor.sim.server import SimulatorBase
 

@@ -39,7 +39,8 @@ import orjson
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from sor._core import InvalidInput, OrderBook
+from sor._core import OrderBook
+from sor.errors import InvalidInput
 from sor.sim.book_model import BookModel, SimMarket, Step, format_decimal
 from sor.sim.server import SimulatorBase
 

@@ -23,7 +23,6 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Protocol
 
-from sor.config import RouterSettings
 from sor.feeds import (
     BinanceSpotAdapter,
     BybitSpotAdapter,
@@ -35,15 +34,17 @@ from sor.feeds import (
     OkxAdapter,
 )
 from sor.feeds import Market as FeedMarket
-from sor.models import ExchangeMetrics
-from sor.router import SmartOrderRouter
+from sor.health import InMemoryHealth
+from sor.health.metrics import ExchangeMetrics
+from sor.markets import Market, Venue
+from sor.routing.router import SmartOrderRouter
+from sor.routing.settings import RouterSettings
 from sor.sim.binance import BinanceSimulator
 from sor.sim.book_model import SimMarket
 from sor.sim.bybit import BybitSimulator
 from sor.sim.coinbase import CoinbaseSimulator
 from sor.sim.kraken import KrakenSimulator
 from sor.sim.okx import OkxSimulator
-from sor.venues import InMemoryHealth, Market, Venue
 
 __all__ = ["EXCHANGES", "EmbeddedExchange", "EmbeddedExchanges"]
 

@@ -45,7 +45,8 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from sor._core import InvalidInput, OrderBook
+from sor._core import OrderBook
+from sor.errors import InvalidInput
 from sor.sim.book_model import BookModel, Side, SimMarket, format_decimal
 from sor.sim.server import SimulatorBase
 

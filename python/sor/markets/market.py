@@ -27,9 +27,10 @@ from decimal import Decimal, InvalidOperation
 from enum import IntEnum
 from functools import cached_property
 
-from sor._core import InvalidInput, VenueRules
+from sor._core import VenueRules
 from sor._decimal import APPROX, EXACT, MAX_PLACES, fmt, parse, unit
 from sor._validate import quote, to_decimal
+from sor.errors import InvalidInput
 
 __all__ = ["Market", "PrecisionMode", "decimals_of"]
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 
-from sor._core import InvalidInput
 from sor._validate import DecimalInput, quote, to_decimal
-from sor.venues.market import Market, PrecisionMode
+from sor.errors import InvalidInput
+from sor.markets.market import Market, PrecisionMode
 
 __all__ = ["Venue"]
 

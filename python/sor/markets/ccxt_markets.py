@@ -1,11 +1,11 @@
 """Markets of any exchange ccxt supports, as the router and the feeds need them.
 
 ccxt's ``load_markets()`` returns every market of an exchange in its unified structure
-(https://docs.ccxt.com/#/README?id=market-structure); :meth:`sor.venues.Market.from_ccxt` reads
+(https://docs.ccxt.com/#/README?id=market-structure); :meth:`sor.markets.Market.from_ccxt` reads
 one of them (precision in ``TICK_SIZE`` or ``DECIMAL_PLACES`` mode, limits, taker fee). This
 module loads them through a ccxt exchange instance and gives each spot market twice:
 
-- the router's rules, a :class:`sor.venues.Market` (tick, step, minimums, fee);
+- the router's rules, a :class:`sor.markets.Market` (tick, step, minimums, fee);
 - a feed's book precision, a :class:`sor.feeds.Market` (decimal places of the tick and the
   step), so that a book built from the exchange's levels is exact.
 
@@ -27,10 +27,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sor._core import InvalidInput
 from sor._validate import quote
-from sor.venues.book_market import Market as FeedMarket
-from sor.venues.market import Market as VenueMarket
+from sor.errors import InvalidInput
+from sor.markets.book_market import Market as FeedMarket
+from sor.markets.market import Market as VenueMarket
 
 __all__ = ["CcxtExchange", "CcxtMarkets", "feed_market", "load_ccxt_markets", "venue_market"]
 

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Protocol
 
-from sor._core import InvalidInput
 from sor._validate import quote
-from sor.models import ExchangeMetrics
+from sor.errors import InvalidInput
+from sor.health.metrics import ExchangeMetrics
 
 __all__ = ["HealthSource", "InMemoryHealth"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sor._core import InvalidInput
 from sor._validate import quote
+from sor.errors import InvalidInput
 
 __all__ = ["Market"]
 

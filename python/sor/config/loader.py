@@ -1,31 +1,9 @@
-"""Settings of sor, validated at construction, and their loader (TOML file + environment).
+"""The generic settings loader: a dataclass of sections from a TOML file and ``SOR_*`` variables.
 
-:class:`Settings` holds one section per part of sor: ``router`` (:class:`RouterSettings`) and
-``feeds`` (:class:`sor.feeds.FeedConfig`). :func:`load_settings` builds it from a TOML file and
-``SOR_*`` environment variables::
-
-    settings = load_settings("sor.toml")            # or the file named by $SOR_CONFIG, or none
-    router = SmartOrderRouter(venues, settings=settings.router)
-
-The file's tables are the sections and their nested settings (``[router]``,
-``[router.weights]``, ``[router.latency_thresholds]``, ``[feeds]``, ``[feeds.reconnect_backoff]``
-...); ``sor.example.toml`` at the repository root lists every key with its default. An
-environment variable overrides one key: ``SOR_`` then the key's path in upper case, each level
-separated by a double underscore (``SOR_ROUTER__MAX_SLIPPAGE_BPS=50``,
-``SOR_ROUTER__WEIGHTS__PRICE=0.5``, ``SOR_FEEDS__STALENESS=5``). Its text is converted to the
-field's type (``"none"`` for an optional field left unset; a TOML inline table such as
-``{"BTC/USDT" = 30}`` for a table of values such as ``feeds.staleness_by_symbol``).
-``SOR_CONFIG`` names the file when no path is given.
-
-Problems are reported together, each naming its key and where it came from, in one
-:class:`ConfigError` (an :class:`sor.InvalidInput`): first every unknown name and every value of
-the wrong type; once all are well-typed, every value a section rejects. Nothing is returned
-unless everything is valid. The values of keys
-whose name contains "secret", "token", "password" or "key" never appear in an error message.
-
-The routing defaults are the original requirements': max latency 1,000 ms, min liquidity score
-2.0, max slippage 100 bps, cache TTL 5 s, latency categories 50/100/200/500 ms, weights price
-0.4 / liquidity 0.3 / latency 0.2 / reliability 0.1.
+:func:`load` follows the fields and type hints of a root dataclass (one field per section, each a
+dataclass with defaults), so a subpackage adds a section by adding a field to
+:class:`sor.config.Settings`; nothing here knows any section. See :mod:`sor.config` for the
+file and environment scheme and how problems are reported.
 """
 
 from __future__ import annotations
@@ -38,153 +16,29 @@ import sys
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sor._core import InvalidInput, Weights
-from sor._validate import shown, to_bps, to_enum, to_float, to_int
-from sor.feeds.config import FeedConfig
-from sor.models import (
-    DEFAULT_LATENCY_THRESHOLDS,
-    MAX_LATENCY_MS,
-    LatencyThresholds,
-    RoutingStrategy,
-)
+from sor._validate import shown
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
+from sor.errors import ConfigError
 
 __all__ = [
     "CONFIG_ENV",
+    "ENV_NESTING",
     "ENV_PREFIX",
     "REDACTED",
-    "ConfigError",
-    "RouterSettings",
-    "ScoringWeights",
-    "Settings",
+    "SECRET_WORDS",
     "describe_value",
     "is_secret_key",
-    "load_settings",
+    "load",
 ]
-
-#: The core caps the liquidity ratio (depth within the slippage bound / order) at this value.
-LIQUIDITY_RATIO_CAP = 10.0
-#: Largest duration setting, in seconds (a day).
-MAX_DURATION_S = 86_400.0
-#: Largest routing cache, in decisions.
-MAX_CACHE_SIZE = 10_000_000
-#: Largest scoring weight (weights are scaled to sum to 1).
-MAX_WEIGHT = 1_000.0
-
-
-@dataclass(frozen=True)
-class ScoringWeights:
-    """Weights of the best-execution score's factors (each in [0, 1000], at least one positive;
-    scaled to sum to 1)."""
-
-    price: float = 0.4
-    liquidity: float = 0.3
-    latency: float = 0.2
-    reliability: float = 0.1
-
-    def __post_init__(self) -> None:
-        names = ("price", "liquidity", "latency", "reliability")
-        values = [
-            to_float(getattr(self, name), f"weights.{name}", high=MAX_WEIGHT) for name in names
-        ]
-        if not any(values):
-            raise InvalidInput("weights: at least one weight must be positive")
-
-    def to_core(self) -> Weights:
-        """The core's ``Weights``."""
-        return Weights(self.price, self.liquidity, self.latency, self.reliability)
-
-
-@dataclass(frozen=True)
-class RouterSettings:
-    """How :class:`sor.SmartOrderRouter` routes.
-
-    - ``default_strategy``: the strategy of orders that do not name one;
-    - ``weights``: the best-execution score's weights;
-    - ``max_latency_ms``: venues slower than this (latency EMA) are never routed to;
-    - ``low_latency_ms``: the ``lowest_latency`` strategy only uses venues under this;
-    - ``latency_thresholds``: the latency categories reported with each candidate;
-    - ``min_liquidity_score``: depth within the slippage bound must be at least this multiple of
-      the order (per venue for single-venue strategies, across the venues of a split); at most
-      10, where the core caps the ratio; 0 disables the check;
-    - ``max_slippage_bps``: the default bound on the worst price taken, versus the best price;
-    - ``max_book_age_s``: a book not updated for longer than this is stale and not routed to;
-    - ``cache_ttl_s``, ``cache_size``: the routing cache (0 for either disables it).
-
-    Every number is range-checked: latencies in (0, 600000] ms, ``max_book_age_s`` in
-    (0, 86400], ``cache_ttl_s`` in [0, 86400], ``cache_size`` in [0, 10000000],
-    ``min_liquidity_score`` in [0, 10], ``max_slippage_bps`` in [0, 10000].
-    """
-
-    default_strategy: RoutingStrategy = RoutingStrategy.BEST_EXECUTION
-    weights: ScoringWeights = field(default_factory=ScoringWeights)
-    max_latency_ms: float = 1_000.0
-    low_latency_ms: float = 100.0
-    latency_thresholds: LatencyThresholds = DEFAULT_LATENCY_THRESHOLDS
-    min_liquidity_score: float = 2.0
-    max_slippage_bps: float = 100.0
-    max_book_age_s: float = 5.0
-    cache_ttl_s: float = 5.0
-    cache_size: int = 1_024
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self,
-            "default_strategy",
-            to_enum(RoutingStrategy, self.default_strategy, "default_strategy"),
-        )
-        if not isinstance(self.weights, ScoringWeights):
-            raise InvalidInput(f"weights: expected ScoringWeights, got {self.weights!r}")
-        if not isinstance(self.latency_thresholds, LatencyThresholds):
-            raise InvalidInput(
-                f"latency_thresholds: expected LatencyThresholds, got {self.latency_thresholds!r}"
-            )
-        for name in ("max_latency_ms", "low_latency_ms"):
-            to_float(getattr(self, name), name, high=MAX_LATENCY_MS, above_low=True)
-        to_float(self.max_book_age_s, "max_book_age_s", high=MAX_DURATION_S, above_low=True)
-        to_float(self.min_liquidity_score, "min_liquidity_score", high=LIQUIDITY_RATIO_CAP)
-        to_bps(self.max_slippage_bps, "max_slippage_bps")
-        to_float(self.cache_ttl_s, "cache_ttl_s", high=MAX_DURATION_S)
-        to_int(self.cache_size, "cache_size", low=0, high=MAX_CACHE_SIZE)
-
-    @property
-    def cache_enabled(self) -> bool:
-        """True if decisions are cached."""
-        return self.cache_ttl_s > 0 and self.cache_size > 0
-
-
-# ------------------------------------------------------------------------------------------------
-# All settings, and their loader
-
-
-@dataclass(frozen=True)
-class Settings:
-    """All of sor's settings: one validated section per part of sor.
-
-    ``router`` is what :class:`sor.SmartOrderRouter` takes (``settings=settings.router``);
-    ``feeds`` is what a :class:`sor.feeds.Feed` takes (``config=settings.feeds``). Build it with
-    :func:`load_settings`, or directly (``Settings(router=RouterSettings(cache_size=0))``). A new
-    section is a new field here: the loader follows the fields and their types.
-    """
-
-    router: RouterSettings = field(default_factory=RouterSettings)
-    feeds: FeedConfig = field(default_factory=FeedConfig)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.router, RouterSettings):
-            raise InvalidInput(f"router: expected RouterSettings, got {type(self.router).__name__}")
-        if not isinstance(self.feeds, FeedConfig):
-            raise InvalidInput(f"feeds: expected FeedConfig, got {type(self.feeds).__name__}")
 
 
 #: Environment variables whose name starts with this (and names a setting) override the file.
@@ -203,26 +57,6 @@ _BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True,
 _NONE_WORD = "none"
 
 _SettingsT = TypeVar("_SettingsT")
-
-
-class ConfigError(InvalidInput):
-    """Settings that could not be loaded: ``problems`` lists each one, naming its key.
-
-    Every problem found is listed (each unknown name or value of the wrong type, with the file
-    or environment variable it came from; or, once every value is well-typed, each value a
-    section rejects).
-    """
-
-    problems: tuple[str, ...]
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = tuple(problems)
-        if len(self.problems) == 1:
-            message = f"invalid settings: {self.problems[0]}"
-        else:
-            listed = "\n".join(f"  - {problem}" for problem in self.problems)
-            message = f"invalid settings ({len(self.problems)} problems):\n{listed}"
-        super().__init__(message)
 
 
 def is_secret_key(key: str) -> bool:
@@ -247,25 +81,15 @@ def describe_value(key: str, value: object) -> str:
         return f"a {_toml_type(value)} nested too deeply to show"
 
 
-def load_settings(
-    path: str | os.PathLike[str] | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Settings:
-    """Settings from a TOML file and environment overrides, all validated.
-
-    ``path`` defaults to the file named by ``$SOR_CONFIG`` (no file if it is unset or empty:
-    the defaults); a relative path is relative to the working directory. ``env`` defaults to
-    ``os.environ``; its ``SOR_<SECTION>__<KEY>`` variables override the file's keys (see the
-    module's documentation for the scheme). Raises :class:`ConfigError` listing the problems,
-    each naming its key; nothing is returned unless everything is valid.
-    """
-    return _load(Settings, path, os.environ if env is None else env)
-
-
-def _load(
+def load(
     root: type[_SettingsT], path: str | os.PathLike[str] | None, env: Mapping[str, str]
 ) -> _SettingsT:
-    """``root`` (a dataclass of sections with defaults) from a file and environment overrides."""
+    """``root`` (a dataclass of sections with defaults) from a file and environment overrides.
+
+    ``path`` (or, when it is None, the file named by ``$SOR_CONFIG`` in ``env``) is read first;
+    each ``SOR_<SECTION>__<KEY>`` variable of ``env`` then overrides one key. Raises
+    :class:`ConfigError` listing every problem, each naming its key.
+    """
     source = ""
     if path is None:
         named = env.get(CONFIG_ENV, "")

@@ -14,7 +14,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from sor._core import OrderBook
-from sor.models import OrderRequest, RoutingDecision
+from sor.orders import OrderRequest
+from sor.routing.decision import RoutingDecision
 
 __all__ = ["CacheStats", "RouteCache", "cache_key"]
 

@@ -32,24 +32,22 @@ from sor._core import (
     screen_venues,
 )
 from sor._decimal import APPROX, EXACT, ceil_to, fixed, floor_to, fmt, ratio, total
-from sor.config import RouterSettings
 from sor.errors import NoRouteError
-from sor.models import (
+from sor.health.metrics import ExchangeMetrics
+from sor.health.source import HealthSource
+from sor.markets.market import Market
+from sor.orders import OrderRequest, OrderSide, RoutingStrategy
+from sor.routing.decision import (
     REJECT_TO_NO_ROUTE,
     CandidateScore,
-    ExchangeMetrics,
     NoRouteReason,
-    OrderRequest,
-    OrderSide,
     Rejection,
     RejectReason,
     RoutePart,
     RoutingDecision,
     RoutingReason,
-    RoutingStrategy,
 )
-from sor.venues.health import HealthSource
-from sor.venues.market import Market
+from sor.routing.settings import RouterSettings
 
 if TYPE_CHECKING:
     from sor._core import Verdict

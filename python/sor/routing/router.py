@@ -21,16 +21,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Hashable, Iterable
 
-from sor._cache import CacheStats, RouteCache, cache_key
-from sor._core import InvalidInput, OrderBook, Screen, screen_batch
+from sor._core import OrderBook, Screen, screen_batch
 from sor._decimal import fmt
-from sor._routing import Listing, Live, Pending, Prepared, begin, finish, route_order
 from sor._validate import quote
-from sor.config import RouterSettings
-from sor.errors import NoRouteError
-from sor.models import OrderRequest, RoutingDecision
-from sor.venues.health import HealthSource, InMemoryHealth
-from sor.venues.venue import Venue
+from sor.errors import InvalidInput, NoRouteError
+from sor.health.source import HealthSource, InMemoryHealth
+from sor.markets.venue import Venue
+from sor.orders import OrderRequest
+from sor.routing.cache import CacheStats, RouteCache, cache_key
+from sor.routing.decision import RoutingDecision
+from sor.routing.engine import Listing, Live, Pending, Prepared, begin, finish, route_order
+from sor.routing.settings import RouterSettings
 
 __all__ = ["SmartOrderRouter"]
 

@@ -1,0 +1,55 @@
+"""All of sor's settings, one section per part of sor, and :func:`load_settings`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sor.errors import InvalidInput
+from sor.feeds.config import FeedConfig
+
+if sys.version_info >= (3, 11):
+    pass
+else:  # pragma: no cover - Python 3.10
+    pass
+from sor.config.loader import load
+from sor.routing.settings import RouterSettings
+
+__all__ = ["Settings", "load_settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of sor's settings: one validated section per part of sor.
+
+    ``router`` is what :class:`sor.SmartOrderRouter` takes (``settings=settings.router``);
+    ``feeds`` is what a :class:`sor.feeds.Feed` takes (``config=settings.feeds``). Build it with
+    :func:`load_settings`, or directly (``Settings(router=RouterSettings(cache_size=0))``). A new
+    section is a new field here: the loader follows the fields and their types.
+    """
+
+    router: RouterSettings = field(default_factory=RouterSettings)
+    feeds: FeedConfig = field(default_factory=FeedConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.router, RouterSettings):
+            raise InvalidInput(f"router: expected RouterSettings, got {type(self.router).__name__}")
+        if not isinstance(self.feeds, FeedConfig):
+            raise InvalidInput(f"feeds: expected FeedConfig, got {type(self.feeds).__name__}")
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings from a TOML file and environment overrides, all validated.
+
+    ``path`` defaults to the file named by ``$SOR_CONFIG`` (no file if it is unset or empty:
+    the defaults); a relative path is relative to the working directory. ``env`` defaults to
+    ``os.environ``; its ``SOR_<SECTION>__<KEY>`` variables override the file's keys (see the
+    module's documentation for the scheme). Raises :class:`ConfigError` listing the problems,
+    each naming its key; nothing is returned unless everything is valid.
+    """
+    return load(Settings, path, os.environ if env is None else env)
