@@ -29,9 +29,12 @@ from sor.health.source import HealthSource, InMemoryHealth
 from sor.markets.venue import Venue
 from sor.orders import OrderRequest
 from sor.routing.cache import CacheStats, RouteCache, cache_key
+from sor.routing.context import Listing, Live
 from sor.routing.decision import RoutingDecision
-from sor.routing.engine import Listing, Live, Pending, Prepared, begin, finish, route_order
+from sor.routing.gate import Prepared
+from sor.routing.screening import Pending, begin
 from sor.routing.settings import RouterSettings
+from sor.routing.strategies import finish, route_order
 
 __all__ = ["SmartOrderRouter"]
 

@@ -1,0 +1,171 @@
+"""The gate: the order-independent checks on each venue (market status, book, health, circuit,
+latency), prepared once per router generation and health version, and the per-order ones."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sor._core import (
+    VenueSet,
+)
+from sor.health.source import HealthSource
+from sor.orders import RoutingStrategy
+from sor.routing.context import Context, Listing, Live, by_venue_index
+from sor.routing.decision import (
+    Rejection,
+    RejectReason,
+)
+from sor.routing.settings import RouterSettings
+
+
+class Prepared:
+    """What routing a symbol needs that only changes with the venues, books or health figures.
+
+    Built once per router generation and health version: the gate's order-independent checks
+    (market status, book registered, health figures, circuit, latency) and the core's inputs for
+    the venues that pass them.
+    """
+
+    __slots__ = (
+        "books",
+        "entries",
+        "has_balances",
+        "health_version",
+        "latencies",
+        "live",
+        "low_latency",
+        "max_age_ns",
+        "positions",
+        "rejections",
+        "reliabilities",
+        "rules",
+        "venue_set",
+    )
+
+    def __init__(
+        self, listings: Sequence[Listing], health: HealthSource, settings: RouterSettings
+    ) -> None:
+        self.health_version = health.version
+        self.max_age_ns = int(settings.max_book_age_s * 1e9)
+        #: Static rejections with their listing position.
+        self.rejections: list[tuple[int, Rejection]] = []
+        #: Venues that pass the static gate: (listing position, live venue without preference).
+        self.entries: list[tuple[int, Live]] = []
+        for position, listing in enumerate(listings):
+            outcome = static_gate(listing, health, settings)
+            if isinstance(outcome, Rejection):
+                self.rejections.append((position, outcome))
+            else:
+                self.entries.append((position, outcome))
+        self.live = [live for _, live in self.entries]
+        self.positions = [position for position, _ in self.entries]
+        self.books = [live.book for _, live in self.entries]
+        self.rules = [live.market.rules(live.market.max_amount) for _, live in self.entries]
+        self.latencies = [live.metrics.latency_ema_ms for _, live in self.entries]
+        self.reliabilities = [live.metrics.success_rate for _, live in self.entries]
+        self.has_balances = any(live.balances for _, live in self.entries)
+        self.venue_set = VenueSet(self.books, self.rules, self.latencies, self.reliabilities)
+        # The lowest_latency strategy's gate also leaves out venues not under its threshold.
+        low = settings.low_latency_ms
+        fast = [(p, v) for p, v in self.entries if v.metrics.latency_ema_ms < low]
+        slow = [
+            (p, latency_rejection(v, low))
+            for p, v in self.entries
+            if v.metrics.latency_ema_ms >= low
+        ]
+        self.low_latency = (
+            [v for _, v in fast],
+            [p for p, _ in fast],
+            sorted(self.rejections + slow, key=by_venue_index),
+            VenueSet(
+                [v.book for _, v in fast],
+                [v.market.rules(v.market.max_amount) for _, v in fast],
+                [v.metrics.latency_ema_ms for _, v in fast],
+                [v.metrics.success_rate for _, v in fast],
+            ),
+        )
+
+
+def static_gate(
+    listing: Listing, health: HealthSource, settings: RouterSettings
+) -> Live | Rejection:
+    """The venue as a live candidate, or why it is left out whatever the order."""
+    name, market, book = listing.venue, listing.market, listing.book
+    if not market.active:
+        return Rejection(
+            name, RejectReason.MARKET_INACTIVE, f"market {market.symbol} is not active"
+        )
+    if book is None:
+        return Rejection(name, RejectReason.NO_BOOK, f"no order book for {market.symbol}")
+    metrics = health.metrics(name)
+    if metrics is None:
+        return Rejection(name, RejectReason.NO_HEALTH, "no health figures")
+    if metrics.circuit_open:
+        return Rejection(
+            name,
+            RejectReason.CIRCUIT_OPEN,
+            f"circuit breaker open ({metrics.consecutive_failures} consecutive failures)",
+        )
+    latency = metrics.latency_ema_ms
+    if latency > settings.max_latency_ms:
+        return Rejection(
+            name,
+            RejectReason.LATENCY,
+            f"latency {latency:,.0f} ms above the {settings.max_latency_ms:,.0f} ms limit",
+        )
+    return Live(name, market, listing.balances, book, metrics, None)
+
+
+def latency_rejection(venue: Live, threshold_ms: float) -> Rejection:
+    """The lowest_latency strategy leaves the venue out: not under its threshold."""
+    latency = venue.metrics.latency_ema_ms
+    return Rejection(
+        venue.name,
+        RejectReason.LATENCY,
+        f"latency {latency:,.0f} ms not under the {threshold_ms:,.0f} ms low-latency threshold",
+    )
+
+
+def order_gate(
+    ctx: Context, prepared: Prepared
+) -> tuple[list[Live], list[int], list[tuple[int, Rejection]]]:
+    """The venues the order may use (with its preferences), their listing positions, and the
+    gate's rejections with their listing positions (in listing order)."""
+    order, settings = ctx.order, ctx.settings
+    excluded, preferred = order.excluded_exchanges, order.preferred_exchanges
+    low_latency = ctx.strategy is RoutingStrategy.LOWEST_LATENCY
+    if not (excluded or preferred or low_latency):
+        return (
+            [live for _, live in prepared.entries],
+            [p for p, _ in prepared.entries],
+            list(prepared.rejections),
+        )
+    static = dict(prepared.rejections)
+    entries = dict(prepared.entries)
+    live: list[Live] = []
+    positions: list[int] = []
+    rejections: list[tuple[int, Rejection]] = []
+    for position in sorted(static.keys() | entries.keys()):
+        venue = entries.get(position)
+        name = venue.name if venue is not None else static[position].venue
+        preference = preferred.index(name) if name in preferred else None
+        if name in excluded:
+            rejection: Rejection | None = Rejection(
+                name, RejectReason.EXCLUDED, "excluded by the order"
+            )
+        elif order.only_preferred and preference is None:
+            rejection = Rejection(
+                name, RejectReason.NOT_PREFERRED, "not a preferred exchange (only_preferred)"
+            )
+        elif venue is None:
+            rejection = static[position]
+        elif low_latency and venue.metrics.latency_ema_ms >= settings.low_latency_ms:
+            rejection = latency_rejection(venue, settings.low_latency_ms)
+        else:
+            rejection = None
+        if rejection is not None:
+            rejections.append((position, rejection))
+        elif venue is not None:
+            live.append(venue._replace(preference=preference) if preference is not None else venue)
+            positions.append(position)
+    return live, positions, rejections

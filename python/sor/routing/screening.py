@@ -1,0 +1,129 @@
+"""The one core screen of an order: its arguments (balance caps, limit prices in ticks) and the
+start of a decision."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Literal, NamedTuple
+
+from sor._core import (
+    OrderBook,
+    VenueRules,
+    Weights,
+)
+from sor._decimal import EXACT, ceil_to, floor_to
+from sor.orders import OrderRequest
+from sor.routing.context import Context, Live
+from sor.routing.decision import (
+    Rejection,
+)
+from sor.routing.gate import Prepared, order_gate
+from sor.routing.settings import RouterSettings
+
+
+class Pending(NamedTuple):
+    """An order gated and ready for the core's screen (``request`` is its argument tuple)."""
+
+    ctx: Context
+    live: list[Live]
+    positions: list[int]
+    gate_rejections: list[tuple[int, Rejection]]
+    request: ScreenRequest
+
+
+def begin(
+    order: OrderRequest, prepared: Prepared, settings: RouterSettings, weights: Weights, now_ns: int
+) -> Pending:
+    """Gates the venues for ``order`` and prepares the core's screen of the others."""
+    ctx = Context(order, settings, weights, now_ns)
+    live, positions, gate_rejections = order_gate(ctx, prepared)
+    return Pending(ctx, live, positions, gate_rejections, screen_request(ctx, live, prepared))
+
+
+# Caps: balances and limit prices
+
+
+def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
+    """Most base quantity the venue's balance allows (rounded down to the lot), or None.
+
+    A sell is capped by the base balance; a buy by what the quote balance pays for at this
+    book's prices, taker fee included (:meth:`OrderBook.affordable`: exact integers in the
+    core), or None if the book runs out first (its depth, not the balance, is then the limit).
+    """
+    market, balances = venue.market, venue.balances
+    if not ctx.buy:
+        held = balances.get(market.base)
+        if held is None or held >= _MAX_LOTS[venue.book.size_decimals]:
+            return None  # more than any walk can fill: no effective cap
+        return market.round_amount(held)
+    funds = balances.get(market.quote)
+    if funds is None:
+        return None
+    # Exact integers in the core: funds at the book's notional unit, fee on top, whole lots.
+    affordable = venue.book.affordable(funds, EXACT.multiply(market.taker_fee, 10_000))
+    return None if affordable is None else market.round_amount(affordable)
+
+
+#: The core's quantities are u64 counts of lots: a base balance of this many lots (by the
+#: book's size decimals) or more can never cap a fill.
+_MAX_LOTS = tuple(Decimal(2**64 - 1).scaleb(-places, EXACT) for places in range(64))
+
+
+def limit_ticks(ctx: Context, book: OrderBook) -> Decimal | None:
+    """The order's limit price at the book's precision, rounded inwards (None: market order)."""
+    limit = ctx.order.limit_price
+    if limit is None:
+        return None
+    if ctx.buy:
+        return floor_to(limit, book.price_decimals)
+    return ceil_to(limit, book.price_decimals)
+
+
+#: ``screen_venues``' arguments for one order, up to ``min_liquidity_ratio``.
+ScreenRequest = tuple[
+    list[OrderBook],
+    Literal["buy", "sell"],
+    Decimal,
+    list[VenueRules],
+    list[float],
+    list[float],
+    "list[Decimal | None] | None",
+    Weights,
+    float,
+    "Decimal | None",
+    float,
+]
+
+
+def screen_request(ctx: Context, live: Sequence[Live], prepared: Prepared) -> ScreenRequest:
+    """The core's screen request for the live venues and the whole order."""
+    if len(live) == len(prepared.entries):
+        books, rules = prepared.books, prepared.rules
+        latencies, reliabilities = prepared.latencies, prepared.reliabilities
+    else:
+        books = [venue.book for venue in live]
+        rules = [venue.market.rules(venue.market.max_amount) for venue in live]
+        latencies = [venue.metrics.latency_ema_ms for venue in live]
+        reliabilities = [venue.metrics.success_rate for venue in live]
+    caps = None
+    if prepared.has_balances:
+        # The caps and the screen read one version of each book: copies (O(1), copy-on-write)
+        # that a feed writing the books meanwhile does not change.
+        live = [venue._replace(book=venue.book.copy()) for venue in live]
+        books = [venue.book for venue in live]
+        caps = [balance_cap(ctx, venue) for venue in live]
+    order = ctx.order
+    return (
+        books,
+        order.taker_side,
+        order.amount,
+        rules,
+        latencies,
+        reliabilities,
+        caps,
+        ctx.weights,
+        ctx.max_slippage_bps,
+        order.limit_price,
+        ctx.settings.min_liquidity_score,
+    )

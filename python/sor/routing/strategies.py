@@ -1,0 +1,364 @@
+"""Single-venue strategies over the core's screen, the decision they return (its explanation built
+when read), and the routing of one order from gate to decision."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sor._core import (
+    Screen,
+    Weights,
+    screen_set,
+    screen_venues,
+)
+from sor._decimal import EXACT
+from sor.orders import OrderRequest, RoutingStrategy
+from sor.routing.decision import (
+    CandidateScore,
+    Rejection,
+    RoutePart,
+    RoutingDecision,
+    RoutingReason,
+)
+from sor.routing.settings import RouterSettings
+
+if TYPE_CHECKING:
+    from sor._core import Verdict
+
+from sor.routing.context import Context, Live, Single, by_venue_index
+from sor.routing.gate import Prepared
+from sor.routing.rejections import (
+    AMOUNT_VERDICTS,
+    GATE_VERDICTS,
+    amount_rejection,
+    gate_rejection,
+    no_single_route,
+    walk_rejection,
+)
+from sor.routing.screening import Pending, begin
+from sor.routing.split import split
+
+
+def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision:
+    """The decision on a screened order; raises :class:`NoRouteError` if there is none."""
+    ctx, live = pending.ctx, pending.live
+    singles = Singles(ctx, live, pending.positions, pending.gate_rejections, screen)
+    if ctx.strategy is RoutingStrategy.SPLIT:
+        return singles.split_decision(started_ns)
+    qualified = screen.qualified
+    if not qualified:
+        raise no_single_route(ctx, singles.walkable(), singles.rejections())
+    reason, ordered = order_qualified(ctx, live, screen, qualified)
+    singles.ordered = ordered
+    return RoutingDecision.explained(
+        ctx.order,
+        ctx.strategy,
+        reason,
+        ctx.max_slippage_bps,
+        (time.perf_counter_ns() - started_ns) / 1_000,
+        ctx.now_ns,
+        singles,
+    )
+
+
+def route_order(
+    order: OrderRequest,
+    prepared: Prepared,
+    settings: RouterSettings,
+    weights: Weights,
+    now_ns: int,
+    started_ns: int,
+) -> tuple[RoutingDecision, list[Live], Screen]:
+    """Routes one order across the venues listing its symbol: the decision, the venues whose
+    books it was made on and the core's screen of them (whose book versions and update times
+    serve the cache).
+
+    Raises :class:`NoRouteError` when the whole order cannot be routed.
+    """
+    strategy = order.strategy or settings.default_strategy
+    if (
+        order.preferred_exchanges
+        or order.excluded_exchanges
+        or strategy is RoutingStrategy.SPLIT
+        or prepared.has_balances
+    ):
+        pending = begin(order, prepared, settings, weights, now_ns)
+        screen = screen_venues(*pending.request, now_ns, prepared.max_age_ns)
+        return finish(pending, screen, started_ns), pending.live, screen
+    # The common case, kept lean: the venues that passed the static gate (and, for
+    # lowest_latency, its threshold), no preferences or exclusions, no balances.
+    slippage = order.max_slippage_bps
+    if slippage is None:
+        slippage = settings.max_slippage_bps
+    if strategy is RoutingStrategy.LOWEST_LATENCY:
+        live, positions, rejections, venue_set = prepared.low_latency
+    else:
+        live, positions, rejections = prepared.live, prepared.positions, prepared.rejections
+        venue_set = prepared.venue_set
+    screen = screen_set(
+        venue_set,
+        order.taker_side,
+        order.amount,
+        None,
+        weights,
+        slippage,
+        order.limit_price,
+        settings.min_liquidity_score,
+        now_ns,
+        prepared.max_age_ns,
+    )
+    singles = Singles(
+        Context(order, settings, weights, now_ns), live, positions, rejections, screen
+    )
+    qualified = screen.qualified
+    if not qualified:
+        raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
+    if strategy is RoutingStrategy.BEST_EXECUTION:
+        if len(qualified) == 1:
+            reason = RoutingReason.ONLY_VENUE
+        elif screen.has_best_price(qualified[0]):
+            reason = RoutingReason.BEST_PRICE
+        else:
+            reason = RoutingReason.BEST_SCORE
+        singles.ordered = qualified
+    else:
+        reason, singles.ordered = order_qualified(singles.ctx, live, screen, qualified)
+    decision = RoutingDecision.explained(
+        order,
+        strategy,
+        reason,
+        slippage,
+        (time.perf_counter_ns() - started_ns) / 1_000,
+        now_ns,
+        singles,
+    )
+    return decision, live, screen
+
+
+class Singles:
+    """One order's screened venues, and the explanation of its decision, built when asked for.
+
+    Everything here comes from the core's screen (walks, costs, scores, book versions and
+    update times captured when the order was routed) and the router's immutable venue data,
+    so an explanation built later says what it would have said at once.
+    """
+
+    __slots__ = ("_verdicts", "ctx", "gate_rejections", "live", "ordered", "positions", "screen")
+
+    def __init__(
+        self,
+        ctx: Context,
+        live: list[Live],
+        positions: list[int],
+        gate_rejections: list[tuple[int, Rejection]],
+        screen: Screen,
+    ) -> None:
+        self.ctx = ctx
+        self.live = live
+        self.positions = positions
+        self.gate_rejections = gate_rejections
+        self.screen = screen
+        #: Positions in ``live`` of the qualified venues, in the strategy's order.
+        self.ordered: list[int] = []
+        self._verdicts: list[Verdict] | None = None
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        """The core's verdict on each live venue."""
+        if self._verdicts is None:
+            self._verdicts = self.screen.verdicts
+        return self._verdicts
+
+    def part(self, index: int) -> RoutePart:
+        """The whole order on the venue at ``index`` in ``live``."""
+        candidate = self.screen.candidate(index)
+        assert candidate is not None
+        return RoutePart(
+            self.live[index].name, self.ctx.order.amount, candidate.walk, candidate.cost
+        )
+
+    def parts(self) -> tuple[RoutePart, ...]:
+        """The primary venue's part."""
+        return (self.part(self.ordered[0]),)
+
+    def alternatives(self) -> tuple[RoutePart, ...]:
+        """The other qualified venues' parts, in the strategy's order."""
+        return tuple(self.part(index) for index in self.ordered[1:])
+
+    def walkable(self) -> list[Live]:
+        """The live venues the core's gate let through (fresh book, non-empty side)."""
+        return [
+            venue
+            for venue, verdict in zip(self.live, self.verdicts, strict=True)
+            if verdict not in GATE_VERDICTS
+        ]
+
+    def gate_stage(self) -> list[Rejection]:
+        """The gate's rejections, the core's included, in listing order."""
+        updated = self.screen.updated_at_ns
+        core = [
+            (self.positions[i], gate_rejection(self.ctx, self.live[i], verdict, updated[i]))
+            for i, verdict in enumerate(self.verdicts)
+            if verdict in GATE_VERDICTS
+        ]
+        if not core:
+            return [rejection for _, rejection in self.gate_rejections]
+        return [
+            rejection for _, rejection in sorted(self.gate_rejections + core, key=by_venue_index)
+        ]
+
+    def rejection(self, index: int) -> Rejection | None:
+        """Why the venue at ``index`` in ``live`` cannot take the whole order alone, if so."""
+        verdict = self.verdicts[index]
+        if verdict == "qualified":
+            return None
+        venue = self.live[index]
+        if verdict in GATE_VERDICTS:
+            return gate_rejection(self.ctx, venue, verdict, self.screen.updated_at_ns[index])
+        if verdict in AMOUNT_VERDICTS:
+            return amount_rejection(self.ctx, venue, verdict)
+        candidate = self.screen.candidate(index)
+        assert candidate is not None
+        return walk_rejection(self.ctx, venue, verdict, candidate)
+
+    def single_stage(self) -> list[Rejection]:
+        """Why the walkable venues cannot go alone: amount problems in venue order, then walk
+        problems in ranking order."""
+        amount = [
+            amount_rejection(self.ctx, self.live[i], verdict)
+            for i, verdict in enumerate(self.verdicts)
+            if verdict in AMOUNT_VERDICTS
+        ]
+        walked = [
+            self.rejection(candidate.index)
+            for candidate in self.screen.candidates
+            if self.verdicts[candidate.index] != "qualified"
+        ]
+        return amount + [r for r in walked if r is not None]
+
+    def rejections(self) -> tuple[Rejection, ...]:
+        """Every venue left out of a single-venue route, and why."""
+        return tuple(self.gate_stage() + self.single_stage())
+
+    def scores(self) -> tuple[CandidateScore, ...]:
+        """Every walked candidate's score, best first."""
+        categorize = self.ctx.settings.latency_thresholds.categorize
+        scores = []
+        for candidate in self.screen.candidates:
+            venue = self.live[candidate.index]
+            problem = self.rejection(candidate.index)
+            latency = venue.metrics.latency_ema_ms
+            scores.append(
+                CandidateScore(
+                    venue=venue.name,
+                    score=candidate.score,
+                    raw=candidate.raw,
+                    liquidity_ratio=candidate.liquidity_ratio,
+                    latency_ms=latency,
+                    latency_category=categorize(latency),
+                    qualified=problem is None,
+                    rejection=problem,
+                )
+            )
+        return tuple(scores)
+
+    def book_versions(self) -> tuple[tuple[str, int], ...]:
+        """Each screened venue with its book's version then."""
+        return tuple(
+            (venue.name, version)
+            for venue, version in zip(self.live, self.screen.versions, strict=True)
+        )
+
+    def singles(self) -> list[Single]:
+        """The qualified venues in ranking order, as the split needs them."""
+        return [
+            Single(self.live[index], candidate, self.part(index), rank)
+            for rank, index in enumerate(self.screen.qualified)
+            if (candidate := self.screen.candidate(index)) is not None
+        ]
+
+    def split_decision(self, started_ns: int) -> RoutingDecision:
+        """The split strategy's decision (built at once)."""
+        ctx = self.ctx
+        screen = self.screen
+        # The split reads the versions of the books that the screen walked, whatever a feed
+        # has written since: one consistent version of each book for the whole decision.
+        walkable = [
+            venue._replace(book=screen.book(index))
+            for index, (venue, verdict) in enumerate(zip(self.live, self.verdicts, strict=True))
+            if verdict not in GATE_VERDICTS
+        ]
+        gate = self.gate_stage()
+        # A venue that cannot take the whole order alone may still take a part: only the gate's
+        # rejections concern a split (the scores say why each venue could not go alone).
+        if not walkable:
+            raise no_single_route(ctx, walkable, gate)
+        reason, parts, alternatives, proven = split(ctx, walkable, self.singles(), gate)
+        return RoutingDecision(
+            order=ctx.order,
+            strategy=ctx.strategy,
+            reason=reason,
+            parts=parts,
+            alternatives=alternatives,
+            scores=self.scores(),
+            rejections=tuple(gate),
+            max_slippage_bps=ctx.max_slippage_bps,
+            book_versions=self.book_versions(),
+            decision_time_us=(time.perf_counter_ns() - started_ns) / 1_000,
+            decided_at_ns=ctx.now_ns,
+            proven_optimal=proven,
+        )
+
+
+def order_qualified(
+    ctx: Context, live: Sequence[Live], screen: Screen, qualified: list[int]
+) -> tuple[RoutingReason, list[int]]:
+    """The qualified venues (positions in ``live``, given in ranking order) in the strategy's
+    order, preferred venues first, and why the first won."""
+    strategy = ctx.strategy
+    by_strategy = qualified
+    if strategy is RoutingStrategy.LOWEST_LATENCY:
+        rank = {index: r for r, index in enumerate(qualified)}
+        by_strategy = sorted(qualified, key=lambda i: (live[i].metrics.latency_ema_ms, rank[i]))
+    elif strategy is RoutingStrategy.BEST_LIQUIDITY:
+        rank = {index: r for r, index in enumerate(qualified)}
+        depth = {  # on the versions the screen walked
+            i: screen.book(i).depth_within_bps(ctx.consumed, ctx.max_slippage_bps)
+            for i in qualified
+        }
+        by_strategy = sorted(qualified, key=lambda i: (EXACT.minus(depth[i]), rank[i]))
+    elif strategy is RoutingStrategy.COST_OPTIMIZATION:
+        rank = {index: r for r, index in enumerate(qualified)}
+        sign = 1.0 if ctx.buy else -1.0
+        total = {i: sign * _total(screen, i) for i in qualified}
+        by_strategy = sorted(qualified, key=lambda i: (total[i], rank[i]))
+    ordered = by_strategy
+    if ctx.order.preferred_exchanges:
+        preferred = sorted(
+            (i for i in by_strategy if live[i].preference is not None),
+            key=lambda i: live[i].preference or 0,
+        )
+        if preferred:
+            ordered = preferred + [i for i in by_strategy if live[i].preference is None]
+    primary = ordered[0]
+    if primary != by_strategy[0]:
+        return RoutingReason.PREFERRED_EXCHANGE, ordered
+    if len(ordered) == 1:
+        return RoutingReason.ONLY_VENUE, ordered
+    if strategy is RoutingStrategy.LOWEST_LATENCY:
+        return RoutingReason.LOWEST_LATENCY, ordered
+    if strategy is RoutingStrategy.BEST_LIQUIDITY:
+        return RoutingReason.BEST_LIQUIDITY, ordered
+    if strategy is RoutingStrategy.COST_OPTIMIZATION:
+        return RoutingReason.LOWEST_COST, ordered
+    if screen.has_best_price(primary):
+        return RoutingReason.BEST_PRICE, ordered
+    return RoutingReason.BEST_SCORE, ordered
+
+
+def _total(screen: Screen, index: int) -> float:
+    candidate = screen.candidate(index)
+    assert candidate is not None
+    return candidate.cost.total
