@@ -1,7 +1,7 @@
 """``SmartOrderRouter.route()`` from Python: a 1 BTC buy across 5 or 20 venues of 1,000 levels,
 for every strategy, against the same decision in pure Python in the same run.
 
-The pure-Python rows are the router tests' reference model (``tests/router/reference_router.py``:
+The pure-Python rows are the router tests' reference model (``tests/routing/reference_router.py``:
 exact ``Fraction`` arithmetic over dict books, the rules written down plainly) for the
 single-venue strategies, and a greedy cheapest-level-first split in ``Decimal`` over
 ``SortedDict`` books for ``split`` (the reference's brute-force allocator cannot run at 10^-8 BTC
@@ -33,7 +33,7 @@ from .support import calibrated, label
 
 sys.path[:0] = [
     str(Path(__file__).parents[1] / "tests"),
-    str(Path(__file__).parents[1] / "tests/router"),
+    str(Path(__file__).parents[1] / "tests/routing"),
 ]
 import reference_router as model  # noqa: E402
 
