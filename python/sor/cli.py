@@ -15,11 +15,13 @@ from rich.console import Console
 from rich.table import Table
 
 from sor._validate import quote
+from sor.config import Settings
 from sor.errors import SorError
 from sor.orders import OrderRequest
 from sor.routing.decision import RoutingDecision
 from sor.routing.settings import RouterSettings
-from sor.sim.embedded import SYMBOL, EmbeddedExchanges
+from sor.runtime import Runtime
+from sor.sim.embedded import SYMBOL
 
 T = TypeVar("T")
 
@@ -42,23 +44,24 @@ def _timed(call: Callable[[], T]) -> tuple[T, float]:
     return result, statistics.median(times)
 
 
-def _venue_table(exchanges: EmbeddedExchanges) -> Table:
+def _venue_table(runtime: Runtime) -> Table:
     table = Table(title="Venues (simulated exchanges on 127.0.0.1, live BTC/USDT books)")
     columns = ("venue", "best bid", "best ask", "levels", "fee bps", "latency ms", "messages")
     for column in columns:
         table.add_column(column, justify="left" if column == "venue" else "right")
-    feeds = exchanges.feeds
-    for exchange in exchanges.exchanges:
-        feed = feeds[exchange.name]
+    feeds = runtime.feeds
+    for venue in runtime.venues:
+        feed = feeds[venue.name]
         book = feed.book(SYMBOL)
         bid, ask = book.best_bid(), book.best_ask()
+        metrics = runtime.health.metrics(venue.name)
         table.add_row(
-            exchange.name,
+            venue.name,
             str(bid.price) if bid else "-",
             str(ask.price) if ask else "-",
             f"{book.level_count('bid')} / {book.level_count('ask')}",
-            exchange.taker_fee_bps,
-            f"{exchange.latency_ms:g}",
+            f"{float(venue.markets[SYMBOL].taker_fee) * 10_000:g}",
+            f"{metrics.latency_ema_ms:g}" if metrics else "-",
             str(feed.stats.messages),
         )
     return table
@@ -133,10 +136,11 @@ def demo(
 
 
 async def _demo(console: Console, side: str, quantity: Decimal, seed: int) -> int:
-    async with EmbeddedExchanges(seed=seed) as exchanges:
-        console.print(_venue_table(exchanges))
-        # Routing is timed without the cache: every call decides again.
-        router = exchanges.router(RouterSettings(cache_ttl_s=0))
+    # Routing is timed without the cache: every call decides again.
+    settings = Settings(router=RouterSettings(cache_ttl_s=0))
+    async with Runtime.embedded(settings, seed=seed) as runtime:
+        console.print(_venue_table(runtime))
+        router = runtime.router
         best_order = OrderRequest(SYMBOL, side, quantity)  # type: ignore[arg-type]
         split_order = OrderRequest(SYMBOL, side, quantity, strategy="split")  # type: ignore[arg-type]
         try:

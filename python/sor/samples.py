@@ -12,6 +12,16 @@ from dataclasses import dataclass
 
 from sor._core import OrderBook, VenueRules
 
+__all__ = [
+    "DEMO_VENUES",
+    "DemoVenue",
+    "SampleVenue",
+    "format_units",
+    "sample_book",
+    "sample_levels",
+    "sample_venues",
+]
+
 
 @dataclass(frozen=True)
 class SampleVenue:
@@ -75,25 +85,58 @@ def sample_book(
     return book
 
 
-# name, taker fee (bps), latency (ms), reliability, lot size (BTC), min notional (USDT),
-# mid offset (USDT), spread (ticks): figures of the order of each venue's published
-# base-tier fees and market rules.
-_VENUES: tuple[tuple[str, float, float, float, str, str, float, int], ...] = (
-    ("binance", 10.0, 22.0, 0.998, "0.00001", "5", 0.0, 1),
-    ("coinbase", 60.0, 48.0, 0.995, "0.00000001", "1", 4.5, 3),
-    ("kraken", 40.0, 71.0, 0.990, "0.00000001", "0.5", -3.0, 10),
-    ("okx", 10.0, 35.0, 0.997, "0.00000001", "1", 1.5, 1),
-    ("bybit", 10.0, 41.0, 0.996, "0.000001", "1", -1.0, 2),
+@dataclass(frozen=True)
+class DemoVenue:
+    """One of the five demo venues: its BTC/USDT market rules, base-tier taker fee and
+    illustrative health figures (of the order of each exchange's published figures).
+
+    The embedded simulators (:mod:`sor.sim.embedded`) run one exchange per demo venue, and
+    :func:`sample_venues` builds static books from the same figures.
+    """
+
+    name: str
+    price_decimals: int
+    size_decimals: int
+    amount_step: str
+    """Lot size (BTC)."""
+    min_cost: str
+    """Minimum order value (USDT)."""
+    taker_fee_bps: str
+    latency_ms: float
+    success_rate: float
+    mid_offset: str
+    """Where its book starts versus the others (USDT), so that venues differ."""
+    spread_ticks: int
+    """Spread of its sample book, in ticks."""
+
+    def rules(self) -> VenueRules:
+        """The core's rules of its market."""
+        return VenueRules(
+            taker_fee_bps=float(self.taker_fee_bps),
+            lot_size=self.amount_step,
+            min_notional=self.min_cost,
+        )
+
+
+#: The five demo venues.
+DEMO_VENUES: tuple[DemoVenue, ...] = (
+    DemoVenue("binance", 2, 5, "0.00001", "5", "10", 22.0, 0.998, "0", 1),
+    DemoVenue("coinbase", 2, 8, "0.00000001", "1", "60", 48.0, 0.995, "4.5", 3),
+    DemoVenue("kraken", 1, 8, "0.00000001", "0.5", "40", 71.0, 0.990, "-3", 10),
+    DemoVenue("okx", 1, 8, "0.00000001", "1", "10", 35.0, 0.997, "1.5", 1),
+    DemoVenue("bybit", 2, 6, "0.000001", "1", "10", 41.0, 0.996, "-1", 2),
 )
 
 
 def sample_venues(seed: int = 7, levels: int = 1_000, mid: float = 65_000.0) -> list[SampleVenue]:
-    """Five venues with BTC/USDT-like books, fees and market rules, generated from ``seed``."""
+    """The five demo venues with BTC/USDT-like books (2 price and 8 size decimals), generated
+    from ``seed``."""
     venues: list[SampleVenue] = []
-    for index, (name, fee, latency, reliability, lot, min_notional, offset, spread) in enumerate(
-        _VENUES
-    ):
-        book = sample_book(seed * 31 + index, mid + offset, levels, spread)
-        rules = VenueRules(taker_fee_bps=fee, lot_size=lot, min_notional=min_notional)
-        venues.append(SampleVenue(name, book, fee, latency, reliability, rules))
+    for index, demo in enumerate(DEMO_VENUES):
+        offset = float(demo.mid_offset)
+        book = sample_book(seed * 31 + index, mid + offset, levels, demo.spread_ticks)
+        fee = float(demo.taker_fee_bps)
+        venues.append(
+            SampleVenue(demo.name, book, fee, demo.latency_ms, demo.success_rate, demo.rules())
+        )
     return venues

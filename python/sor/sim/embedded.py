@@ -1,24 +1,17 @@
-"""Five simulated exchanges on 127.0.0.1, with live feeds into sor books: sor without the internet.
+"""Five simulated exchanges on 127.0.0.1: sor without the internet.
 
-:class:`EmbeddedExchanges` starts the Binance, Coinbase, Kraken, OKX and Bybit simulators (each
-speaking its exchange's real wire protocol, streaming an evolving BTC/USDT book), connects one
-:class:`sor.feeds.Feed` per exchange through its native adapter, and waits until every book is
-live. It then hands a :class:`sor.SmartOrderRouter` everything it needs: one :class:`Venue` per
-exchange (the market's tick, lot, minimum order value and taker fee, of the order of each
-exchange's published BTC/USDT rules and base-tier fees), health figures, and the books the feeds
-keep exact. This is what ``sor demo`` runs, and the default of the service when no real exchange
-is configured::
-
-    async with EmbeddedExchanges(seed=7) as exchanges:
-        router = exchanges.router()
-        decision = router.route(sor.OrderRequest("BTC/USDT", "buy", "2.5"))
+:class:`EmbeddedExchanges` runs the Binance, Coinbase, Kraken, OKX and Bybit simulators, one per
+demo venue (:data:`sor.samples.DEMO_VENUES`), each speaking its exchange's real wire protocol and
+streaming an evolving BTC/USDT book. It says what a runtime needs to trade on them: one
+:class:`sor.Venue` per exchange (tick, lot, minimum order value, taker fee), the feed adapter
+that reads each simulator through sor's native adapter, and health figures.
+:meth:`sor.runtime.Runtime.embedded` runs them with live feeds and a router: that is what
+``sor demo`` runs, and the default of the service when no real exchange is configured.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Protocol
@@ -28,17 +21,13 @@ from sor.feeds import (
     BybitSpotAdapter,
     CoinbaseAdvancedAdapter,
     ExchangeAdapter,
-    Feed,
-    FeedConfig,
     KrakenAdapter,
     OkxAdapter,
 )
 from sor.feeds import Market as FeedMarket
-from sor.health import InMemoryHealth
-from sor.health.metrics import ExchangeMetrics
+from sor.health import ExchangeMetrics, InMemoryHealth
 from sor.markets import Market, Venue
-from sor.routing.router import SmartOrderRouter
-from sor.routing.settings import RouterSettings
+from sor.samples import DEMO_VENUES, DemoVenue
 from sor.sim.binance import BinanceSimulator
 from sor.sim.book_model import SimMarket
 from sor.sim.bybit import BybitSimulator
@@ -46,9 +35,14 @@ from sor.sim.coinbase import CoinbaseSimulator
 from sor.sim.kraken import KrakenSimulator
 from sor.sim.okx import OkxSimulator
 
-__all__ = ["EXCHANGES", "EmbeddedExchange", "EmbeddedExchanges"]
+__all__ = ["SYMBOL", "EmbeddedExchanges", "demo_market"]
 
+#: The market every embedded exchange lists.
 SYMBOL = "BTC/USDT"
+
+#: Depth each book keeps per side where the exchange lets a subscriber choose (Kraken keeps at
+#: most 1,000 levels a side; the router needs depth, not just the top).
+DEPTH = 1_000
 
 
 class _Simulator(Protocol):
@@ -62,55 +56,29 @@ class _Simulator(Protocol):
     async def stop(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class EmbeddedExchange:
-    """One simulated exchange: its BTC/USDT market rules, fee and health figures."""
-
-    name: str
-    price_decimals: int
-    size_decimals: int
-    amount_step: str
-    min_cost: str
-    taker_fee_bps: str
-    latency_ms: float
-    success_rate: float
-    mid_offset: str
-    """Where its book starts versus the others (USDT), so that venues differ."""
-
-    def market(self) -> Market:
-        """The router's view of its BTC/USDT market."""
-        return Market(
-            symbol=SYMBOL,
-            base="BTC",
-            quote="USDT",
-            price_tick=Decimal(1).scaleb(-self.price_decimals),
-            amount_step=Decimal(self.amount_step),
-            taker_fee=Decimal(self.taker_fee_bps) / 10_000,
-            min_cost=Decimal(self.min_cost),
-        )
-
-    def sim_market(self, mid: Decimal, levels: int) -> SimMarket:
-        """The simulator's market."""
-        start = (mid + Decimal(self.mid_offset)).quantize(Decimal(1).scaleb(-self.price_decimals))
-        return SimMarket(
-            SYMBOL,
-            price_decimals=self.price_decimals,
-            size_decimals=self.size_decimals,
-            mid=str(start),
-            levels_per_side=levels,
-            median_size=0.05,
-        )
+def demo_market(venue: DemoVenue) -> Market:
+    """The router's view of a demo venue's BTC/USDT market."""
+    return Market(
+        symbol=SYMBOL,
+        base="BTC",
+        quote="USDT",
+        price_tick=Decimal(1).scaleb(-venue.price_decimals),
+        amount_step=Decimal(venue.amount_step),
+        taker_fee=Decimal(venue.taker_fee_bps) / 10_000,
+        min_cost=Decimal(venue.min_cost),
+    )
 
 
-#: The five exchanges: BTC/USDT tick and lot, minimum order value, base-tier taker fee (bps),
-#: and illustrative latency and success figures (health monitoring replaces them when live).
-EXCHANGES: tuple[EmbeddedExchange, ...] = (
-    EmbeddedExchange("binance", 2, 5, "0.00001", "5", "10", 22.0, 0.998, "0"),
-    EmbeddedExchange("coinbase", 2, 8, "0.00000001", "1", "60", 48.0, 0.995, "4.5"),
-    EmbeddedExchange("kraken", 1, 8, "0.00000001", "0.5", "40", 71.0, 0.990, "-3"),
-    EmbeddedExchange("okx", 1, 8, "0.00000001", "1", "10", 35.0, 0.997, "1.5"),
-    EmbeddedExchange("bybit", 2, 6, "0.000001", "1", "10", 41.0, 0.996, "-1"),
-)
+def _sim_market(venue: DemoVenue, mid: Decimal, levels: int) -> SimMarket:
+    start = (mid + Decimal(venue.mid_offset)).quantize(Decimal(1).scaleb(-venue.price_decimals))
+    return SimMarket(
+        SYMBOL,
+        price_decimals=venue.price_decimals,
+        size_decimals=venue.size_decimals,
+        mid=str(start),
+        levels_per_side=levels,
+        median_size=0.05,
+    )
 
 
 def _simulator(name: str, market: SimMarket, seed: int, interval: float) -> _Simulator:
@@ -122,7 +90,7 @@ def _simulator(name: str, market: SimMarket, seed: int, interval: float) -> _Sim
         return KrakenSimulator([market], seed=seed, interval=interval)
     if name == "okx":
         return OkxSimulator([market], seed=seed, interval=interval)
-    return BybitSimulator([market], seed=seed, interval=interval, depth=1000)
+    return BybitSimulator([market], seed=seed, interval=interval, depth=DEPTH)
 
 
 def _adapter(name: str, market: FeedMarket, sim: _Simulator) -> ExchangeAdapter:
@@ -132,15 +100,14 @@ def _adapter(name: str, market: FeedMarket, sim: _Simulator) -> ExchangeAdapter:
     if name == "coinbase":
         return CoinbaseAdvancedAdapter([market], ws_url=sim.ws_url)
     if name == "kraken":
-        # Kraken keeps at most 1,000 levels a side; the router needs depth, not just the top.
-        return KrakenAdapter([market], depth=1000, ws_url=sim.ws_url)
+        return KrakenAdapter([market], depth=DEPTH, ws_url=sim.ws_url)
     if name == "okx":
         return OkxAdapter([market], ws_url=sim.ws_url)
-    return BybitSpotAdapter([market], ws_url=sim.ws_url, depth=1000)
+    return BybitSpotAdapter([market], ws_url=sim.ws_url, depth=DEPTH)
 
 
 class EmbeddedExchanges:
-    """The five simulated exchanges and their live feeds (an async context manager).
+    """The five simulated exchanges (an async context manager that starts and stops them).
 
     ``seed`` makes the books reproducible; ``levels`` is each book's depth per side;
     ``interval`` how often each simulator publishes an update (seconds).
@@ -153,42 +120,27 @@ class EmbeddedExchanges:
         levels: int = 1_000,
         interval: float = 0.05,
         mid: str = "65000",
-        exchanges: Sequence[EmbeddedExchange] = EXCHANGES,
-        clock_ns: Callable[[], int] | None = None,
+        venues: Sequence[DemoVenue] = DEMO_VENUES,
     ) -> None:
-        self.exchanges = tuple(exchanges)
-        self._clock_ns = clock_ns
-        self._simulators: dict[str, _Simulator] = {}
-        self._feeds: dict[str, Feed] = {}
-        for index, exchange in enumerate(self.exchanges):
-            market = exchange.sim_market(Decimal(mid), levels)
-            self._simulators[exchange.name] = _simulator(
-                exchange.name, market, seed * 31 + index, interval
+        self.demo_venues = tuple(venues)
+        self._simulators: dict[str, _Simulator] = {
+            venue.name: _simulator(
+                venue.name, _sim_market(venue, Decimal(mid), levels), seed * 31 + index, interval
             )
+            for index, venue in enumerate(self.demo_venues)
+        }
 
-    @property
-    def feeds(self) -> dict[str, Feed]:
-        """The live feeds, by exchange name."""
-        return dict(self._feeds)
-
-    async def start(self, timeout: float = 30.0) -> None:
-        """Starts the simulators and the feeds, and waits until every book is live."""
-        for simulator in self._simulators.values():
-            await simulator.start()
-        config = FeedConfig(staleness=5.0)
-        for exchange in self.exchanges:
-            market = FeedMarket(SYMBOL, exchange.price_decimals, exchange.size_decimals)
-            adapter = _adapter(exchange.name, market, self._simulators[exchange.name])
-            feed = Feed(adapter, config)
-            self._feeds[exchange.name] = feed
-            await feed.start()
-        await asyncio.gather(*(feed.wait_live(timeout=timeout) for feed in self._feeds.values()))
+    async def start(self) -> None:
+        """Starts the simulators (each on a free port of 127.0.0.1)."""
+        try:
+            for simulator in self._simulators.values():
+                await simulator.start()
+        except BaseException:
+            await self.stop()
+            raise
 
     async def stop(self) -> None:
-        """Stops the feeds, then the simulators."""
-        for feed in self._feeds.values():
-            await feed.stop()
-        self._feeds.clear()
+        """Stops the simulators."""
         for simulator in self._simulators.values():
             await simulator.stop()
 
@@ -204,17 +156,23 @@ class EmbeddedExchanges:
     ) -> None:
         await self.stop()
 
-    def health(self) -> InMemoryHealth:
-        """Health figures of the five exchanges."""
-        return InMemoryHealth(
-            ExchangeMetrics(e.name, e.latency_ms, e.success_rate) for e in self.exchanges
-        )
+    def venues(self) -> list[Venue]:
+        """What the router knows of each exchange: its BTC/USDT market."""
+        return [Venue(venue.name, [demo_market(venue)]) for venue in self.demo_venues]
 
-    def router(self, settings: RouterSettings | None = None) -> SmartOrderRouter:
-        """A router over the five exchanges, reading the books the feeds keep live."""
-        venues = [Venue(e.name, [e.market()]) for e in self.exchanges]
-        kwargs = {} if self._clock_ns is None else {"clock_ns": self._clock_ns}
-        router = SmartOrderRouter(venues, settings=settings, health=self.health(), **kwargs)
-        for exchange in self.exchanges:
-            router.set_book(exchange.name, SYMBOL, self._feeds[exchange.name].book(SYMBOL))
-        return router
+    def adapters(self) -> dict[str, ExchangeAdapter]:
+        """One native feed adapter per exchange, reading its simulator (once started)."""
+        return {
+            venue.name: _adapter(
+                venue.name,
+                FeedMarket(SYMBOL, venue.price_decimals, venue.size_decimals),
+                self._simulators[venue.name],
+            )
+            for venue in self.demo_venues
+        }
+
+    def health(self) -> InMemoryHealth:
+        """Health figures of the five exchanges (illustrative; a health monitor replaces them)."""
+        return InMemoryHealth(
+            ExchangeMetrics(v.name, v.latency_ms, v.success_rate) for v in self.demo_venues
+        )

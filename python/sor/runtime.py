@@ -1,0 +1,172 @@
+"""sor's running parts, wired together: live feeds, the router reading their books, and the tasks
+they own.
+
+A :class:`Runtime` is built from :class:`sor.Settings` and the venues it trades on: what the
+router knows of each venue (:class:`sor.Venue`), the feed adapter of each venue's market data,
+and where health figures come from. Started, it runs one :class:`sor.feeds.Feed` per venue,
+waits until every book is live, and hands a :class:`sor.SmartOrderRouter` the books the feeds
+keep exact; stopped, it stops everything it started, in reverse order. The demo, the service
+and the command line all run through it; :meth:`Runtime.embedded` runs it on the five embedded
+exchange simulators::
+
+    async with Runtime.embedded(seed=7) as runtime:
+        decision = runtime.router.route(sor.OrderRequest("BTC/USDT", "buy", "2.5"))
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Protocol
+
+from sor.config import Settings
+from sor.errors import InvalidInput
+from sor.feeds import ExchangeAdapter, Feed
+from sor.health import HealthSource, InMemoryHealth
+from sor.markets import Venue
+from sor.routing import SmartOrderRouter
+from sor.sim.embedded import EmbeddedExchanges
+
+__all__ = ["Runtime", "Service"]
+
+
+class Service(Protocol):
+    """Something the runtime starts before its feeds and stops after them (a simulator)."""
+
+    async def start(self) -> None:
+        """Starts it."""
+
+    async def stop(self) -> None:
+        """Stops it (also when it was started only in part)."""
+
+
+class Runtime:
+    """Feeds and a router over ``venues``, started and stopped together (an async context
+    manager).
+
+    ``adapters`` gives the feed adapter of each venue, by venue name (each venue needs one), or
+    is a function that gives them once the services have started (an adapter of a simulator
+    needs its address); ``services`` are started first and stopped last (the simulators a demo
+    runs on);
+    ``health`` is where the router reads health figures (none: every venue's figures are
+    unknown, so the router routes to none of them). ``clock_ns`` is the router's clock.
+    """
+
+    def __init__(
+        self,
+        venues: Sequence[Venue],
+        adapters: Mapping[str, ExchangeAdapter] | Callable[[], Mapping[str, ExchangeAdapter]],
+        *,
+        settings: Settings | None = None,
+        health: HealthSource | None = None,
+        services: Sequence[Service] = (),
+        clock_ns: Callable[[], int] | None = None,
+    ) -> None:
+        self.settings = Settings() if settings is None else settings
+        self.venues = tuple(venues)
+        if not callable(adapters):
+            self._check_adapters(adapters)
+        self._adapters = adapters
+        self.health = InMemoryHealth() if health is None else health
+        self._services = tuple(services)
+        self._clock_ns = clock_ns
+        self._feeds: dict[str, Feed] = {}
+        self._router: SmartOrderRouter | None = None
+        self._started: list[Service] = []
+
+    @classmethod
+    def embedded(
+        cls,
+        settings: Settings | None = None,
+        *,
+        seed: int = 7,
+        levels: int = 1_000,
+        interval: float = 0.05,
+        clock_ns: Callable[[], int] | None = None,
+    ) -> Runtime:
+        """A runtime on the five embedded exchange simulators (:mod:`sor.sim.embedded`),
+        which it starts and stops with its feeds."""
+        exchanges = EmbeddedExchanges(seed, levels=levels, interval=interval)
+        return cls(
+            exchanges.venues(),
+            exchanges.adapters,
+            settings=settings,
+            health=exchanges.health(),
+            services=(exchanges,),
+            clock_ns=clock_ns,
+        )
+
+    def _check_adapters(self, adapters: Mapping[str, ExchangeAdapter]) -> None:
+        missing = [venue.name for venue in self.venues if venue.name not in adapters]
+        if missing:
+            raise InvalidInput(f"adapters: no feed adapter for {', '.join(missing)}")
+        unknown = sorted(set(adapters) - {venue.name for venue in self.venues})
+        if unknown:
+            raise InvalidInput(f"adapters: {', '.join(unknown)} is not one of the venues")
+
+    @property
+    def feeds(self) -> dict[str, Feed]:
+        """The running feeds, by venue name."""
+        return dict(self._feeds)
+
+    @property
+    def router(self) -> SmartOrderRouter:
+        """The router over the live books (raises :class:`sor.InvalidInput` before start)."""
+        if self._router is None:
+            raise InvalidInput("runtime: not started, so there is no router yet")
+        return self._router
+
+    async def start(self, timeout: float = 30.0) -> None:
+        """Starts the services, then one feed per venue; waits up to ``timeout`` seconds until
+        every book is live, then builds the router. On any failure, stops what it started."""
+        try:
+            for service in self._services:
+                self._started.append(service)
+                await service.start()
+            adapters = self._adapters() if callable(self._adapters) else self._adapters
+            self._check_adapters(adapters)
+            for venue in self.venues:
+                feed = Feed(adapters[venue.name], self.settings.feeds)
+                self._feeds[venue.name] = feed
+                await feed.start()
+            await asyncio.gather(
+                *(feed.wait_live(timeout=timeout) for feed in self._feeds.values())
+            )
+            self._router = self._build_router()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _build_router(self) -> SmartOrderRouter:
+        kwargs = {} if self._clock_ns is None else {"clock_ns": self._clock_ns}
+        router = SmartOrderRouter(
+            self.venues, settings=self.settings.router, health=self.health, **kwargs
+        )
+        for venue in self.venues:
+            feed = self._feeds[venue.name]
+            for symbol in feed.symbols:
+                if symbol in venue.markets:
+                    router.set_book(venue.name, symbol, feed.book(symbol))
+        return router
+
+    async def stop(self) -> None:
+        """Stops the feeds, then the services, in reverse order of their start."""
+        for feed in reversed(list(self._feeds.values())):
+            await feed.stop()
+        self._feeds.clear()
+        while self._started:
+            await self._started.pop().stop()
+        self._router = None
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,95 @@
+"""The runtime wires feeds into the router and owns what it starts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from sor import InvalidInput, OrderRequest, Settings
+from sor.feeds import BinanceSpotAdapter
+from sor.feeds import Market as FeedMarket
+from sor.markets import Venue
+from sor.runtime import Runtime
+from sor.samples import DEMO_VENUES
+from sor.sim.embedded import SYMBOL, EmbeddedExchanges, demo_market
+
+
+class Recorder:
+    """A service that records its start and stop, in a shared log."""
+
+    def __init__(self, name: str, log: list[str], *, fail: bool = False) -> None:
+        self.name, self.log, self.fail = name, log, fail
+
+    async def start(self) -> None:
+        self.log.append(f"start {self.name}")
+        if self.fail:
+            raise OSError(f"{self.name} cannot start")
+
+    async def stop(self) -> None:
+        self.log.append(f"stop {self.name}")
+
+
+async def test_embedded_runtime_routes_on_live_books_and_stops_everything() -> None:
+    runtime = Runtime.embedded(seed=3, levels=50)
+    async with runtime:
+        assert sorted(runtime.feeds) == sorted(v.name for v in DEMO_VENUES)
+        decision = runtime.router.route(OrderRequest(SYMBOL, "buy", "0.5"))
+        primary = runtime.feeds[decision.primary.venue].book(SYMBOL)
+        # The decision reads the very books the feeds keep live.
+        assert primary.best_ask() is not None
+        assert decision.primary.quantity == 0.5
+    assert runtime.feeds == {}
+    with pytest.raises(InvalidInput, match="not started"):
+        _ = runtime.router
+
+
+async def test_services_start_first_and_stop_last_in_reverse_order() -> None:
+    log: list[str] = []
+    exchanges = EmbeddedExchanges(seed=1, levels=20)
+    runtime = Runtime(
+        exchanges.venues()[:1],
+        lambda: {"binance": exchanges.adapters()["binance"]},
+        health=exchanges.health(),
+        services=(Recorder("a", log), exchanges, Recorder("b", log)),
+    )
+    async with runtime:
+        assert log == ["start a", "start b"]
+        assert list(runtime.feeds) == ["binance"]
+    assert log == ["start a", "start b", "stop b", "stop a"]
+
+
+async def test_a_failed_start_stops_what_was_started() -> None:
+    log: list[str] = []
+    venue = Venue("binance", [demo_market(DEMO_VENUES[0])])
+    adapter = BinanceSpotAdapter(
+        [FeedMarket(SYMBOL, 2, 5)], ws_url="ws://127.0.0.1:9", rest_url="http://127.0.0.1:9"
+    )
+    runtime = Runtime(
+        [venue], {"binance": adapter}, services=(Recorder("a", log), Recorder("b", log, fail=True))
+    )
+    with pytest.raises(OSError, match="b cannot start"):
+        await runtime.start()
+    assert log == ["start a", "start b", "stop b", "stop a"]
+    # A feed that never comes live: the start times out and leaves nothing running.
+    log.clear()
+    runtime = Runtime([venue], {"binance": adapter}, services=(Recorder("a", log),))
+    with pytest.raises(asyncio.TimeoutError):
+        await runtime.start(timeout=0.2)
+    assert log == ["start a", "stop a"]
+    assert runtime.feeds == {}
+
+
+def test_every_venue_needs_exactly_one_adapter() -> None:
+    venue = Venue("binance", [demo_market(DEMO_VENUES[0])])
+    with pytest.raises(InvalidInput, match="no feed adapter for binance"):
+        Runtime([venue], {})
+    adapter = BinanceSpotAdapter([FeedMarket(SYMBOL, 2, 5)])
+    with pytest.raises(InvalidInput, match="okx is not one of the venues"):
+        Runtime([venue], {"binance": adapter, "okx": adapter})
+
+
+def test_settings_default_to_sors_defaults() -> None:
+    venue = Venue("binance", [demo_market(DEMO_VENUES[0])])
+    adapter = BinanceSpotAdapter([FeedMarket(SYMBOL, 2, 5)])
+    assert Runtime([venue], {"binance": adapter}).settings == Settings()
