@@ -29,7 +29,7 @@ from sor.health.source import HealthSource, InMemoryHealth
 from sor.markets.venue import Venue
 from sor.orders import OrderRequest
 from sor.routing.cache import CacheStats, RouteCache, cache_key
-from sor.routing.context import Listing, Live
+from sor.routing.context import Context, Listing, Live
 from sor.routing.decision import RoutingDecision
 from sor.routing.gate import Prepared
 from sor.routing.screening import Pending, begin
@@ -197,7 +197,7 @@ class SmartOrderRouter:
                     repeats.append((index, first[key]))
                     continue
                 first[key] = index
-            pending = begin(order, table, self._settings, self._weights, now_ns)
+            pending = begin(Context(order, self._settings, self._weights, now_ns), table)
             waiting.append((index, pending))
         max_age_ns = int(self._settings.max_book_age_s * 1e9)
         screens = screen_batch([pending.request for _, pending in waiting], now_ns, max_age_ns)

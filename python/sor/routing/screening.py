@@ -13,13 +13,11 @@ from sor._core import (
     Weights,
 )
 from sor._decimal import EXACT, ceil_to, floor_to
-from sor.orders import OrderRequest
 from sor.routing.context import Context, Live
 from sor.routing.decision import (
     Rejection,
 )
 from sor.routing.gate import Prepared, order_gate
-from sor.routing.settings import RouterSettings
 
 
 class Pending(NamedTuple):
@@ -32,11 +30,8 @@ class Pending(NamedTuple):
     request: ScreenRequest
 
 
-def begin(
-    order: OrderRequest, prepared: Prepared, settings: RouterSettings, weights: Weights, now_ns: int
-) -> Pending:
-    """Gates the venues for ``order`` and prepares the core's screen of the others."""
-    ctx = Context(order, settings, weights, now_ns)
+def begin(ctx: Context, prepared: Prepared) -> Pending:
+    """Gates the venues for the order of ``ctx`` and prepares the core's screen of the others."""
     live, positions, gate_rejections = order_gate(ctx, prepared)
     return Pending(ctx, live, positions, gate_rejections, screen_request(ctx, live, prepared))
 

@@ -77,21 +77,19 @@ def route_order(
 
     Raises :class:`NoRouteError` when the whole order cannot be routed.
     """
-    strategy = order.strategy or settings.default_strategy
+    ctx = Context(order, settings, weights, now_ns)
+    strategy = ctx.strategy
     if (
         order.preferred_exchanges
         or order.excluded_exchanges
         or strategy is RoutingStrategy.SPLIT
         or prepared.has_balances
     ):
-        pending = begin(order, prepared, settings, weights, now_ns)
+        pending = begin(ctx, prepared)
         screen = screen_venues(*pending.request, now_ns, prepared.max_age_ns)
         return finish(pending, screen, started_ns), pending.live, screen
     # The common case, kept lean: the venues that passed the static gate (and, for
     # lowest_latency, its threshold), no preferences or exclusions, no balances.
-    slippage = order.max_slippage_bps
-    if slippage is None:
-        slippage = settings.max_slippage_bps
     if strategy is RoutingStrategy.LOWEST_LATENCY:
         live, positions, rejections, venue_set = prepared.low_latency
     else:
@@ -103,33 +101,25 @@ def route_order(
         order.amount,
         None,
         weights,
-        slippage,
+        ctx.max_slippage_bps,
         order.limit_price,
         settings.min_liquidity_score,
         now_ns,
         prepared.max_age_ns,
     )
-    singles = Singles(
-        Context(order, settings, weights, now_ns), live, positions, rejections, screen
-    )
+    singles = Singles(ctx, live, positions, rejections, screen)
     qualified = screen.qualified
     if not qualified:
         raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
     if strategy is RoutingStrategy.BEST_EXECUTION:
-        if len(qualified) == 1:
-            reason = RoutingReason.ONLY_VENUE
-        elif screen.has_best_price(qualified[0]):
-            reason = RoutingReason.BEST_PRICE
-        else:
-            reason = RoutingReason.BEST_SCORE
-        singles.ordered = qualified
+        reason, singles.ordered = best_execution_reason(screen, qualified), qualified
     else:
-        reason, singles.ordered = order_qualified(singles.ctx, live, screen, qualified)
+        reason, singles.ordered = order_qualified(ctx, live, screen, qualified)
     decision = RoutingDecision.explained(
         order,
         strategy,
         reason,
-        slippage,
+        ctx.max_slippage_bps,
         (time.perf_counter_ns() - started_ns) / 1_000,
         now_ns,
         singles,
@@ -353,9 +343,17 @@ def order_qualified(
         return RoutingReason.BEST_LIQUIDITY, ordered
     if strategy is RoutingStrategy.COST_OPTIMIZATION:
         return RoutingReason.LOWEST_COST, ordered
-    if screen.has_best_price(primary):
-        return RoutingReason.BEST_PRICE, ordered
-    return RoutingReason.BEST_SCORE, ordered
+    return best_execution_reason(screen, ordered), ordered
+
+
+def best_execution_reason(screen: Screen, ordered: Sequence[int]) -> RoutingReason:
+    """Why best execution chose ``ordered[0]`` (the qualified venues, best first): the only
+    venue, the best all-in price as well as the best score, or the best score alone."""
+    if len(ordered) == 1:
+        return RoutingReason.ONLY_VENUE
+    if screen.has_best_price(ordered[0]):
+        return RoutingReason.BEST_PRICE
+    return RoutingReason.BEST_SCORE
 
 
 def _total(screen: Screen, index: int) -> float:
