@@ -1,0 +1,23 @@
+"""Execution: orders sent for the router's decisions, with automatic failover, reconciliation
+of unknown outcomes by client order id, and risk limits (:class:`Executor`,
+:class:`ExecutionReport`)."""
+
+from sor.execution.executor import Executor
+from sor.execution.report import (
+    Attempt,
+    AttemptOutcome,
+    ExecutionReport,
+    ExecutionStatus,
+    VenueFill,
+)
+from sor.execution.settings import ExecutionSettings
+
+__all__ = [
+    "Attempt",
+    "AttemptOutcome",
+    "ExecutionReport",
+    "ExecutionSettings",
+    "ExecutionStatus",
+    "Executor",
+    "VenueFill",
+]

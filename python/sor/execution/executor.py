@@ -1,0 +1,234 @@
+"""Executing an order with automatic failover, never filling more than was asked.
+
+:class:`Executor` routes the order, sends each part of the decision to its venue (the parts of
+a split concurrently) as an IOC order with a client order id of its own, and then routes what
+remains on the books as they are then, without the venues that failed, until the order is
+filled or no venue can take the rest. A venue's error is sorted by
+:func:`sor.clients.classify_error`: a rejection moves on, a rate limit retries on the same
+venue after a back-off, and an unknown outcome is looked up by its client order id before
+anything else is sent. An outcome still unknown at the deadline holds the remainder: it is
+never sent elsewhere. Fills are counted only from the venues' answers, so the total filled
+never exceeds the order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+
+from sor._decimal import APPROX, EXACT, total
+from sor.clients import ErrorOutcome, PlaceOrder, VenueClient, VenueOrder, classify_error
+from sor.errors import InvalidInput, NoRouteError
+from sor.execution.reconcile import settle
+from sor.execution.report import Attempt, AttemptOutcome, ExecutionReport, ExecutionStatus
+from sor.execution.settings import ExecutionSettings
+from sor.orders import OrderRequest, OrderSide, OrderType
+from sor.routing import RoutePart, RoutingDecision, SmartOrderRouter
+
+__all__ = ["Executor"]
+
+
+class Executor:
+    """Sends orders for ``router``'s decisions through ``clients`` (by venue name)."""
+
+    def __init__(
+        self,
+        router: SmartOrderRouter,
+        clients: Mapping[str, VenueClient],
+        settings: ExecutionSettings | None = None,
+    ) -> None:
+        self.router = router
+        self.clients = dict(clients)
+        self.settings = ExecutionSettings() if settings is None else settings
+
+    async def execute(self, order: OrderRequest) -> ExecutionReport:
+        """Routes and executes ``order``; the report says what filled where, and why not more.
+
+        Raises :class:`sor.InvalidInput` when the order breaks a risk limit (nothing is sent).
+        """
+        started = time.perf_counter()
+        attempts: list[Attempt] = []
+        excluded = set(order.excluded_exchanges)
+        expected: Decimal | None = None
+        reason: str | None = None
+        decisions = 0
+        held = False
+        remaining = order.amount
+        while remaining > 0 and len(attempts) < self.settings.max_attempts:
+            try:
+                decision = self.router.route(_remainder(order, remaining, excluded))
+            except NoRouteError as error:
+                reason = str(error) if not attempts else f"no venue for the rest: {error}"
+                break
+            decisions += 1
+            if expected is None:
+                self._check_limits(order, decision)
+                expected = _average_price(decision)
+            parts = [p for p in decision.parts if p.venue in self.clients]
+            if not parts:
+                excluded.update(p.venue for p in decision.parts)
+                continue
+            results = await asyncio.gather(
+                *(self._send(order, part, decision.max_slippage_bps) for part in parts)
+            )
+            for part, sent in zip(parts, results, strict=True):
+                attempts.extend(sent)
+                last = sent[-1]
+                if last.outcome is AttemptOutcome.UNKNOWN:
+                    held = True
+                if last.outcome not in (AttemptOutcome.FILLED, AttemptOutcome.PARTIAL):
+                    excluded.add(part.venue)
+            remaining = EXACT.subtract(order.amount, total(a.filled for a in attempts))
+            if held:
+                unknown = [a for a in attempts if a.outcome is AttemptOutcome.UNKNOWN]
+                reason = (
+                    f"held: the outcome of {', '.join(a.client_order_id for a in unknown)} on "
+                    f"{', '.join(a.venue for a in unknown)} is unknown; the rest is not sent"
+                )
+                break
+        else:
+            if remaining > 0:
+                reason = f"stopped after {len(attempts)} attempts"
+        filled = total(a.filled for a in attempts)
+        if held:
+            status = ExecutionStatus.HELD
+        elif filled == order.amount:
+            status, reason = ExecutionStatus.FILLED, None
+        elif filled:
+            status = ExecutionStatus.PARTIAL
+        else:
+            status = ExecutionStatus.FAILED
+        return ExecutionReport(
+            order=order,
+            status=status,
+            attempts=tuple(attempts),
+            expected_price=expected,
+            reason=reason,
+            elapsed_ms=(time.perf_counter() - started) * 1_000,
+            decisions=decisions,
+        )
+
+    def _check_limits(self, order: OrderRequest, decision: RoutingDecision) -> None:
+        limits = self.settings
+        if limits.max_quantity is not None and order.amount > limits.max_quantity:
+            raise InvalidInput(
+                f"amount: {order.amount} is over the risk limit of {limits.max_quantity}"
+            )
+        notional = total(part.notional for part in decision.parts)
+        if limits.max_notional is not None and notional > limits.max_notional:
+            raise InvalidInput(
+                f"amount: its notional {notional} is over the risk limit of {limits.max_notional}"
+            )
+
+    async def _send(
+        self, order: OrderRequest, part: RoutePart, slippage_bps: float
+    ) -> list[Attempt]:
+        """Sends ``part`` to its venue (again after a rate limit); the attempts it took."""
+        client = self.clients[part.venue]
+        price = None if self._as_market(order) else self._limit_price(order, part, slippage_bps)
+        attempts: list[Attempt] = []
+        for retry in range(self.settings.retries + 1):
+            attempt = await self._send_once(client, order, part, price)
+            attempts.append(attempt)
+            if attempt.outcome is not AttemptOutcome.RETRY or retry == self.settings.retries:
+                break
+            await asyncio.sleep(self.settings.backoff_s * 2**retry)
+        return attempts
+
+    def _as_market(self, order: OrderRequest) -> bool:
+        return self.settings.market_orders and order.order_type is OrderType.MARKET
+
+    def _limit_price(self, order: OrderRequest, part: RoutePart, slippage_bps: float) -> Decimal:
+        """The worst price the order accepts on the part's venue: its best price moved by the
+        slippage bound (and no worse than the order's limit), on the venue's tick."""
+        best = part.walk.best_price
+        assert best is not None  # a part always fills something
+        tick = self.router.venue(part.venue).markets[order.symbol].price_tick
+        bound = APPROX.divide(APPROX.multiply(best, Decimal(repr(slippage_bps))), 10_000)
+        if order.side is OrderSide.BUY:
+            worst = APPROX.add(best, bound)
+            if order.limit_price is not None:
+                worst = min(worst, order.limit_price)
+            return APPROX.multiply(APPROX.divide_int(worst, tick), tick)
+        worst = APPROX.subtract(best, bound)
+        if order.limit_price is not None:
+            worst = max(worst, order.limit_price)
+        steps = APPROX.divide_int(worst, tick)
+        if APPROX.multiply(steps, tick) < worst:
+            steps = APPROX.add(steps, 1)
+        return APPROX.multiply(steps, tick)
+
+    async def _send_once(
+        self, client: VenueClient, order: OrderRequest, part: RoutePart, price: Decimal | None
+    ) -> Attempt:
+        cid = f"{self.settings.client_id_prefix}-{uuid.uuid4().hex[:24]}"
+        place = PlaceOrder(order.symbol, order.side, part.quantity, cid, price)
+        sent_ns, sent_at = time.time_ns(), time.monotonic()
+
+        def attempt(
+            outcome: AttemptOutcome,
+            answer: VenueOrder | None = None,
+            error: str | None = None,
+            reconciled: bool = False,
+        ) -> Attempt:
+            filled = Decimal(0) if answer is None else answer.filled
+            if answer is not None and outcome is AttemptOutcome.FILLED and filled != part.quantity:
+                outcome = AttemptOutcome.PARTIAL if filled else AttemptOutcome.NOT_FILLED
+            return Attempt(
+                venue=client.name,
+                client_order_id=cid,
+                amount=part.quantity,
+                price=price,
+                sent_at_ns=sent_ns,
+                duration_ms=(time.monotonic() - sent_at) * 1_000,
+                outcome=outcome,
+                filled=filled,
+                cost=Decimal(0) if answer is None else answer.cost,
+                fee=Decimal(0) if answer is None else answer.fee,
+                error=error,
+                reconciled=reconciled,
+            )
+
+        try:
+            answer = await asyncio.wait_for(
+                client.create_order(place), self.settings.order_timeout_s
+            )
+        except Exception as error:
+            outcome = classify_error(error)
+            text = f"{type(error).__name__}: {error}"[:200]
+            if outcome is ErrorOutcome.REJECTED:
+                return attempt(AttemptOutcome.REJECTED, None, text)
+            if outcome is ErrorOutcome.RETRY:
+                return attempt(AttemptOutcome.RETRY, None, text)
+            settled = await settle(client, order.symbol, cid, sent_at, self.settings)
+            if not settled.known:
+                return attempt(AttemptOutcome.UNKNOWN, None, text, reconciled=True)
+            if settled.order is None:
+                return attempt(AttemptOutcome.NOT_PLACED, None, text, reconciled=True)
+            return attempt(AttemptOutcome.FILLED, settled.order, text, reconciled=True)
+        return attempt(AttemptOutcome.FILLED, answer)
+
+
+def _remainder(order: OrderRequest, remaining: Decimal, excluded: set[str]) -> OrderRequest:
+    """The order for what remains, without the venues that failed."""
+    return OrderRequest(
+        order.symbol,
+        order.side,
+        remaining,
+        order_type=order.order_type,
+        limit_price=order.limit_price,
+        strategy=order.strategy,
+        max_slippage_bps=order.max_slippage_bps,
+        preferred_exchanges=order.preferred_exchanges,
+        excluded_exchanges=sorted(excluded),
+        only_preferred=order.only_preferred,
+        client_id=order.client_id,
+    )
+
+
+def _average_price(decision: RoutingDecision) -> Decimal:
+    quantity = total(part.quantity for part in decision.parts)
+    return APPROX.divide(total(part.notional for part in decision.parts), quantity)

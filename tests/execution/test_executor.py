@@ -1,0 +1,226 @@
+"""The executor fails over, reconciles unknown outcomes and never fills more than was asked."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sor import (
+    ExchangeMetrics,
+    InMemoryHealth,
+    InvalidInput,
+    Market,
+    OrderBook,
+    OrderRequest,
+    RouterSettings,
+    SmartOrderRouter,
+    Venue,
+)
+from sor.clients import Fault, FaultRates, SimulatedClient
+from sor.execution import AttemptOutcome, ExecutionSettings, ExecutionStatus, Executor
+
+SYMBOL = "BTC/USDT"
+FAST = ExecutionSettings(
+    order_timeout_s=1.0,
+    backoff_s=0.001,
+    reconcile_deadline_s=0.3,
+    reconcile_interval_s=0.01,
+    settle_after_s=0.05,
+)
+
+
+def market() -> Market:
+    return Market(
+        symbol=SYMBOL,
+        base="BTC",
+        quote="USDT",
+        price_tick=Decimal("0.01"),
+        amount_step=Decimal("0.001"),
+        taker_fee=Decimal("0.001"),
+    )
+
+
+def book(best_ask: str) -> OrderBook:
+    ask = Decimal(best_ask)
+    b = OrderBook(2, 3)
+    b.apply_snapshot(
+        bids=[(str(ask - 1), "5.000")],
+        asks=[(str(ask), "5.000"), (str(ask + Decimal("0.5")), "5.000")],
+    )
+    return b
+
+
+def venues(
+    asks: dict[str, str], rates: dict[str, FaultRates] | None = None, seed: int = 0
+) -> tuple[SmartOrderRouter, dict[str, SimulatedClient]]:
+    """A router and one simulated client per venue; venue books by best ask."""
+    health = InMemoryHealth(ExchangeMetrics(name, 20.0, 0.999) for name in asks)
+    router = SmartOrderRouter(
+        [Venue(name, [market()]) for name in asks],
+        settings=RouterSettings(cache_ttl_s=0),
+        health=health,
+    )
+    clients = {}
+    for n, (name, ask) in enumerate(asks.items()):
+        b = book(ask)
+        router.set_book(name, SYMBOL, b)
+        faults = (rates or {}).get(name)
+        clients[name] = SimulatedClient(name, [market()], {SYMBOL: b}, faults=faults, seed=seed + n)
+    return router, clients
+
+
+def buy(amount: str = "1", **kwargs: object) -> OrderRequest:
+    return OrderRequest(SYMBOL, "buy", amount, **kwargs)  # type: ignore[arg-type]
+
+
+def sent_ids(clients: dict[str, SimulatedClient]) -> list[str]:
+    return [order.client_order_id for c in clients.values() for order in c.sent]
+
+
+async def test_the_primary_fills_the_whole_order_at_an_ioc_limit_within_the_bound() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    report = await Executor(router, clients, FAST).execute(buy("1", max_slippage_bps=50))
+    assert report.status is ExecutionStatus.FILLED
+    assert report.failover_path == ("a",)
+    (attempt,) = report.attempts
+    assert (attempt.outcome, attempt.filled, attempt.cost) == (
+        AttemptOutcome.FILLED,
+        Decimal(1),
+        Decimal(100),
+    )
+    assert attempt.price == Decimal("100.50")  # 100 + 50 bps, on the tick
+    assert report.fees == Decimal("0.1")
+    assert report.average_price == Decimal(100)
+    assert report.slippage_bps == 0.0
+    assert report.reason is None
+
+
+async def test_a_rejection_fails_over_to_the_next_venue() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.REJECT)
+    report = await Executor(router, clients, FAST).execute(buy())
+    assert report.status is ExecutionStatus.FILLED
+    assert report.failover_path == ("a", "b")
+    assert [a.outcome for a in report.attempts] == [AttemptOutcome.REJECTED, AttemptOutcome.FILLED]
+    assert report.attempts[0].error is not None
+    assert "InvalidOrder" in report.attempts[0].error
+    assert report.slippage_bps is not None
+    assert report.slippage_bps > 0
+
+
+async def test_a_timeout_that_did_fill_is_reconciled_and_nothing_else_is_sent() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.TIMEOUT_FILLED)
+    report = await Executor(router, clients, FAST).execute(buy())
+    assert report.status is ExecutionStatus.FILLED
+    (attempt,) = report.attempts
+    assert attempt.reconciled
+    assert attempt.outcome is AttemptOutcome.FILLED
+    assert len(sent_ids(clients)) == 1
+    assert report.filled == 1
+
+
+async def test_a_partial_fill_sends_only_the_remainder_elsewhere() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.PARTIAL, Fault.REJECT)
+    report = await Executor(router, clients, FAST).execute(buy("2"))
+    assert report.status is ExecutionStatus.FILLED
+    assert [(a.venue, a.outcome, a.amount) for a in report.attempts] == [
+        ("a", AttemptOutcome.PARTIAL, Decimal(2)),
+        ("a", AttemptOutcome.REJECTED, Decimal(1)),
+        ("b", AttemptOutcome.FILLED, Decimal(1)),
+    ]
+    assert [(f.venue, f.filled) for f in report.fills] == [("a", 1), ("b", 1)]
+
+
+async def test_a_lost_request_is_looked_up_then_the_order_goes_elsewhere() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.LOST)
+    report = await Executor(router, clients, FAST).execute(buy())
+    assert [a.outcome for a in report.attempts] == [
+        AttemptOutcome.NOT_PLACED,
+        AttemptOutcome.FILLED,
+    ]
+    assert report.attempts[0].reconciled
+
+
+async def test_a_rate_limit_retries_on_the_same_venue_with_a_new_client_order_id() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.RATE_LIMIT, Fault.RATE_LIMIT)
+    report = await Executor(router, clients, FAST).execute(buy())
+    assert [(a.venue, a.outcome) for a in report.attempts] == [
+        ("a", AttemptOutcome.RETRY),
+        ("a", AttemptOutcome.RETRY),
+        ("a", AttemptOutcome.FILLED),
+    ]
+    assert len(set(sent_ids(clients))) == 3
+
+
+async def test_an_outcome_unknown_past_the_deadline_holds_the_remainder() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].down = True  # the order and every lookup go unanswered
+    report = await Executor(router, clients, FAST).execute(buy())
+    assert report.status is ExecutionStatus.HELD
+    assert [a.outcome for a in report.attempts] == [AttemptOutcome.UNKNOWN]
+    assert clients["b"].sent == []
+    assert report.reason is not None
+    assert "held" in report.reason
+    assert report.filled == 0
+
+
+async def test_when_every_venue_fails_the_report_says_so() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.REJECT)
+    clients["b"].fail_next(Fault.INSUFFICIENT_FUNDS)
+    report = await Executor(router, clients, FAST).execute(buy())
+    assert report.status is ExecutionStatus.FAILED
+    assert [(a.venue, a.outcome) for a in report.attempts] == [
+        ("a", AttemptOutcome.REJECTED),
+        ("b", AttemptOutcome.REJECTED),
+    ]
+    assert report.reason is not None
+    assert report.reason.startswith("no venue for the rest")
+
+
+async def test_risk_limits_refuse_before_anything_is_sent() -> None:
+    router, clients = venues({"a": "100"})
+    executor = Executor(router, clients, ExecutionSettings(max_quantity=Decimal("0.5")))
+    with pytest.raises(InvalidInput, match=r"over the risk limit of 0\.5"):
+        await executor.execute(buy())
+    executor = Executor(router, clients, ExecutionSettings(max_notional=Decimal(99)))
+    with pytest.raises(InvalidInput, match="notional 100"):
+        await executor.execute(buy())
+    assert sent_ids(clients) == []
+
+
+async def test_a_split_sends_its_parts_concurrently() -> None:
+    router, clients = venues({"a": "100", "b": "100"})
+    report = await Executor(router, clients, FAST).execute(buy("8", strategy="split"))
+    assert report.status is ExecutionStatus.FILLED
+    assert sorted(f.venue for f in report.fills) == ["a", "b"]
+    assert report.filled == 8
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    amount=st.integers(1, 9_000),
+    seed=st.integers(0, 2**32),
+    strategy=st.sampled_from(["best_execution", "split"]),
+)
+async def test_random_faults_never_overfill_nor_reuse_a_client_order_id(
+    amount: int, seed: int, strategy: str
+) -> None:
+    rates = FaultRates(reject=0.15, rate_limit=0.1, lost=0.1, timeout_filled=0.15, partial=0.2)
+    router, clients = venues(
+        {"a": "100", "b": "100.2", "c": "100.4"}, {n: rates for n in "abc"}, seed
+    )
+    order = buy(str(Decimal(amount) / 1000), strategy=strategy)
+    report = await Executor(router, clients, FAST).execute(order)
+    placed = sum((o.filled for c in clients.values() for o in c.placed()), Decimal(0))
+    assert placed == report.filled <= order.amount
+    assert len(set(sent_ids(clients))) == len(sent_ids(clients)) == len(report.attempts)
+    if report.status is ExecutionStatus.FILLED:
+        assert report.filled == order.amount
