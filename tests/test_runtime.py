@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from sor import InvalidInput, OrderRequest, Settings
+from sor.execution import ExecutionStatus
 from sor.feeds import BinanceSpotAdapter
 from sor.feeds import Market as FeedMarket
 from sor.markets import Venue
@@ -42,6 +43,21 @@ async def test_embedded_runtime_routes_on_live_books_and_stops_everything() -> N
     assert runtime.feeds == {}
     with pytest.raises(InvalidInput, match="not started"):
         _ = runtime.router
+    with pytest.raises(InvalidInput, match="no executor"):
+        _ = runtime.executor
+
+
+async def test_embedded_runtime_executes_on_the_books_its_feeds_keep_live() -> None:
+    async with Runtime.embedded(seed=5, levels=50) as runtime:
+        order = OrderRequest(SYMBOL, "sell", "0.25")
+        report = await runtime.executor.execute(order)
+        assert report.status is ExecutionStatus.FILLED
+        assert report.filled == order.amount
+        (attempt,) = report.attempts
+        best_bid = runtime.feeds[attempt.venue].book(SYMBOL).best_bid()
+        assert best_bid is not None
+        assert attempt.price is not None
+        assert attempt.price <= best_bid.price  # an IOC limit within the slippage bound
 
 
 async def test_services_start_first_and_stop_last_in_reverse_order() -> None:

@@ -1,16 +1,18 @@
-"""sor's running parts, wired together: live feeds, the router reading their books, and the tasks
-they own.
+"""sor's running parts, wired together: live feeds, the router reading their books, the executor
+placing orders through the venues' clients, and the tasks they own.
 
 A :class:`Runtime` is built from :class:`sor.Settings` and the venues it trades on: what the
 router knows of each venue (:class:`sor.Venue`), the feed adapter of each venue's market data,
 and where health figures come from. Started, it runs one :class:`sor.feeds.Feed` per venue,
 waits until every book is live, and hands a :class:`sor.SmartOrderRouter` the books the feeds
-keep exact; stopped, it stops everything it started, in reverse order. The demo, the service
+keep exact, and (given venue clients) an :class:`sor.execution.Executor` over them; stopped, it
+stops everything it started, in reverse order. The demo, the service
 and the command line all run through it; :meth:`Runtime.embedded` runs it on the five embedded
-exchange simulators::
+exchange simulators, with simulated clients filling against the books the feeds keep live::
 
     async with Runtime.embedded(seed=7) as runtime:
         decision = runtime.router.route(sor.OrderRequest("BTC/USDT", "buy", "2.5"))
+        report = await runtime.executor.execute(sor.OrderRequest("BTC/USDT", "buy", "0.5"))
 """
 
 from __future__ import annotations
@@ -20,15 +22,20 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Protocol
 
+from sor.clients import SimulatedClient, VenueClient
 from sor.config import Settings
 from sor.errors import InvalidInput
+from sor.execution import ExecutionSettings, Executor
 from sor.feeds import ExchangeAdapter, Feed
 from sor.health import HealthSource, InMemoryHealth
 from sor.markets import Venue
 from sor.routing import SmartOrderRouter
 from sor.sim.embedded import EmbeddedExchanges
 
-__all__ = ["Runtime", "Service"]
+__all__ = ["ClientsFactory", "Runtime", "Service"]
+
+#: Builds the venue clients once the feeds are live (a paper client fills on their books).
+ClientsFactory = Callable[[Mapping[str, Feed]], Mapping[str, VenueClient]]
 
 
 class Service(Protocol):
@@ -50,7 +57,9 @@ class Runtime:
     needs its address); ``services`` are started first and stopped last (the simulators a demo
     runs on);
     ``health`` is where the router reads health figures (none: every venue's figures are
-    unknown, so the router routes to none of them). ``clock_ns`` is the router's clock.
+    unknown, so the router routes to none of them). ``clients`` places the orders (by venue
+    name, or a function of the live feeds giving them); without clients there is no executor.
+    ``execution`` configures the executor. ``clock_ns`` is the router's clock.
     """
 
     def __init__(
@@ -61,6 +70,8 @@ class Runtime:
         settings: Settings | None = None,
         health: HealthSource | None = None,
         services: Sequence[Service] = (),
+        clients: Mapping[str, VenueClient] | ClientsFactory | None = None,
+        execution: ExecutionSettings | None = None,
         clock_ns: Callable[[], int] | None = None,
     ) -> None:
         self.settings = Settings() if settings is None else settings
@@ -74,6 +85,9 @@ class Runtime:
         self._feeds: dict[str, Feed] = {}
         self._router: SmartOrderRouter | None = None
         self._started: list[Service] = []
+        self._clients = clients
+        self._execution = execution
+        self._executor: Executor | None = None
 
     @classmethod
     def embedded(
@@ -83,17 +97,31 @@ class Runtime:
         seed: int = 7,
         levels: int = 1_000,
         interval: float = 0.05,
+        execution: ExecutionSettings | None = None,
         clock_ns: Callable[[], int] | None = None,
     ) -> Runtime:
         """A runtime on the five embedded exchange simulators (:mod:`sor.sim.embedded`),
-        which it starts and stops with its feeds."""
+        which it starts and stops with its feeds, and simulated clients that fill against the
+        books its feeds keep live."""
         exchanges = EmbeddedExchanges(seed, levels=levels, interval=interval)
+        venues = exchanges.venues()
+
+        def paper_clients(feeds: Mapping[str, Feed]) -> dict[str, VenueClient]:
+            return {
+                venue.name: SimulatedClient(
+                    venue.name, list(venue.markets.values()), feeds[venue.name].books
+                )
+                for venue in venues
+            }
+
         return cls(
-            exchanges.venues(),
+            venues,
             exchanges.adapters,
             settings=settings,
             health=exchanges.health(),
             services=(exchanges,),
+            clients=paper_clients,
+            execution=execution,
             clock_ns=clock_ns,
         )
 
@@ -117,6 +145,14 @@ class Runtime:
             raise InvalidInput("runtime: not started, so there is no router yet")
         return self._router
 
+    @property
+    def executor(self) -> Executor:
+        """The executor over the venue clients (raises :class:`sor.InvalidInput` before start,
+        or when the runtime has no clients)."""
+        if self._executor is None:
+            raise InvalidInput("runtime: no executor (not started, or no venue clients given)")
+        return self._executor
+
     async def start(self, timeout: float = 30.0) -> None:
         """Starts the services, then one feed per venue; waits up to ``timeout`` seconds until
         every book is live, then builds the router. On any failure, stops what it started."""
@@ -134,6 +170,10 @@ class Runtime:
                 *(feed.wait_live(timeout=timeout) for feed in self._feeds.values())
             )
             self._router = self._build_router()
+            if self._clients is not None:
+                clients = self._clients
+                built = clients(self._feeds) if callable(clients) else clients
+                self._executor = Executor(self._router, built, self._execution)
         except BaseException:
             await self.stop()
             raise
@@ -158,6 +198,7 @@ class Runtime:
         while self._started:
             await self._started.pop().stop()
         self._router = None
+        self._executor = None
 
     async def __aenter__(self) -> Runtime:
         await self.start()

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sor.config.loader import load
 from sor.errors import InvalidInput
 from sor.feeds.config import FeedConfig
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - Python 3.10
-    pass
-from sor.config.loader import load
 from sor.routing.settings import RouterSettings
 
 __all__ = ["Settings", "load_settings"]

@@ -7,7 +7,6 @@ The routing defaults are the original requirements': max latency 1,000 ms, min l
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 
 from sor._core import Weights
@@ -15,11 +14,6 @@ from sor._validate import to_bps, to_enum, to_float, to_int
 from sor.errors import InvalidInput
 from sor.health.metrics import DEFAULT_LATENCY_THRESHOLDS, MAX_LATENCY_MS, LatencyThresholds
 from sor.orders import RoutingStrategy
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover - Python 3.10
-    pass
 
 __all__ = ["LIQUIDITY_RATIO_CAP", "MAX_CACHE_SIZE", "RouterSettings", "ScoringWeights"]
 
