@@ -26,6 +26,7 @@ __all__ = [
     "BookError",
     "ConfigError",
     "InvalidInput",
+    "JournalError",
     "NoRouteError",
     "RoutingError",
     "SorError",
@@ -95,3 +96,8 @@ class ConfigError(InvalidInput):
             listed = "\n".join(f"  - {problem}" for problem in self.problems)
             message = f"invalid settings ({len(self.problems)} problems):\n{listed}"
         super().__init__(message)
+
+
+class JournalError(SorError):
+    """The journal could not be written or read; no order is sent without its journal record
+    (a client order id already written is refused with this error too)."""

@@ -19,8 +19,10 @@ from sor import (
     SmartOrderRouter,
     Venue,
 )
-from sor.clients import Fault, FaultRates, SimulatedClient
+from sor.clients import Fault, FaultRates, PlaceOrder, SimulatedClient
 from sor.execution import AttemptOutcome, ExecutionSettings, ExecutionStatus, Executor
+from sor.journal import SqliteJournal
+from sor.orders import OrderSide
 
 SYMBOL = "BTC/USDT"
 FAST = ExecutionSettings(
@@ -218,9 +220,71 @@ async def test_random_faults_never_overfill_nor_reuse_a_client_order_id(
         {"a": "100", "b": "100.2", "c": "100.4"}, {n: rates for n in "abc"}, seed
     )
     order = buy(str(Decimal(amount) / 1000), strategy=strategy)
-    report = await Executor(router, clients, FAST).execute(order)
+    journal = SqliteJournal(":memory:")
+    report = await Executor(router, clients, FAST, journal=journal).execute(order)
     placed = sum((o.filled for c in clients.values() for o in c.placed()), Decimal(0))
     assert placed == report.filled <= order.amount
     assert len(set(sent_ids(clients))) == len(sent_ids(clients)) == len(report.attempts)
+    # Every attempt is in the journal with its final outcome (an unknown one stays in flight).
+    (execution,) = journal.executions()
+    assert execution.filled == report.filled
+    records = {r.client_order_id: r for r in journal.attempts(execution.execution_id)}
+    assert set(records) == set(sent_ids(clients))
+    for attempt in report.attempts:
+        record = records[attempt.client_order_id]
+        unknown = attempt.outcome is AttemptOutcome.UNKNOWN
+        assert record.state == ("in_flight" if unknown else attempt.outcome.value)
+        assert record.filled == attempt.filled
     if report.status is ExecutionStatus.FILLED:
         assert report.filled == order.amount
+
+
+async def test_every_attempt_is_journaled_with_its_final_outcome() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.RATE_LIMIT, Fault.PARTIAL, Fault.REJECT)
+    journal = SqliteJournal(":memory:")
+    report = await Executor(router, clients, FAST, journal=journal).execute(buy("2"))
+    (execution,) = journal.executions()
+    assert (execution.status, execution.filled) == ("filled", Decimal(2))
+    records = journal.attempts(execution.execution_id)
+    assert [(r.client_order_id, r.state, r.filled) for r in records] == [
+        (a.client_order_id, a.outcome.value, a.filled) for a in report.attempts
+    ]
+    assert journal.in_flight() == []
+
+
+async def test_an_unknown_outcome_stays_in_flight_and_is_settled_before_anything_new() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    journal = SqliteJournal(":memory:")
+    executor = Executor(router, clients, FAST, journal=journal)
+    clients["a"].down = True
+    held = await executor.execute(buy())
+    assert held.status is ExecutionStatus.HELD
+    (pending,) = journal.in_flight()
+    # While the venue stays down, nothing new is sent anywhere.
+    again = await executor.execute(buy())
+    assert again.status is ExecutionStatus.HELD
+    assert again.attempts == ()
+    assert clients["b"].sent == []
+    # Once it answers, the lookup settles the old attempt (never placed), then the new order goes.
+    clients["a"].down = False
+    report = await executor.execute(buy())
+    assert report.status is ExecutionStatus.FILLED
+    assert journal.in_flight() == []
+    (settled,) = [r for r in journal.attempts(pending.execution_id)]
+    assert settled.state == "not_placed"
+
+
+async def test_after_a_crash_a_filled_order_left_in_flight_is_found_not_sent_again() -> None:
+    router, clients = venues({"a": "100"})
+    journal = SqliteJournal(":memory:")
+    # A previous run wrote the attempt, sent it (it filled) and died before settling it.
+    order = PlaceOrder(SYMBOL, OrderSide.BUY, Decimal(1), "sor-crashed", Decimal("100.50"))
+    journal.begin("old", buy(), 1)
+    journal.sent("old", "a", order, 2)
+    await clients["a"].create_order(order)
+    executor = Executor(router, clients, FAST, journal=journal)
+    assert await executor.recover() == []
+    (record,) = journal.attempts("old")
+    assert (record.state, record.filled) == ("filled", Decimal(1))
+    assert [o.client_order_id for o in clients["a"].sent] == ["sor-crashed"]

@@ -21,10 +21,11 @@ from decimal import Decimal
 
 from sor._decimal import APPROX, EXACT, total
 from sor.clients import ErrorOutcome, PlaceOrder, VenueClient, VenueOrder, classify_error
-from sor.errors import InvalidInput, NoRouteError
+from sor.errors import InvalidInput, JournalError, NoRouteError
 from sor.execution.reconcile import settle
 from sor.execution.report import Attempt, AttemptOutcome, ExecutionReport, ExecutionStatus
 from sor.execution.settings import ExecutionSettings
+from sor.journal import IN_FLIGHT, AttemptRecord, Journal
 from sor.orders import OrderRequest, OrderSide, OrderType
 from sor.routing import RoutePart, RoutingDecision, SmartOrderRouter
 
@@ -32,17 +33,74 @@ __all__ = ["Executor"]
 
 
 class Executor:
-    """Sends orders for ``router``'s decisions through ``clients`` (by venue name)."""
+    """Sends orders for ``router``'s decisions through ``clients`` (by venue name).
+
+    With a ``journal``, every execution and every order is written before the order is sent
+    and settled after; attempts a previous run left in flight are looked up (:meth:`recover`)
+    before anything new is sent, and while any stays unknown, executions are held.
+    """
 
     def __init__(
         self,
         router: SmartOrderRouter,
         clients: Mapping[str, VenueClient],
         settings: ExecutionSettings | None = None,
+        *,
+        journal: Journal | None = None,
     ) -> None:
         self.router = router
         self.clients = dict(clients)
         self.settings = ExecutionSettings() if settings is None else settings
+        self.journal = journal
+
+    async def recover(self) -> list[AttemptRecord]:
+        """Looks up every attempt the journal has in flight and writes what the venue says;
+        returns those whose outcome is still unknown."""
+        if self.journal is None:
+            return []
+        unknown = []
+        for record in self.journal.in_flight():
+            client = self.clients.get(record.venue)
+            if client is None:
+                unknown.append(record)
+                continue
+            age_s = (time.time_ns() - record.sent_ns) / 1e9
+            settled = await settle(
+                client,
+                record.symbol,
+                record.client_order_id,
+                time.monotonic() - age_s,
+                self.settings,
+            )
+            if not settled.known:
+                unknown.append(record)
+            elif settled.order is None:
+                self._settle_record(record.client_order_id, AttemptOutcome.NOT_PLACED, None)
+            else:
+                answer = settled.order
+                outcome = _filled_outcome(answer.filled, record.amount)
+                self._settle_record(record.client_order_id, outcome, answer)
+        return unknown
+
+    def _settle_record(
+        self,
+        cid: str,
+        outcome: AttemptOutcome,
+        answer: VenueOrder | None,
+        error: str | None = None,
+    ) -> None:
+        if self.journal is None:
+            return
+        state = IN_FLIGHT if outcome is AttemptOutcome.UNKNOWN else outcome.value
+        zero = Decimal(0)
+        self.journal.settled(
+            cid,
+            state,
+            zero if answer is None else answer.filled,
+            zero if answer is None else answer.cost,
+            zero if answer is None else answer.fee,
+            error,
+        )
 
     async def execute(self, order: OrderRequest) -> ExecutionReport:
         """Routes and executes ``order``; the report says what filled where, and why not more.
@@ -50,7 +108,15 @@ class Executor:
         Raises :class:`sor.InvalidInput` when the order breaks a risk limit (nothing is sent).
         """
         started = time.perf_counter()
+        execution_id = uuid.uuid4().hex
         attempts: list[Attempt] = []
+        if self.journal is not None:
+            unknown = await self.recover() if self.journal.in_flight() else []
+            if unknown:
+                ids = ", ".join(record.client_order_id for record in unknown)
+                why = f"held: {ids} still unknown"
+                return self._report(execution_id, order, [], None, why, started, 0, held=True)
+            self.journal.begin(execution_id, order, time.time_ns())
         excluded = set(order.excluded_exchanges)
         expected: Decimal | None = None
         reason: str | None = None
@@ -72,26 +138,48 @@ class Executor:
                 excluded.update(p.venue for p in decision.parts)
                 continue
             results = await asyncio.gather(
-                *(self._send(order, part, decision.max_slippage_bps) for part in parts)
+                *(
+                    self._send(execution_id, order, part, decision.max_slippage_bps)
+                    for part in parts
+                )
             )
             for part, sent in zip(parts, results, strict=True):
                 attempts.extend(sent)
                 last = sent[-1]
-                if last.outcome is AttemptOutcome.UNKNOWN:
+                if last.outcome is AttemptOutcome.UNKNOWN or last.error == _JOURNAL_FAILED:
                     held = True
                 if last.outcome not in (AttemptOutcome.FILLED, AttemptOutcome.PARTIAL):
                     excluded.add(part.venue)
             remaining = EXACT.subtract(order.amount, total(a.filled for a in attempts))
             if held:
-                unknown = [a for a in attempts if a.outcome is AttemptOutcome.UNKNOWN]
+                pending = [a for a in attempts if a.outcome is AttemptOutcome.UNKNOWN]
                 reason = (
-                    f"held: the outcome of {', '.join(a.client_order_id for a in unknown)} on "
-                    f"{', '.join(a.venue for a in unknown)} is unknown; the rest is not sent"
+                    f"held: the outcome of {', '.join(a.client_order_id for a in pending)} on "
+                    f"{', '.join(a.venue for a in pending)} is unknown; the rest is not sent"
+                    if pending
+                    else f"held: {_JOURNAL_FAILED}"
                 )
                 break
         else:
             if remaining > 0:
                 reason = f"stopped after {len(attempts)} attempts"
+        return self._report(
+            execution_id, order, attempts, expected, reason, started, decisions, held, begun=True
+        )
+
+    def _report(
+        self,
+        execution_id: str,
+        order: OrderRequest,
+        attempts: list[Attempt],
+        expected: Decimal | None,
+        reason: str | None,
+        started: float,
+        decisions: int,
+        held: bool,
+        *,
+        begun: bool = False,
+    ) -> ExecutionReport:
         filled = total(a.filled for a in attempts)
         if held:
             status = ExecutionStatus.HELD
@@ -101,6 +189,8 @@ class Executor:
             status = ExecutionStatus.PARTIAL
         else:
             status = ExecutionStatus.FAILED
+        if self.journal is not None and begun:
+            self.journal.finish(execution_id, status.value, filled, time.time_ns())
         return ExecutionReport(
             order=order,
             status=status,
@@ -124,14 +214,14 @@ class Executor:
             )
 
     async def _send(
-        self, order: OrderRequest, part: RoutePart, slippage_bps: float
+        self, execution_id: str, order: OrderRequest, part: RoutePart, slippage_bps: float
     ) -> list[Attempt]:
         """Sends ``part`` to its venue (again after a rate limit); the attempts it took."""
         client = self.clients[part.venue]
         price = None if self._as_market(order) else self._limit_price(order, part, slippage_bps)
         attempts: list[Attempt] = []
         for retry in range(self.settings.retries + 1):
-            attempt = await self._send_once(client, order, part, price)
+            attempt = await self._send_once(execution_id, client, order, part, price)
             attempts.append(attempt)
             if attempt.outcome is not AttemptOutcome.RETRY or retry == self.settings.retries:
                 break
@@ -162,7 +252,12 @@ class Executor:
         return APPROX.multiply(steps, tick)
 
     async def _send_once(
-        self, client: VenueClient, order: OrderRequest, part: RoutePart, price: Decimal | None
+        self,
+        execution_id: str,
+        client: VenueClient,
+        order: OrderRequest,
+        part: RoutePart,
+        price: Decimal | None,
     ) -> Attempt:
         cid = f"{self.settings.client_id_prefix}-{uuid.uuid4().hex[:24]}"
         place = PlaceOrder(order.symbol, order.side, part.quantity, cid, price)
@@ -175,8 +270,13 @@ class Executor:
             reconciled: bool = False,
         ) -> Attempt:
             filled = Decimal(0) if answer is None else answer.filled
-            if answer is not None and outcome is AttemptOutcome.FILLED and filled != part.quantity:
-                outcome = AttemptOutcome.PARTIAL if filled else AttemptOutcome.NOT_FILLED
+            if answer is not None and outcome is AttemptOutcome.FILLED:
+                outcome = _filled_outcome(filled, part.quantity)
+            if error != _JOURNAL_FAILED:
+                try:
+                    self._settle_record(cid, outcome, answer, error)
+                except JournalError as failed:
+                    error = f"{error or ''} (and its outcome could not be journaled: {failed})"
             return Attempt(
                 venue=client.name,
                 client_order_id=cid,
@@ -192,6 +292,11 @@ class Executor:
                 reconciled=reconciled,
             )
 
+        if self.journal is not None:
+            try:
+                self.journal.sent(execution_id, client.name, place, sent_ns)
+            except JournalError:
+                return attempt(AttemptOutcome.REJECTED, None, _JOURNAL_FAILED)
         try:
             answer = await asyncio.wait_for(
                 client.create_order(place), self.settings.order_timeout_s
@@ -210,6 +315,16 @@ class Executor:
                 return attempt(AttemptOutcome.NOT_PLACED, None, text, reconciled=True)
             return attempt(AttemptOutcome.FILLED, settled.order, text, reconciled=True)
         return attempt(AttemptOutcome.FILLED, answer)
+
+
+#: The error of an attempt not sent because its journal record could not be written.
+_JOURNAL_FAILED = "not sent: the journal could not be written"
+
+
+def _filled_outcome(filled: Decimal, amount: Decimal) -> AttemptOutcome:
+    if filled == amount:
+        return AttemptOutcome.FILLED
+    return AttemptOutcome.PARTIAL if filled else AttemptOutcome.NOT_FILLED
 
 
 def _remainder(order: OrderRequest, remaining: Decimal, excluded: set[str]) -> OrderRequest:

@@ -1,0 +1,97 @@
+"""What the journal keeps, and the interface every journal backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from sor.clients import PlaceOrder
+from sor.orders import OrderRequest
+
+__all__ = ["IN_FLIGHT", "AttemptRecord", "ExecutionRecord", "Journal"]
+
+#: The state of an attempt written before its order was sent and not settled since.
+IN_FLIGHT = "in_flight"
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """One execution: the order and, once finished, how it ended."""
+
+    execution_id: str
+    symbol: str
+    side: str
+    amount: Decimal
+    created_ns: int
+    status: str | None
+    filled: Decimal | None
+    finished_ns: int | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One order sent: written before it went out (``state`` in flight), settled after."""
+
+    client_order_id: str
+    execution_id: str
+    venue: str
+    symbol: str
+    side: str
+    amount: Decimal
+    price: Decimal | None
+    sent_ns: int
+    state: str
+    filled: Decimal
+    cost: Decimal
+    fee: Decimal
+    error: str | None
+
+
+class Journal(Protocol):
+    """Where executions and attempts are written durably, before and after each order is sent.
+
+    A client order id is written once: writing it again raises :class:`sor.JournalError`, so two
+    writers (two instances on one shared journal) can never both send it.
+    """
+
+    def begin(self, execution_id: str, order: OrderRequest, created_ns: int) -> None:
+        """Writes a new execution of ``order``."""
+        ...
+
+    def sent(self, execution_id: str, venue: str, order: PlaceOrder, sent_ns: int) -> None:
+        """Writes an attempt as in flight; called before the order is sent."""
+        ...
+
+    def settled(
+        self,
+        client_order_id: str,
+        state: str,
+        filled: Decimal,
+        cost: Decimal,
+        fee: Decimal,
+        error: str | None,
+    ) -> None:
+        """Writes how an attempt ended: ``state`` is its outcome (``IN_FLIGHT`` while it is
+        still unknown)."""
+        ...
+
+    def finish(self, execution_id: str, status: str, filled: Decimal, finished_ns: int) -> None:
+        """Writes how the execution ended."""
+        ...
+
+    def in_flight(self) -> list[AttemptRecord]:
+        """Attempts sent and not settled (an unknown outcome counts as not settled)."""
+        ...
+
+    def executions(self, limit: int = 100) -> list[ExecutionRecord]:
+        """The latest executions, newest first."""
+        ...
+
+    def attempts(self, execution_id: str) -> list[AttemptRecord]:
+        """An execution's attempts, in the order they were sent."""
+        ...
+
+    def close(self) -> None:
+        """Closes the journal."""
+        ...

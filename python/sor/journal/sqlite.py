@@ -1,0 +1,186 @@
+"""The embedded journal: SQLite in WAL mode, every write committed (``synchronous=FULL``) before
+the order it describes is sent."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from decimal import Decimal
+
+from sor.clients import PlaceOrder
+from sor.errors import JournalError
+from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord
+from sor.orders import OrderRequest
+
+__all__ = ["SqliteJournal"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+    execution_id TEXT PRIMARY KEY,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    created_ns INTEGER NOT NULL,
+    status TEXT,
+    filled TEXT,
+    finished_ns INTEGER
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    client_order_id TEXT PRIMARY KEY,
+    execution_id TEXT NOT NULL REFERENCES executions (execution_id),
+    venue TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    side TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    price TEXT,
+    sent_ns INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    filled TEXT NOT NULL DEFAULT '0',
+    cost TEXT NOT NULL DEFAULT '0',
+    fee TEXT NOT NULL DEFAULT '0',
+    error TEXT,
+    updated_ns INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attempts_in_flight ON attempts (state) WHERE state = 'in_flight';
+CREATE INDEX IF NOT EXISTS attempts_by_execution ON attempts (execution_id, sent_ns);
+"""
+
+
+class SqliteJournal:
+    """A :class:`sor.journal.Journal` in the SQLite file ``path`` (``":memory:"`` for tests).
+
+    ``synchronous`` is SQLite's durability setting: ``"FULL"`` (the default) makes every write
+    survive a power loss once it returns; ``"NORMAL"`` survives a crash of the process only.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL") -> None:
+        if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+            raise JournalError(f"synchronous: expected FULL, NORMAL or EXTRA, got {synchronous!r}")
+        try:
+            self._db = sqlite3.connect(os.fspath(path), isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise JournalError(f"journal {os.fspath(path)!r}: {error}") from error
+
+    def _write(self, sql: str, values: tuple[object, ...]) -> int:
+        try:
+            with self._db:
+                return self._db.execute(sql, values).rowcount
+        except sqlite3.IntegrityError as error:
+            raise JournalError(f"journal: {error}") from error
+        except sqlite3.Error as error:
+            raise JournalError(f"journal: cannot write: {error}") from error
+
+    def begin(self, execution_id: str, order: OrderRequest, created_ns: int) -> None:
+        """Writes a new execution of ``order``."""
+        self._write(
+            "INSERT INTO executions (execution_id, symbol, side, amount, created_ns)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (execution_id, order.symbol, order.side.value, str(order.amount), created_ns),
+        )
+
+    def sent(self, execution_id: str, venue: str, order: PlaceOrder, sent_ns: int) -> None:
+        """Writes an attempt as in flight, before it is sent (a client order id only once)."""
+        self._write(
+            "INSERT INTO attempts (client_order_id, execution_id, venue, symbol, side, amount,"
+            " price, sent_ns, state, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                order.client_order_id,
+                execution_id,
+                venue,
+                order.symbol,
+                order.side.value,
+                str(order.amount),
+                None if order.price is None else str(order.price),
+                sent_ns,
+                IN_FLIGHT,
+                sent_ns,
+            ),
+        )
+
+    def settled(
+        self,
+        client_order_id: str,
+        state: str,
+        filled: Decimal,
+        cost: Decimal,
+        fee: Decimal,
+        error: str | None,
+    ) -> None:
+        """Writes how an attempt ended."""
+        changed = self._write(
+            "UPDATE attempts SET state = ?, filled = ?, cost = ?, fee = ?, error = ?,"
+            " updated_ns = ? WHERE client_order_id = ?",
+            (state, str(filled), str(cost), str(fee), error, time.time_ns(), client_order_id),
+        )
+        if changed != 1:
+            raise JournalError(f"journal: no attempt {client_order_id!r} to settle")
+
+    def finish(self, execution_id: str, status: str, filled: Decimal, finished_ns: int) -> None:
+        """Writes how the execution ended."""
+        self._write(
+            "UPDATE executions SET status = ?, filled = ?, finished_ns = ? WHERE execution_id = ?",
+            (status, str(filled), finished_ns, execution_id),
+        )
+
+    def in_flight(self) -> list[AttemptRecord]:
+        """Attempts sent and not settled, oldest first."""
+        return self._attempts("WHERE state = ? ORDER BY sent_ns", (IN_FLIGHT,))
+
+    def executions(self, limit: int = 100) -> list[ExecutionRecord]:
+        """The latest executions, newest first."""
+        rows = self._db.execute(
+            "SELECT execution_id, symbol, side, amount, created_ns, status, filled, finished_ns"
+            " FROM executions ORDER BY created_ns DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            ExecutionRecord(
+                r[0],
+                r[1],
+                r[2],
+                Decimal(r[3]),
+                r[4],
+                r[5],
+                None if r[6] is None else Decimal(r[6]),
+                r[7],
+            )
+            for r in rows
+        ]
+
+    def attempts(self, execution_id: str) -> list[AttemptRecord]:
+        """An execution's attempts, in the order they were sent."""
+        return self._attempts("WHERE execution_id = ? ORDER BY sent_ns", (execution_id,))
+
+    def _attempts(self, where: str, values: tuple[object, ...]) -> list[AttemptRecord]:
+        rows = self._db.execute(
+            "SELECT client_order_id, execution_id, venue, symbol, side, amount, price, sent_ns,"
+            f" state, filled, cost, fee, error FROM attempts {where}",
+            values,
+        ).fetchall()
+        return [
+            AttemptRecord(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                Decimal(r[5]),
+                None if r[6] is None else Decimal(r[6]),
+                r[7],
+                r[8],
+                Decimal(r[9]),
+                Decimal(r[10]),
+                Decimal(r[11]),
+                r[12],
+            )
+            for r in rows
+        ]
+
+    def close(self) -> None:
+        """Closes the database."""
+        self._db.close()

@@ -1,0 +1,68 @@
+"""The SQLite journal keeps every execution and attempt, durably, and each client order id once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from sor import OrderRequest
+from sor.clients import PlaceOrder
+from sor.errors import JournalError
+from sor.journal import IN_FLIGHT, SqliteJournal
+from sor.orders import OrderSide
+
+
+def place(cid: str, amount: str = "1.5", price: str | None = "100.25") -> PlaceOrder:
+    return PlaceOrder(
+        "BTC/USDT", OrderSide.BUY, Decimal(amount), cid, None if price is None else Decimal(price)
+    )
+
+
+def test_records_survive_a_reopen_and_keep_exact_figures(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = SqliteJournal(path)
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "3"), 1_000)
+    journal.sent("e1", "binance", place("c1"), 2_000)
+    journal.sent("e1", "okx", place("c2", price=None), 3_000)
+    journal.settled("c1", "partial", Decimal("0.7"), Decimal("70.175"), Decimal("0.070175"), None)
+    journal.close()
+    journal = SqliteJournal(path)
+    (first, second) = journal.attempts("e1")
+    assert (first.client_order_id, first.state, first.filled, first.cost, first.fee) == (
+        "c1",
+        "partial",
+        Decimal("0.7"),
+        Decimal("70.175"),
+        Decimal("0.070175"),
+    )
+    assert (first.price, second.price) == (Decimal("100.25"), None)
+    assert [r.client_order_id for r in journal.in_flight()] == ["c2"]
+    assert journal.in_flight()[0].state == IN_FLIGHT
+    journal.finish("e1", "partial", Decimal("0.7"), 4_000)
+    (execution,) = journal.executions()
+    assert (execution.status, execution.filled, execution.amount) == (
+        "partial",
+        Decimal("0.7"),
+        Decimal(3),
+    )
+
+
+def test_a_client_order_id_is_written_once() -> None:
+    journal = SqliteJournal(":memory:")
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "1"), 1)
+    journal.sent("e1", "binance", place("c1"), 2)
+    with pytest.raises(JournalError, match="UNIQUE"):
+        journal.sent("e1", "okx", place("c1"), 3)
+    with pytest.raises(JournalError, match="FOREIGN KEY"):
+        journal.sent("no-such-execution", "okx", place("c2"), 3)
+    with pytest.raises(JournalError, match="no attempt 'c9'"):
+        journal.settled("c9", "filled", Decimal(1), Decimal(1), Decimal(0), None)
+
+
+def test_bad_settings_and_unreadable_files_are_journal_errors(tmp_path: Path) -> None:
+    with pytest.raises(JournalError, match="synchronous"):
+        SqliteJournal(":memory:", synchronous="OFF")
+    with pytest.raises(JournalError, match="journal"):
+        SqliteJournal(tmp_path / "missing" / "dir" / "journal.db")
