@@ -25,6 +25,7 @@ from sor.errors import InvalidInput, JournalError, NoRouteError
 from sor.execution.reconcile import settle
 from sor.execution.report import Attempt, AttemptOutcome, ExecutionReport, ExecutionStatus
 from sor.execution.settings import ExecutionSettings
+from sor.health import HealthMonitor
 from sor.journal import IN_FLIGHT, AttemptRecord, Journal
 from sor.orders import OrderRequest, OrderSide, OrderType
 from sor.routing import RoutePart, RoutingDecision, SmartOrderRouter
@@ -35,7 +36,9 @@ __all__ = ["Executor"]
 class Executor:
     """Sends orders for ``router``'s decisions through ``clients`` (by venue name).
 
-    With a ``journal``, every execution and every order is written before the order is sent
+    With ``health``, every attempt's round trip and result is recorded there, and a venue
+    whose circuit breaker does not let a request through is routed around. With a
+    ``journal``, every execution and every order is written before the order is sent
     and settled after; attempts a previous run left in flight are looked up (:meth:`recover`)
     before anything new is sent, and while any stays unknown, executions are held.
     """
@@ -47,11 +50,13 @@ class Executor:
         settings: ExecutionSettings | None = None,
         *,
         journal: Journal | None = None,
+        health: HealthMonitor | None = None,
     ) -> None:
         self.router = router
         self.clients = dict(clients)
         self.settings = ExecutionSettings() if settings is None else settings
         self.journal = journal
+        self.health = health
 
     async def recover(self) -> list[AttemptRecord]:
         """Looks up every attempt the journal has in flight and writes what the venue says;
@@ -133,10 +138,11 @@ class Executor:
             if expected is None:
                 self._check_limits(order, decision)
                 expected = _average_price(decision)
-            parts = [p for p in decision.parts if p.venue in self.clients]
-            if not parts:
-                excluded.update(p.venue for p in decision.parts)
+            blocked = [p.venue for p in decision.parts if not self._may_send(p.venue)]
+            if blocked:  # route the whole remainder again without them: nothing was sent
+                excluded.update(blocked)
                 continue
+            parts = list(decision.parts)
             results = await asyncio.gather(
                 *(
                     self._send(execution_id, order, part, decision.max_slippage_bps)
@@ -200,6 +206,11 @@ class Executor:
             elapsed_ms=(time.perf_counter() - started) * 1_000,
             decisions=decisions,
         )
+
+    def _may_send(self, venue: str) -> bool:
+        if venue not in self.clients:
+            return False
+        return self.health is None or self.health.allow(venue)
 
     def _check_limits(self, order: OrderRequest, decision: RoutingDecision) -> None:
         limits = self.settings
@@ -272,6 +283,10 @@ class Executor:
             filled = Decimal(0) if answer is None else answer.filled
             if answer is not None and outcome is AttemptOutcome.FILLED:
                 outcome = _filled_outcome(filled, part.quantity)
+            if self.health is not None and error != _JOURNAL_FAILED:
+                answered = outcome not in _VENUE_FAILED
+                latency = (time.monotonic() - sent_at) * 1_000 if answered else None
+                self.health.record(client.name, latency, answered)
             if error != _JOURNAL_FAILED:
                 try:
                     self._settle_record(cid, outcome, answer, error)
@@ -316,6 +331,9 @@ class Executor:
             return attempt(AttemptOutcome.FILLED, settled.order, text, reconciled=True)
         return attempt(AttemptOutcome.FILLED, answer)
 
+
+#: Outcomes that count against the venue's health: it did not answer as a venue should.
+_VENUE_FAILED = frozenset({AttemptOutcome.RETRY, AttemptOutcome.NOT_PLACED, AttemptOutcome.UNKNOWN})
 
 #: The error of an attempt not sent because its journal record could not be written.
 _JOURNAL_FAILED = "not sent: the journal could not be written"
