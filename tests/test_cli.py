@@ -18,6 +18,11 @@ def test_demo_routes_over_five_live_simulated_exchanges() -> None:
     assert "Lowest-cost split" in result.output
     assert "split total" in result.output
     assert "failover order: " in result.output
+    # The executions: each fills the whole order; the failures are failed over or reconciled.
+    assert result.output.count("filled: 2.5 of 2.5 BTC") == 4
+    assert "not_placed" in result.output
+    assert "found by its client order id" in result.output
+    assert "partial" in result.output
 
 
 def test_demo_sells_too() -> None:

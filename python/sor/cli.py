@@ -14,9 +14,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sor._decimal import fmt
 from sor._validate import quote
+from sor.clients import Fault, SimulatedClient
 from sor.config import Settings
 from sor.errors import SorError
+from sor.execution import ExecutionReport, ExecutionSettings
+from sor.journal import SqliteJournal
 from sor.orders import OrderRequest
 from sor.routing.decision import RoutingDecision
 from sor.routing.settings import RouterSettings
@@ -109,6 +113,49 @@ def _split_table(split: RoutingDecision, title: str) -> Table:
     return table
 
 
+def _report_table(report: ExecutionReport, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("venue", "client order id", "amount", "limit", "outcome", "filled", "ms"):
+        table.add_column(column, justify="left" if column in ("venue", "outcome") else "right")
+    table.add_column("note")
+    for attempt in report.attempts:
+        note = "found by its client order id" if attempt.reconciled else ""
+        if attempt.error:
+            note = f"{note}; {attempt.error}" if note else attempt.error
+        table.add_row(
+            attempt.venue,
+            attempt.client_order_id,
+            str(attempt.amount),
+            "-" if attempt.price is None else str(attempt.price),
+            attempt.outcome.value,
+            str(attempt.filled),
+            f"{attempt.duration_ms:.1f}",
+            note[:60],
+        )
+    return table
+
+
+def _summary(report: ExecutionReport) -> str:
+    price = report.average_price
+    slippage = report.slippage_bps
+    return (
+        f"{report.status.value}: {fmt(report.filled)} of {fmt(report.order.amount)} BTC"
+        + (f" at {price:,.2f}" if price is not None else "")
+        + (f" ({slippage:+.2f} bps vs expected)" if slippage is not None else "")
+        + f", fees {report.fees:,.4f} USDT, path {' -> '.join(report.failover_path) or '-'}"
+        + (f"; {report.reason}" if report.reason else "")
+    )
+
+
+#: The demo's executions: a title, and the faults its first venue meets.
+_SCENARIOS: tuple[tuple[str, tuple[Fault, ...]], ...] = (
+    ("Execution: the primary fills", ()),
+    ("Failover: the primary is down, the next venue fills", (Fault.DOWN,)),
+    ("A timeout that in fact filled: looked up, no second order", (Fault.TIMEOUT_FILLED,)),
+    ("A partial fill, then a refusal: the rest goes elsewhere", (Fault.PARTIAL, Fault.REJECT)),
+)
+
+
 @app.command()
 def demo(
     side: Annotated[str, typer.Option(help="buy or sell")] = "buy",
@@ -138,7 +185,11 @@ def demo(
 async def _demo(console: Console, side: str, quantity: Decimal, seed: int) -> int:
     # Routing is timed without the cache: every call decides again.
     settings = Settings(router=RouterSettings(cache_ttl_s=0))
-    async with Runtime.embedded(settings, seed=seed) as runtime:
+    execution = ExecutionSettings(settle_after_s=0.2, reconcile_interval_s=0.05)
+    journal = SqliteJournal(":memory:")
+    async with Runtime.embedded(
+        settings, seed=seed, execution=execution, journal=journal
+    ) as runtime:
         console.print(_venue_table(runtime))
         router = runtime.router
         best_order = OrderRequest(SYMBOL, side, quantity)  # type: ignore[arg-type]
@@ -149,6 +200,13 @@ async def _demo(console: Console, side: str, quantity: Decimal, seed: int) -> in
         except SorError as err:
             console.print(f"[red]cannot route:[/red] {err}")
             return 1
+        reports = []
+        for title, faults in _SCENARIOS:
+            primary = router.route(best_order).primary.venue
+            client = runtime.executor.clients[primary]
+            if isinstance(client, SimulatedClient):
+                client.fail_next(*faults)
+            reports.append((title, await runtime.executor.execute(best_order)))
     title = (
         f"Best execution: {side} {quantity} BTC -> {decision.primary.venue} "
         f"({decision.reason.value}, decided in {decided_ns / 1000:.1f} us)"
@@ -163,6 +221,9 @@ async def _demo(console: Console, side: str, quantity: Decimal, seed: int) -> in
     )
     failover = (*decision.venues, *(a.venue for a in decision.alternatives))
     console.print(f"failover order: {' -> '.join(failover)}")
+    for title, report in reports:
+        console.print(_report_table(report, title))
+        console.print(_summary(report))
     return 0
 
 

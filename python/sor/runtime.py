@@ -27,7 +27,8 @@ from sor.config import Settings
 from sor.errors import InvalidInput
 from sor.execution import ExecutionSettings, Executor
 from sor.feeds import ExchangeAdapter, Feed
-from sor.health import HealthSource, InMemoryHealth
+from sor.health import HealthMonitor, HealthSource, InMemoryHealth
+from sor.journal import Journal
 from sor.markets import Venue
 from sor.routing import SmartOrderRouter
 from sor.sim.embedded import EmbeddedExchanges
@@ -56,10 +57,13 @@ class Runtime:
     is a function that gives them once the services have started (an adapter of a simulator
     needs its address); ``services`` are started first and stopped last (the simulators a demo
     runs on);
-    ``health`` is where the router reads health figures (none: every venue's figures are
-    unknown, so the router routes to none of them). ``clients`` places the orders (by venue
-    name, or a function of the live feeds giving them); without clients there is no executor.
-    ``execution`` configures the executor. ``clock_ns`` is the router's clock.
+    ``clients`` places the orders (by venue name, or a function of the live feeds giving them);
+    without clients there is no executor. ``health`` is where the router reads health figures;
+    by default, with clients, a :class:`sor.health.HealthMonitor` fed by every order and by a
+    background ping of each client (the runtime's task), and without clients an empty
+    :class:`sor.InMemoryHealth` (no figures: the router routes nowhere). ``journal`` is where
+    the executor writes every order before it is sent; at start, what it left in flight is
+    looked up first. ``execution`` configures the executor. ``clock_ns`` is the router's clock.
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class Runtime:
         services: Sequence[Service] = (),
         clients: Mapping[str, VenueClient] | ClientsFactory | None = None,
         execution: ExecutionSettings | None = None,
+        journal: Journal | None = None,
         clock_ns: Callable[[], int] | None = None,
     ) -> None:
         self.settings = Settings() if settings is None else settings
@@ -79,7 +84,16 @@ class Runtime:
         if not callable(adapters):
             self._check_adapters(adapters)
         self._adapters = adapters
-        self.health = InMemoryHealth() if health is None else health
+        names = [venue.name for venue in venues]
+        if health is not None:
+            self.health: HealthSource = health
+        elif clients is not None:
+            self.health = HealthMonitor(names)
+        else:
+            self.health = InMemoryHealth()
+        self.journal = journal
+        self._tasks: list[asyncio.Task[None]] = []
+        self._built_clients: Mapping[str, VenueClient] = {}
         self._services = tuple(services)
         self._clock_ns = clock_ns
         self._feeds: dict[str, Feed] = {}
@@ -98,18 +112,24 @@ class Runtime:
         levels: int = 1_000,
         interval: float = 0.05,
         execution: ExecutionSettings | None = None,
+        journal: Journal | None = None,
         clock_ns: Callable[[], int] | None = None,
     ) -> Runtime:
         """A runtime on the five embedded exchange simulators (:mod:`sor.sim.embedded`),
         which it starts and stops with its feeds, and simulated clients that fill against the
-        books its feeds keep live."""
+        books its feeds keep live, answering with each demo venue's latency. Health figures
+        come from a monitor of those clients."""
         exchanges = EmbeddedExchanges(seed, levels=levels, interval=interval)
         venues = exchanges.venues()
+        latency_s = {demo.name: demo.latency_ms / 1_000 for demo in exchanges.demo_venues}
 
         def paper_clients(feeds: Mapping[str, Feed]) -> dict[str, VenueClient]:
             return {
                 venue.name: SimulatedClient(
-                    venue.name, list(venue.markets.values()), feeds[venue.name].books
+                    venue.name,
+                    list(venue.markets.values()),
+                    feeds[venue.name].books,
+                    latency_s=latency_s[venue.name],
                 )
                 for venue in venues
             }
@@ -118,10 +138,10 @@ class Runtime:
             venues,
             exchanges.adapters,
             settings=settings,
-            health=exchanges.health(),
             services=(exchanges,),
             clients=paper_clients,
             execution=execution,
+            journal=journal,
             clock_ns=clock_ns,
         )
 
@@ -171,12 +191,24 @@ class Runtime:
             )
             self._router = self._build_router()
             if self._clients is not None:
-                clients = self._clients
-                built = clients(self._feeds) if callable(clients) else clients
-                self._executor = Executor(self._router, built, self._execution)
+                await self._start_execution(self._clients)
         except BaseException:
             await self.stop()
             raise
+
+    async def _start_execution(self, clients: Mapping[str, VenueClient] | ClientsFactory) -> None:
+        built = clients(self._feeds) if callable(clients) else clients
+        self._built_clients = built
+        monitor = self.health if isinstance(self.health, HealthMonitor) else None
+        if monitor is not None:
+            await monitor.check(built)  # first figures before the first order
+            self._tasks.append(asyncio.create_task(monitor.run(built, check_first=False)))
+        assert self._router is not None
+        executor = Executor(
+            self._router, built, self._execution, journal=self.journal, health=monitor
+        )
+        await executor.recover()
+        self._executor = executor
 
     def _build_router(self) -> SmartOrderRouter:
         kwargs = {} if self._clock_ns is None else {"clock_ns": self._clock_ns}
@@ -191,7 +223,15 @@ class Runtime:
         return router
 
     async def stop(self) -> None:
-        """Stops the feeds, then the services, in reverse order of their start."""
+        """Stops the health checks and closes the clients, then stops the feeds, then the
+        services, in reverse order of their start."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for client in self._built_clients.values():
+            await client.close()
+        self._built_clients = {}
         for feed in reversed(list(self._feeds.values())):
             await feed.stop()
         self._feeds.clear()

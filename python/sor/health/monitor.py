@@ -172,8 +172,11 @@ class HealthMonitor:
             *(one(name, client) for name, client in clients.items() if name in self._venues)
         )
 
-    async def run(self, clients: Mapping[str, Pingable]) -> None:
-        """Checks every venue at once, then every ``check_interval_s`` seconds, until cancelled."""
-        while True:
+    async def run(self, clients: Mapping[str, Pingable], *, check_first: bool = True) -> None:
+        """Checks every venue (at once unless ``check_first`` is False), then every
+        ``check_interval_s`` seconds, until cancelled."""
+        if check_first:
             await self.check(clients)
+        while True:
             await asyncio.sleep(self.settings.check_interval_s)
+            await self.check(clients)
