@@ -2,11 +2,14 @@
 an order (:func:`classify_error`), and :class:`SimulatedClient`, which fills against an order
 book (the embedded venues and paper trading)."""
 
+from sor.clients.ccxt_client import BINANCE_SPOT_OPTIONS, CcxtClient, credentials
 from sor.clients.outcomes import ErrorOutcome, classify_error, needs_clock_resync
 from sor.clients.protocol import OrderStatus, PlaceOrder, VenueClient, VenueOrder
 from sor.clients.simulated import Fault, FaultRates, SimulatedClient
 
 __all__ = [
+    "BINANCE_SPOT_OPTIONS",
+    "CcxtClient",
     "ErrorOutcome",
     "Fault",
     "FaultRates",
@@ -16,5 +19,6 @@ __all__ = [
     "VenueClient",
     "VenueOrder",
     "classify_error",
+    "credentials",
     "needs_clock_resync",
 ]

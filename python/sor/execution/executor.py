@@ -317,7 +317,7 @@ class Executor:
                 client.create_order(place), self.settings.order_timeout_s
             )
         except Exception as error:
-            outcome = classify_error(error)
+            outcome = classify_error(error, http_status=getattr(client, "last_http_status", None))
             text = f"{type(error).__name__}: {error}"[:200]
             if outcome is ErrorOutcome.REJECTED:
                 return attempt(AttemptOutcome.REJECTED, None, text)
