@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
 from typing import Protocol
 
+from sor._lifecycle import AsyncService
 from sor.clients import SimulatedClient, VenueClient
 from sor.config import Settings
 from sor.errors import InvalidInput
@@ -49,7 +49,7 @@ class Service(Protocol):
         """Stops it (also when it was started only in part)."""
 
 
-class Runtime:
+class Runtime(AsyncService):
     """Feeds and a router over ``venues``, started and stopped together (an async context
     manager).
 
@@ -239,15 +239,3 @@ class Runtime:
             await self._started.pop().stop()
         self._router = None
         self._executor = None
-
-    async def __aenter__(self) -> Runtime:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()

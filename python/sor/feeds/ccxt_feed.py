@@ -65,11 +65,11 @@ from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from types import TracebackType
 from typing import Any, TypeVar
 
 from sor._core import OrderBook
 from sor._decimal import APPROX, EXACT, parse, unit
+from sor._lifecycle import AsyncService
 from sor.errors import BookError, InvalidInput
 from sor.feeds.backoff import Backoff, BackoffPolicy
 from sor.feeds.events import BookSnapshot, Level, MalformedMessage
@@ -265,7 +265,7 @@ class _Book:
         return self.market.symbol
 
 
-class CcxtFeed:
+class CcxtFeed(AsyncService):
     """Keeps exact books of one exchange's markets through ccxt (watch or poll).
 
     ``exchange`` is a ccxt exchange instance from ``ccxt.async_support`` (polls) or
@@ -449,18 +449,6 @@ class CcxtFeed:
                 logger.warning("%s: closing the exchange failed: %s", self.name, _describe(error))
         elif self.mode is CcxtMode.WATCH and stopped:
             await asyncio.gather(*(self._unwatch(symbol) for symbol in self._books))
-
-    async def __aenter__(self) -> CcxtFeed:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- one symbol -------------------------------------------------------------------------
 

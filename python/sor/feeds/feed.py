@@ -44,13 +44,13 @@ import random
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from sor._core import OrderBook
+from sor._lifecycle import AsyncService
 from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.backoff import Backoff
@@ -97,7 +97,7 @@ class _StalledError(Exception):
     """The connection delivered nothing for ``receive_timeout`` seconds."""
 
 
-class Feed:
+class Feed(AsyncService):
     """Keeps one exchange's books for the adapter's markets in sync over one websocket."""
 
     def __init__(self, adapter: ExchangeAdapter, config: FeedConfig | None = None) -> None:
@@ -223,18 +223,6 @@ class Feed:
         for symbol, sync in self._syncs.items():
             sync.stop()
             self._live[symbol].clear()
-
-    async def __aenter__(self) -> Feed:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # -- the connection loop ----------------------------------------------------------------
 

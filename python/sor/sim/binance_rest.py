@@ -42,6 +42,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from sor._decimal import APPROX, EXACT
+from sor._lifecycle import AsyncService
 from sor._validate import StrEnum
 from sor.errors import InvalidInput
 from sor.sim.binance import BinanceSimulator
@@ -94,7 +95,7 @@ def _text(value: Decimal) -> str:
     return format(value.quantize(Decimal("1e-8"), ROUND_FLOOR, APPROX), "f")
 
 
-class BinanceRestServer:
+class BinanceRestServer(AsyncService):
     """Binance's spot trading REST API over ``market``'s true books, for one account.
 
     ``api_key`` and ``api_secret`` are the account's credentials (requests signed with any other
@@ -158,13 +159,6 @@ class BinanceRestServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> BinanceRestServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     @property
     def url(self) -> str:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from types import TracebackType
 from typing import Protocol
 
+from sor._lifecycle import AsyncService
 from sor.feeds import (
     BinanceSpotAdapter,
     BybitSpotAdapter,
@@ -106,7 +106,7 @@ def _adapter(name: str, market: FeedMarket, sim: _Simulator) -> ExchangeAdapter:
     return BybitSpotAdapter([market], ws_url=sim.ws_url, depth=DEPTH)
 
 
-class EmbeddedExchanges:
+class EmbeddedExchanges(AsyncService):
     """The five simulated exchanges (an async context manager that starts and stops them).
 
     ``seed`` makes the books reproducible; ``levels`` is each book's depth per side;
@@ -143,18 +143,6 @@ class EmbeddedExchanges:
         """Stops the simulators."""
         for simulator in self._simulators.values():
             await simulator.stop()
-
-    async def __aenter__(self) -> EmbeddedExchanges:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     def venues(self) -> list[Venue]:
         """What the router knows of each exchange: its BTC/USDT market."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
+from sor._lifecycle import AsyncService
 from sor.sim.book_model import BookModel
 
 __all__ = ["Mutation", "SimulatorBase"]
@@ -15,10 +15,8 @@ __all__ = ["Mutation", "SimulatorBase"]
 #: Turns one outgoing message into what a client receives instead (a corrupted or hostile one).
 Mutation = Callable[[bytes], bytes]
 
-S = TypeVar("S", bound="SimulatorBase")
 
-
-class SimulatorBase:
+class SimulatorBase(AsyncService):
     """A simulated exchange on ``host``: started and stopped by the subclass, usable as an async
     context manager, with one :class:`BookModel` (the true book) per unified symbol."""
 
@@ -28,26 +26,6 @@ class SimulatorBase:
     _clients: set[Any]
     """The connected clients: each has a ``connection`` (a websockets ServerConnection) and a
     ``stalled`` flag that stops everything the simulator would send it."""
-
-    async def start(self) -> None:
-        """Starts listening (on a free port unless given one)."""
-        raise NotImplementedError
-
-    async def stop(self) -> None:
-        """Stops serving and drops every connection."""
-        raise NotImplementedError
-
-    async def __aenter__(self: S) -> S:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def disconnect(self, *, abrupt: bool = False) -> None:
         """Closes every client connection (``abrupt``: drops the TCP connection without a close)."""
