@@ -222,3 +222,16 @@ def exact_bps(max_bps: int) -> st.SearchStrategy[float]:
     """Floats of basis points the core holds exactly (at most 4 decimal places), up to
     ``max_bps``."""
     return st.integers(0, max_bps * 10**4).map(lambda units: units / 10**4)
+
+
+def btc_usdt(min_cost: str = "0") -> sor.Market:
+    """A BTC/USDT market: tick 0.01, lot 0.001, taker fee 0.1%."""
+    return sor.Market(
+        symbol="BTC/USDT",
+        base="BTC",
+        quote="USDT",
+        price_tick=Decimal("0.01"),
+        amount_step=Decimal("0.001"),
+        taker_fee=Decimal("0.001"),
+        min_cost=Decimal(min_cost),
+    )

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sor import InvalidInput, Market, OrderBook
+from helpers import btc_usdt
+from sor import InvalidInput, OrderBook
 from sor.clients import (
     ErrorOutcome,
     Fault,
@@ -23,15 +24,7 @@ from sor.clients import (
 from sor.orders import OrderSide
 
 SYMBOL = "BTC/USDT"
-MARKET = Market(
-    symbol=SYMBOL,
-    base="BTC",
-    quote="USDT",
-    price_tick=Decimal("0.01"),
-    amount_step=Decimal("0.001"),
-    taker_fee=Decimal("0.001"),
-    min_cost=Decimal("5"),
-)
+MARKET = btc_usdt(min_cost="5")
 
 
 def book() -> OrderBook:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import btc_usdt
 from sor import (
     ExchangeMetrics,
     InMemoryHealth,
@@ -35,14 +36,7 @@ FAST = ExecutionSettings(
 
 
 def market() -> Market:
-    return Market(
-        symbol=SYMBOL,
-        base="BTC",
-        quote="USDT",
-        price_tick=Decimal("0.01"),
-        amount_step=Decimal("0.001"),
-        taker_fee=Decimal("0.001"),
-    )
+    return btc_usdt()
 
 
 def book(best_ask: str) -> OrderBook:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
+from helpers import btc_usdt
 from sor import (
     InvalidInput,
     Market,
@@ -89,14 +88,7 @@ def test_the_version_changes_when_a_breakers_wait_runs_out() -> None:
 
 
 def market() -> Market:
-    return Market(
-        symbol=SYMBOL,
-        base="BTC",
-        quote="USDT",
-        price_tick=Decimal("0.01"),
-        amount_step=Decimal("0.001"),
-        taker_fee=Decimal("0.001"),
-    )
+    return btc_usdt()
 
 
 def book(ask: str) -> OrderBook:
