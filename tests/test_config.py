@@ -6,6 +6,7 @@ import dataclasses
 import json
 import sys
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,8 @@ def document_keys(table: dict[str, Any], sections: set[str], prefix: str = "") -
 
 def test_example_file_lists_every_key_and_no_other() -> None:
     settings = Settings()
-    sections = {"router", "feeds", "router.weights", "router.latency_thresholds"}
+    sections = {"router", "feeds", "execution", "health", "router.weights"}
+    sections |= {"router.latency_thresholds"}
     sections |= {"feeds.reconnect_backoff", "feeds.resync_backoff"}
     document = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     assert document_keys(document, sections) == schema_keys(settings)
@@ -270,7 +272,8 @@ def test_non_utf8_file_is_an_error(tmp_path: Path) -> None:
 def test_unknown_section_is_an_error_listing_the_sections(tmp_path: Path) -> None:
     path = write(tmp_path, "[routr]\nmax_slippage_bps = 5\n")
     assert only_problem(path, {}) == (
-        f"routr: unknown section (in {path}); valid sections: feeds, router; did you mean 'router'?"
+        f"routr: unknown section (in {path}); valid sections: execution, feeds, health, router; "
+        "did you mean 'router'?"
     )
 
 
@@ -300,7 +303,8 @@ def test_unknown_environment_key_is_an_error_listing_the_keys() -> None:
 def test_unknown_environment_section_is_an_error() -> None:
     problem = only_problem(None, {"SOR_SERVER__PORT": "8080"})
     assert problem == (
-        "server: unknown section (from SOR_SERVER__PORT); valid sections: feeds, router"
+        "server: unknown section (from SOR_SERVER__PORT); valid sections: "
+        "execution, feeds, health, router"
     )
 
 
@@ -801,3 +805,13 @@ def test_slippage_bound_finer_than_the_core_holds_is_a_config_error() -> None:
     assert problem.startswith("router.max_slippage_bps: 12.34567 has more than 4 decimal places")
     settings = load_settings(env={"SOR_ROUTER__MAX_SLIPPAGE_BPS": "12.3456"})
     assert settings.router.max_slippage_bps == 12.3456
+
+
+def test_risk_limits_load_as_exact_decimals_and_floats_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '[execution]\nmax_notional = "250000.15"\n[health]\nwindow = 20\n')
+    settings = load_settings(path, env={"SOR_EXECUTION__MAX_QUANTITY": "2.5"})
+    assert settings.execution.max_notional == Decimal("250000.15")
+    assert settings.execution.max_quantity == Decimal("2.5")
+    assert settings.health.window == 20
+    problem = only_problem(write(tmp_path, "[execution]\nmax_quantity = 0.1\n"), {})
+    assert problem.startswith("execution.max_quantity: expected a decimal"), problem

@@ -63,7 +63,8 @@ class Runtime(AsyncService):
     background ping of each client (the runtime's task), and without clients an empty
     :class:`sor.InMemoryHealth` (no figures: the router routes nowhere). ``journal`` is where
     the executor writes every order before it is sent; at start, what it left in flight is
-    looked up first. ``execution`` configures the executor. ``clock_ns`` is the router's clock.
+    looked up first. ``execution`` configures the executor (``settings.execution`` by
+    default). ``clock_ns`` is the router's clock.
     """
 
     def __init__(
@@ -88,7 +89,7 @@ class Runtime(AsyncService):
         if health is not None:
             self.health: HealthSource = health
         elif clients is not None:
-            self.health = HealthMonitor(names)
+            self.health = HealthMonitor(names, self.settings.health)
         else:
             self.health = InMemoryHealth()
         self.journal = journal
@@ -100,7 +101,7 @@ class Runtime(AsyncService):
         self._router: SmartOrderRouter | None = None
         self._started: list[Service] = []
         self._clients = clients
-        self._execution = execution
+        self._execution = self.settings.execution if execution is None else execution
         self._executor: Executor | None = None
 
     @classmethod

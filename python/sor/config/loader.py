@@ -16,6 +16,7 @@ import sys
 import types
 import typing
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -179,6 +180,8 @@ def _expected(hint: object) -> str:
         return "an integer"
     if hint is float:
         return "a number"
+    if hint is Decimal:
+        return 'a decimal (a string such as "0.5", or an integer)'
     if hint is str:
         return "a string"
     if isinstance(hint, type) and issubclass(hint, Enum):
@@ -225,6 +228,11 @@ def _convert(hint: object, value: object, key: str, *, text: bool) -> object:
     elif hint is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
+    elif hint is Decimal:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return Decimal(value)
+        if isinstance(value, str) and (exact := _decimal_of(value)) is not None:
+            return exact
     elif hint is bool or hint is str:
         if isinstance(value, hint):
             return value
@@ -248,6 +256,8 @@ def _from_text(hint: object, text: str, key: str) -> object | None:
         return _BOOL_WORDS.get(stripped.lower())
     if isinstance(hint, type) and issubclass(hint, Enum):
         return next((member for member in hint if member.value == stripped), None)
+    if hint is Decimal:
+        return _decimal_of(stripped)
     if hint is not int and hint is not float:
         raise TypeError(f"settings of type {hint!r} are not supported")
     try:
@@ -257,6 +267,15 @@ def _from_text(hint: object, text: str, key: str) -> object | None:
     if isinstance(number, float) and not math.isfinite(number):
         raise _MismatchError(f"expected a finite number, got {describe_value(key, text)}")
     return number
+
+
+def _decimal_of(text: str) -> Decimal | None:
+    """``text`` as a finite Decimal (floats' binary rounding never enters); None if it is not."""
+    try:
+        number = Decimal(text.strip())
+    except ArithmeticError:
+        return None
+    return number if number.is_finite() else None
 
 
 def _join(prefix: str, name: str) -> str:

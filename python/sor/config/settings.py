@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 from sor.config.loader import load
 from sor.errors import InvalidInput
+from sor.execution.settings import ExecutionSettings
 from sor.feeds.config import FeedConfig
+from sor.health.monitor import HealthSettings
 from sor.routing.settings import RouterSettings
 
 __all__ = ["Settings", "load_settings"]
@@ -19,19 +21,30 @@ class Settings:
     """All of sor's settings: one validated section per part of sor.
 
     ``router`` is what :class:`sor.SmartOrderRouter` takes (``settings=settings.router``);
-    ``feeds`` is what a :class:`sor.feeds.Feed` takes (``config=settings.feeds``). Build it with
+    ``feeds`` is what a :class:`sor.feeds.Feed` takes (``config=settings.feeds``);
+    ``execution`` what :class:`sor.execution.Executor` takes; ``health`` what
+    :class:`sor.health.HealthMonitor` takes. Build it with
     :func:`load_settings`, or directly (``Settings(router=RouterSettings(cache_size=0))``). A new
     section is a new field here: the loader follows the fields and their types.
     """
 
     router: RouterSettings = field(default_factory=RouterSettings)
     feeds: FeedConfig = field(default_factory=FeedConfig)
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
 
     def __post_init__(self) -> None:
         if not isinstance(self.router, RouterSettings):
             raise InvalidInput(f"router: expected RouterSettings, got {type(self.router).__name__}")
-        if not isinstance(self.feeds, FeedConfig):
-            raise InvalidInput(f"feeds: expected FeedConfig, got {type(self.feeds).__name__}")
+        sections = (
+            ("feeds", FeedConfig),
+            ("execution", ExecutionSettings),
+            ("health", HealthSettings),
+        )
+        for name, kind in sections:
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise InvalidInput(f"{name}: expected {kind.__name__}, got {type(value).__name__}")
 
 
 def load_settings(

@@ -12,6 +12,8 @@ __all__ = ["ExecutionSettings"]
 
 #: Largest duration setting, in seconds (an hour).
 _MAX_S = 3_600.0
+#: Largest risk limit (base units or quote units).
+_MAX_LIMIT = Decimal("1e18")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,10 @@ class ExecutionSettings:
         for name in ("max_quantity", "max_notional"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, to_decimal(value, name, positive=True))
+                limit = to_decimal(value, name)
+                if not 0 < limit <= _MAX_LIMIT:
+                    raise InvalidInput(f"{name}: must be in (0, 1e18], got {limit}")
+                object.__setattr__(self, name, limit)
         for name in (
             "order_timeout_s",
             "backoff_s",
