@@ -206,3 +206,24 @@ async def test_the_executor_fails_over_and_reconciles_through_ccxt(
     assert attempt.reconciled
     assert attempt.outcome is AttemptOutcome.FILLED
     assert len(server.orders()) == 1  # found, not sent again
+
+
+async def test_a_refused_timestamp_resyncs_the_clock_and_the_retry_fills(
+    client: CcxtClient, server: BinanceRestServer
+) -> None:
+    from sor import ExchangeMetrics, InMemoryHealth, OrderRequest, SmartOrderRouter, Venue
+    from sor.execution import AttemptOutcome, ExecutionSettings, ExecutionStatus, Executor
+
+    markets = await client.load_markets()
+    router = SmartOrderRouter(
+        [Venue("binance", [markets[SYMBOL]])],
+        health=InMemoryHealth([ExchangeMetrics("binance", 20.0)]),
+    )
+    router.set_book("binance", SYMBOL, server.market.true_book(SYMBOL))
+    server.clock_skew_ms = -60_000  # the exchange's clock is a minute behind this machine's
+    settings = ExecutionSettings(backoff_s=0.01)
+    report = await Executor(router, {"binance": client}, settings).execute(
+        OrderRequest(SYMBOL, "buy", "0.2")
+    )
+    assert [a.outcome for a in report.attempts] == [AttemptOutcome.RETRY, AttemptOutcome.FILLED]
+    assert report.status is ExecutionStatus.FILLED

@@ -289,6 +289,12 @@ class CcxtClient:
             await self._call(self.exchange.fetch_status)
         return (time.perf_counter() - started) * 1_000
 
+    async def resync_clock(self) -> None:
+        """Measures the exchange's clock against this machine's, so that signed requests carry
+        timestamps it accepts (after it refused one: Binance -1021)."""
+        if hasattr(self.exchange, "load_time_difference"):
+            await self._call(self.exchange.load_time_difference)
+
     async def close(self) -> None:
         """Closes ccxt's HTTP session."""
         await self.exchange.close()

@@ -14,13 +14,21 @@ never exceeds the order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 
 from sor._decimal import APPROX, EXACT, total
-from sor.clients import ErrorOutcome, PlaceOrder, VenueClient, VenueOrder, classify_error
+from sor.clients import (
+    ErrorOutcome,
+    PlaceOrder,
+    VenueClient,
+    VenueOrder,
+    classify_error,
+    needs_clock_resync,
+)
 from sor.errors import InvalidInput, JournalError, NoRouteError
 from sor.execution.reconcile import settle
 from sor.execution.report import Attempt, AttemptOutcome, ExecutionReport, ExecutionStatus
@@ -322,6 +330,8 @@ class Executor:
             if outcome is ErrorOutcome.REJECTED:
                 return attempt(AttemptOutcome.REJECTED, None, text)
             if outcome is ErrorOutcome.RETRY:
+                if needs_clock_resync(error):
+                    await _resync_clock(client)
                 return attempt(AttemptOutcome.RETRY, None, text)
             settled = await settle(client, order.symbol, cid, sent_at, self.settings)
             if not settled.known:
@@ -337,6 +347,15 @@ _VENUE_FAILED = frozenset({AttemptOutcome.RETRY, AttemptOutcome.NOT_PLACED, Atte
 
 #: The error of an attempt not sent because its journal record could not be written.
 _JOURNAL_FAILED = "not sent: the journal could not be written"
+
+
+async def _resync_clock(client: VenueClient) -> None:
+    """Lets a client that can measure the venue's clock do so (a failure leaves it as it was:
+    the retry will say)."""
+    resync = getattr(client, "resync_clock", None)
+    if resync is not None:
+        with contextlib.suppress(Exception):
+            await resync()
 
 
 def _filled_outcome(filled: Decimal, amount: Decimal) -> AttemptOutcome:
