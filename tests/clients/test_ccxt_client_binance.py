@@ -145,6 +145,7 @@ async def test_rate_limits_retry_and_place_nothing(
     with pytest.raises(ccxt.DDoSProtection) as raised:
         await client.create_order(ioc("sor-slow"))
     assert classify_error(raised.value) is ErrorOutcome.RETRY
+    assert client.retry_after_s == server.retry_after_s
     assert server.orders() == []
 
 

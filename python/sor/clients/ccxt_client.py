@@ -5,8 +5,9 @@
 order id as ``params={"clientOrderId": cid}``; it looks an order up with
 ``fetch_order(None, symbol, {"clientOrderId": cid})`` (a symbol is required). An order is a
 limit IOC at the given price, or a market order when there is none. ccxt's errors pass through
-unchanged, so :func:`sor.clients.classify_error` sorts them; an HTTP status ccxt saw is kept in
-:attr:`CcxtClient.last_http_status` for it.
+unchanged, so :func:`sor.clients.classify_error` sorts them; the HTTP status of the answer is
+kept in :attr:`CcxtClient.last_http_status` for it, and a ``Retry-After`` delay in
+:attr:`CcxtClient.retry_after_s` for the back-off.
 
 Credentials come from the environment (``SOR_<EXCHANGE>_API_KEY``, ``SOR_<EXCHANGE>_SECRET``,
 and ``SOR_<EXCHANGE>_PASSWORD`` where the exchange needs one) or from a TOML secrets file with
@@ -91,6 +92,15 @@ def credentials(
     return found
 
 
+def _seconds(header: object) -> float | None:
+    """A ``Retry-After`` header's delay in seconds (None if absent or not a number of seconds)."""
+    try:
+        seconds = float(str(header))
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 3_600 else None
+
+
 def _decimal(value: object) -> Decimal:
     """A ccxt figure (float, str or None) as a Decimal (None is 0)."""
     if value is None:
@@ -108,11 +118,15 @@ class CcxtClient:
         self.exchange = exchange
         self._name = name or str(exchange.id)
         self.last_http_status: int | None = None
+        self.retry_after_s: float | None = None
         self._seen_status: int | None = None
+        self._seen_retry_after: float | None = None
         answer_hook = exchange.on_rest_response
 
         def seen(code: Any, *rest: Any) -> Any:  # ccxt calls it with every HTTP answer
             self._seen_status = code if isinstance(code, int) else None
+            headers = rest[3] if len(rest) > 3 and isinstance(rest[3], Mapping) else {}
+            self._seen_retry_after = _seconds(headers.get("Retry-After"))
             return answer_hook(code, *rest)
 
         exchange.on_rest_response = seen
@@ -166,10 +180,12 @@ class CcxtClient:
 
     async def _call(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         self.last_http_status = self._seen_status = None
+        self.retry_after_s = self._seen_retry_after = None
         try:
             return await method(*args, **kwargs)
         except ccxt.BaseError:
             self.last_http_status = self._seen_status
+            self.retry_after_s = self._seen_retry_after
             raise
 
     def _market(self, symbol: str) -> Market:

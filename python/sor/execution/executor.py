@@ -244,7 +244,9 @@ class Executor:
             attempts.append(attempt)
             if attempt.outcome is not AttemptOutcome.RETRY or retry == self.settings.retries:
                 break
-            await asyncio.sleep(self.settings.backoff_s * 2**retry)
+            asked = getattr(client, "retry_after_s", None)  # the venue's Retry-After, if said
+            delay = self.settings.backoff_s * 2**retry
+            await asyncio.sleep(max(delay, asked) if isinstance(asked, int | float) else delay)
         return attempts
 
     def _as_market(self, order: OrderRequest) -> bool:
