@@ -126,7 +126,7 @@ class BinanceRestServer(AsyncService):
         self._orders: dict[int, _Order] = {}
         self._ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
-        self._faults: list[OrderFault] = []
+        self._faults: list[OrderFault | None] = []
         self.delay_s = 5.0
         self.retry_after_s = 1
         self.clock_skew_ms = 0
@@ -177,8 +177,8 @@ class BinanceRestServer(AsyncService):
         config["secret"] = self._secret.decode()
         return config
 
-    def fail_next_order(self, *faults: OrderFault) -> None:
-        """The next order requests meet these faults, in order."""
+    def fail_next_order(self, *faults: OrderFault | None) -> None:
+        """The next order requests meet these faults, in order (None: that one meets none)."""
         self._faults.extend(faults)
 
     def orders(self) -> list[dict[str, Any]]:
