@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -282,3 +283,28 @@ async def test_after_a_crash_a_filled_order_left_in_flight_is_found_not_sent_aga
     (record,) = journal.attempts("old")
     assert (record.state, record.filled) == ("filled", Decimal(1))
     assert [o.client_order_id for o in clients["a"].sent] == ["sor-crashed"]
+
+
+async def test_a_thousand_concurrent_executions_with_faults_never_overfill() -> None:
+    rates = FaultRates(reject=0.1, rate_limit=0.05, lost=0.1, timeout_filled=0.1, partial=0.15)
+    router, clients = venues(
+        {"a": "100", "b": "100.2", "c": "100.4"}, {n: rates for n in "abc"}, seed=7
+    )
+    journal = SqliteJournal(":memory:")
+    executor = Executor(router, clients, FAST, journal=journal)
+    orders = [buy(str(Decimal(1 + n % 37) / 100)) for n in range(1_000)]
+    reports = await asyncio.gather(*(executor.execute(order) for order in orders))
+    for order, report in zip(orders, reports, strict=True):
+        assert report.filled <= order.amount
+    placed = {o.client_order_id: o for c in clients.values() for o in c.placed()}
+    records = {
+        r.client_order_id: r
+        for e in journal.executions(limit=2_000)
+        for r in journal.attempts(e.execution_id)
+    }
+    assert len(journal.executions(limit=2_000)) == 1_000
+    assert set(placed) <= set(records)  # no order without its journal record
+    for cid, order in placed.items():
+        assert records[cid].filled == order.filled
+    assert sum(r.filled for r in reports) == sum(o.filled for o in placed.values())
+    assert journal.in_flight() == []

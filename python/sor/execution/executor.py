@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from sor._decimal import APPROX, EXACT, total
@@ -65,6 +65,9 @@ class Executor:
         self.settings = ExecutionSettings() if settings is None else settings
         self.journal = journal
         self.health = health
+        #: Client order ids this executor has sent and not yet settled (its own, in flight now:
+        #: never "recovered" by a concurrent execution).
+        self._active: set[str] = set()
 
     async def recover(self) -> list[AttemptRecord]:
         """Looks up every attempt the journal has in flight and writes what the venue says;
@@ -72,7 +75,7 @@ class Executor:
         if self.journal is None:
             return []
         unknown = []
-        for record in self.journal.in_flight():
+        for record in self._left_in_flight():
             client = self.clients.get(record.venue)
             if client is None:
                 unknown.append(record)
@@ -94,6 +97,10 @@ class Executor:
                 outcome = _filled_outcome(answer.filled, record.amount)
                 self._settle_record(record.client_order_id, outcome, answer)
         return unknown
+
+    def _left_in_flight(self) -> list[AttemptRecord]:
+        assert self.journal is not None
+        return [r for r in self.journal.in_flight() if r.client_order_id not in self._active]
 
     def _settle_record(
         self,
@@ -124,7 +131,7 @@ class Executor:
         execution_id = uuid.uuid4().hex
         attempts: list[Attempt] = []
         if self.journal is not None:
-            unknown = await self.recover() if self.journal.in_flight() else []
+            unknown = await self.recover() if self._left_in_flight() else []
             if unknown:
                 ids = ", ".join(record.client_order_id for record in unknown)
                 why = f"held: {ids} still unknown"
@@ -322,6 +329,22 @@ class Executor:
                 self.journal.sent(execution_id, client.name, place, sent_ns)
             except JournalError:
                 return attempt(AttemptOutcome.REJECTED, None, _JOURNAL_FAILED)
+        self._active.add(cid)
+        try:
+            return await self._outcome(client, order, place, sent_at, attempt)
+        finally:
+            self._active.discard(cid)
+
+    async def _outcome(
+        self,
+        client: VenueClient,
+        order: OrderRequest,
+        place: PlaceOrder,
+        sent_at: float,
+        attempt: Callable[..., Attempt],
+    ) -> Attempt:
+        """Sends ``place`` and sorts what came back (looking the order up when unknown)."""
+        cid = place.client_order_id
         try:
             answer = await asyncio.wait_for(
                 client.create_order(place), self.settings.order_timeout_s
