@@ -19,7 +19,7 @@ BENCH_OPTS := --benchmark-only --benchmark-group-by=group --benchmark-sort=name 
 # the interpreter so no console script on PATH is needed) checks the layer contracts in
 # pyproject.toml.
 STUBTEST_ALLOWLIST := .ci/stubtest-allowlist.txt
-STUBTEST_OPTS := $(if $(wildcard $(STUBTEST_ALLOWLIST)),--allowlist $(STUBTEST_ALLOWLIST))
+STUBTEST_OPTS := --mypy-config-file pyproject.toml $(if $(wildcard $(STUBTEST_ALLOWLIST)),--allowlist $(STUBTEST_ALLOWLIST))
 
 .PHONY: help dev test test-python test-rust lint bench bench-rust bench-python clean
 
