@@ -28,9 +28,7 @@ failing or stale snapshots, a ``serverShutdown`` event.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
-import random
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -41,14 +39,14 @@ from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
-from sor.sim.book_model import BookModel, SimMarket, Step, format_decimal
+from sor.sim.book_model import SimMarket, Step, format_decimal
 from sor.sim.server import SimulatorBase
 
 #: Binance writes prices and quantities with this many decimals.
@@ -78,8 +76,12 @@ class _Client:
     stalled: bool = False
 
 
-class BinanceSimulator(SimulatorBase):
+class BinanceSimulator(SimulatorBase[_Client]):
     """A Binance spot market-data server on 127.0.0.1 with the true books kept for comparison."""
+
+    #: The raw-stream endpoint (Binance's ``wss://stream.binance.com:9443/ws``); streams may
+    #: also be named in the path (``/ws/<stream>``).
+    ws_path = "/ws"
 
     def __init__(
         self,
@@ -93,11 +95,14 @@ class BinanceSimulator(SimulatorBase):
         ping_interval: float | None = 20.0,
         min_notional: str = "5",
     ) -> None:
-        if not markets:
-            raise InvalidInput("markets: expected at least one market")
-        rng = random.Random(seed)
-        self._rng = rng
-        self._models = {m.symbol: BookModel(m, random.Random(rng.getrandbits(64))) for m in markets}
+        super().__init__(
+            markets,
+            seed=seed,
+            host=host,
+            port=port,
+            interval=interval,
+            ping_interval=ping_interval,
+        )
         self._by_exchange = {_binance_symbol(symbol): symbol for symbol in self._models}
         self._streams = {
             symbol: {
@@ -106,15 +111,7 @@ class BinanceSimulator(SimulatorBase):
             }
             for symbol in self._models
         }
-        self.host = host
-        self._port = port
-        self.interval = interval
         self.weight_limit = weight_limit
-        self.ping_interval = ping_interval
-        self._server: Server | None = None
-        self._clients: set[_Client] = set()
-        self._auto_task: asyncio.Task[None] | None = None
-        self._paused = False
         self._drop: Counter[str] = Counter()
         self._held: dict[str, bytes] = {}
         self._failures: deque[tuple[int, float | None]] = deque()
@@ -134,45 +131,10 @@ class BinanceSimulator(SimulatorBase):
             )
         self.min_notional = min_notional
         """Every market's ``NOTIONAL`` filter minimum, in quote units."""
-        self.connections = 0
-        """Websocket connections accepted since the start."""
         self.events_sent = 0
         """``depthUpdate`` events sent (one per event, whatever the number of clients)."""
 
-    # -- life cycle ---------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Starts listening (on a free port unless given one); streams if it has an interval."""
-        self._server = await serve(
-            self._handle,
-            self.host,
-            self._port,
-            process_request=self._process_request,
-            ping_interval=self.ping_interval,
-            close_timeout=1.0,
-            compression=None,
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
-        if self.interval is not None:
-            self._auto_task = asyncio.create_task(self._stream_forever(self.interval))
-
-    async def stop(self) -> None:
-        """Stops streaming, drops every client and closes the server."""
-        if self._auto_task is not None:
-            self._auto_task.cancel()
-            await asyncio.gather(self._auto_task, return_exceptions=True)
-            self._auto_task = None
-        for client in list(self._clients):
-            client.connection.transport.abort()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    @property
-    def ws_url(self) -> str:
-        """The raw-stream websocket endpoint (Binance's ``wss://stream.binance.com:9443/ws``)."""
-        return f"ws://{self.host}:{self._port}/ws"
+    # -- endpoints ----------------------------------------------------------------------------
 
     @property
     def rest_url(self) -> str:
@@ -206,23 +168,6 @@ class BinanceSimulator(SimulatorBase):
                 self._drop[target] -= 1
                 continue
             await self._broadcast(target, self._mutated(target, self._depth_update(target, step)))
-
-    def pause(self) -> None:
-        """Stops the interval streaming (``publish`` still works)."""
-        self._paused = True
-
-    def resume(self) -> None:
-        """Resumes the interval streaming."""
-        self._paused = False
-
-    async def _stream_forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            for symbol in self.symbols:
-                # Checked before every event: once paused, the books stop moving at once.
-                if self._paused:
-                    break
-                await self.publish(1, symbol)
 
     def _depth_update(self, symbol: str, step: Step) -> bytes:
         model = self._models[symbol]
@@ -314,20 +259,15 @@ class BinanceSimulator(SimulatorBase):
 
     # -- websocket ----------------------------------------------------------------------------
 
-    async def _handle(self, connection: ServerConnection) -> None:
+    def _accept(self, connection: ServerConnection) -> _Client:
         assert connection.request is not None
         path = urlsplit(connection.request.path).path
-        client = _Client(connection, {s for s in path.split("/")[2:] if s})
-        self._clients.add(client)
-        self.connections += 1
-        try:
-            async for message in connection:
-                reply = self._control(client, message)
-                await connection.send(orjson.dumps(reply), text=True)
-        except ConnectionClosed:
-            pass
-        finally:
-            self._clients.discard(client)
+        return _Client(connection, {s for s in path.split("/")[2:] if s})
+
+    async def _converse(self, client: _Client) -> None:
+        async for message in client.connection:
+            reply = self._control(client, message)
+            await client.connection.send(orjson.dumps(reply), text=True)
 
     def _control(self, client: _Client, message: str | bytes) -> dict[str, object]:
         """Answers a ``SUBSCRIBE``/``UNSUBSCRIBE``/``LIST_SUBSCRIPTIONS`` request."""

@@ -26,7 +26,6 @@ while nothing is sent (as during a problem on Bybit's end).
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import uuid
 from collections import Counter
@@ -35,12 +34,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
-from sor.sim.book_model import BookModel, SimMarket, format_decimal
+from sor.sim.book_model import SimMarket, format_decimal
 from sor.sim.server import SimulatorBase
 
 #: Spot orderbook depths.
@@ -62,8 +61,11 @@ class _Client:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class BybitSimulator(SimulatorBase):
+class BybitSimulator(SimulatorBase[_Client]):
     """A Bybit v5 public spot server on 127.0.0.1 with the true books kept for comparison."""
+
+    #: The public spot endpoint (Bybit's ``wss://stream.bybit.com/v5/public/spot``).
+    ws_path = "/v5/public/spot"
 
     def __init__(
         self,
@@ -76,70 +78,28 @@ class BybitSimulator(SimulatorBase):
         interval: float | None = None,
         ping_interval: float | None = 20.0,
     ) -> None:
-        if not markets:
-            raise InvalidInput("markets: expected at least one market")
         if depth not in SPOT_DEPTHS:
             raise InvalidInput(f"depth: expected one of {SPOT_DEPTHS}, got {depth!r}")
-        rng = random.Random(seed)
-        self._rng = rng
+        super().__init__(
+            markets,
+            seed=seed,
+            host=host,
+            port=port,
+            interval=interval,
+            ping_interval=ping_interval,
+        )
+        rng = self._rng
         self.depth = depth
-        self._models = {m.symbol: BookModel(m, random.Random(rng.getrandbits(64))) for m in markets}
         self._by_topic = {self.topic(symbol): symbol for symbol in self._models}
         self._u = {symbol: rng.randrange(1_000_000, 100_000_000) for symbol in self._models}
         self._views = {symbol: self._view(symbol) for symbol in self._models}
-        self.host = host
-        self._port = port
-        self.interval = interval
-        self.ping_interval = ping_interval
-        self._server: Server | None = None
-        self._clients: set[_Client] = set()
-        self._auto_task: asyncio.Task[None] | None = None
-        self._paused = False
         self._drop: Counter[str] = Counter()
-        self.connections = 0
-        """Websocket connections accepted since the start."""
         self.pings = 0
         """Application-level ``{"op": "ping"}`` messages received."""
         self.requests: list[dict[str, object]] = []
         """Every request received (subscribe, unsubscribe, ping), as sent."""
         self.deltas_sent = 0
         """``delta`` messages sent (one per message, whatever the number of clients)."""
-
-    # -- life cycle ---------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Starts listening (on a free port unless given one); streams if it has an interval."""
-        self._server = await serve(
-            self._handle,
-            self.host,
-            self._port,
-            ping_interval=self.ping_interval,
-            close_timeout=1.0,
-            compression=None,
-            max_size=2**20,
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
-        if self.interval is not None:
-            self._auto_task = asyncio.create_task(self._stream_forever(self.interval))
-
-    async def stop(self) -> None:
-        """Stops streaming, drops every client and closes the server."""
-        if self._auto_task is not None:
-            self._auto_task.cancel()
-            await asyncio.gather(self._auto_task, return_exceptions=True)
-            self._auto_task = None
-        for client in list(self._clients):
-            client.connection.transport.abort()
-        self._clients.clear()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    @property
-    def ws_url(self) -> str:
-        """The public spot endpoint (Bybit's ``wss://stream.bybit.com/v5/public/spot``)."""
-        return f"ws://{self.host}:{self._port}/v5/public/spot"
 
     # -- the truth ----------------------------------------------------------------------------
 
@@ -194,22 +154,6 @@ class BybitSimulator(SimulatorBase):
         for _ in range(count):
             self._models[symbol].step()
             self._advance(symbol)
-
-    def pause(self) -> None:
-        """Stops the interval streaming (``publish`` still works)."""
-        self._paused = True
-
-    def resume(self) -> None:
-        """Resumes the interval streaming."""
-        self._paused = False
-
-    async def _stream_forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            for symbol in self.symbols:
-                if self._paused:  # checked before every event: once paused, books stop at once
-                    break
-                await self.publish(1, symbol)
 
     def _view(self, symbol: str) -> tuple[_View, _View]:
         model = self._models[symbol]
@@ -329,17 +273,12 @@ class BybitSimulator(SimulatorBase):
 
     # -- websocket ----------------------------------------------------------------------------
 
-    async def _handle(self, connection: ServerConnection) -> None:
-        client = _Client(connection)
-        self._clients.add(client)
-        self.connections += 1
-        try:
-            async for message in connection:
-                await self._request(client, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            self._clients.discard(client)
+    def _accept(self, connection: ServerConnection) -> _Client:
+        return _Client(connection)
+
+    async def _converse(self, client: _Client) -> None:
+        async for message in client.connection:
+            await self._request(client, message)
 
     async def _request(self, client: _Client, message: str | bytes) -> None:
         """Answers a ``subscribe``, ``unsubscribe`` or ``ping`` request."""

@@ -28,20 +28,19 @@ fields, a crossed update, an error message.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
-from sor.sim.book_model import BookModel, SimMarket, Step, format_decimal
+from sor.sim.book_model import SimMarket, Step, format_decimal
 from sor.sim.server import SimulatorBase
 
 #: Coinbase's ``event_time`` of the levels of a snapshot, as in its documentation's sample.
@@ -62,8 +61,11 @@ class _Client:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-class CoinbaseSimulator(SimulatorBase):
-    """A Coinbase Advanced Trade market-data server on 127.0.0.1 with the true books kept."""
+class CoinbaseSimulator(SimulatorBase[_Client]):
+    """A Coinbase Advanced Trade market-data server on 127.0.0.1 with the true books kept.
+
+    Its websocket endpoint is the root, like Coinbase's ``wss://advanced-trade-ws.coinbase.com``.
+    """
 
     def __init__(
         self,
@@ -77,71 +79,33 @@ class CoinbaseSimulator(SimulatorBase):
         subscribe_timeout: float = 5.0,
         ping_interval: float | None = 20.0,
     ) -> None:
-        if not markets:
-            raise InvalidInput("markets: expected at least one market")
-        rng = random.Random(seed)
-        self._rng = rng
-        self._models = {m.symbol: BookModel(m, random.Random(rng.getrandbits(64))) for m in markets}
+        super().__init__(
+            markets,
+            seed=seed,
+            host=host,
+            port=port,
+            interval=interval,
+            ping_interval=ping_interval,
+        )
         self._by_product = {_product(symbol): symbol for symbol in self._models}
-        self.host = host
-        self._port = port
-        self.interval = interval
         self.heartbeat_interval = heartbeat_interval
         self.subscribe_timeout = subscribe_timeout
-        self.ping_interval = ping_interval
-        self._server: Server | None = None
-        self._clients: set[_Client] = set()
         self._newest: _Client | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._paused = False
         self._drop: Counter[str] = Counter()
         self._heartbeat_counter = 0
         self.requests: list[dict[str, object]] = []
         """Every subscribe/unsubscribe request received, as sent (``jwt`` included)."""
-        self.connections = 0
-        """Websocket connections accepted since the start."""
         self.events_sent = 0
         """Book updates sent (one per update, whatever the number of clients)."""
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Starts listening (on a free port unless given one), heartbeats and interval streaming."""
-        self._server = await serve(
-            self._handle,
-            self.host,
-            self._port,
-            ping_interval=self.ping_interval,
-            close_timeout=1.0,
-            compression=None,
-            max_size=2**20,
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
-        if self.interval is not None:
-            self._tasks.append(asyncio.create_task(self._stream_forever(self.interval)))
+    def _background(self) -> list[Coroutine[Any, Any, None]]:
+        """The interval streaming and the heartbeats."""
+        work = super()._background()
         if self.heartbeat_interval is not None:
-            self._tasks.append(
-                asyncio.create_task(self._heartbeat_forever(self.heartbeat_interval))
-            )
-
-    async def stop(self) -> None:
-        """Stops streaming, drops every client and closes the server."""
-        tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for client in list(self._clients):
-            client.connection.transport.abort()
-        self._clients.clear()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    @property
-    def ws_url(self) -> str:
-        """The websocket endpoint (Coinbase's ``wss://advanced-trade-ws.coinbase.com``)."""
-        return f"ws://{self.host}:{self._port}"
+            work.append(self._heartbeat_forever(self.heartbeat_interval))
+        return work
 
     # -- the truth ----------------------------------------------------------------------------
 
@@ -175,22 +139,6 @@ class CoinbaseSimulator(SimulatorBase):
             else:
                 self.events_sent += 1
             await self._send_l2(target, step.final, self._update_events(target, step), drop=drop)
-
-    def pause(self) -> None:
-        """Stops the interval streaming (``publish`` still works)."""
-        self._paused = True
-
-    def resume(self) -> None:
-        """Resumes the interval streaming."""
-        self._paused = False
-
-    async def _stream_forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            for symbol in self.symbols:
-                if self._paused:  # checked before every event: once paused, books stop at once
-                    break
-                await self.publish(1, symbol)
 
     async def _heartbeat_forever(self, interval: float) -> None:
         while True:
@@ -352,24 +300,21 @@ class CoinbaseSimulator(SimulatorBase):
 
     # -- websocket ----------------------------------------------------------------------------
 
-    async def _handle(self, connection: ServerConnection) -> None:
+    def _accept(self, connection: ServerConnection) -> _Client:
         client = _Client(connection)
-        self._clients.add(client)
         self._newest = client
-        self.connections += 1
+        return client
+
+    async def _converse(self, client: _Client) -> None:
+        connection = client.connection
         try:
-            try:
-                first = await asyncio.wait_for(connection.recv(), self.subscribe_timeout)
-            except TimeoutError:
-                await connection.close(1000, "no subscribe message received")
-                return
-            await self._request(client, first)
-            async for message in connection:
-                await self._request(client, message)
-        except ConnectionClosed:
-            pass
-        finally:
-            self._clients.discard(client)
+            first = await asyncio.wait_for(connection.recv(), self.subscribe_timeout)
+        except TimeoutError:
+            await connection.close(1000, "no subscribe message received")
+            return
+        await self._request(client, first)
+        async for message in connection:
+            await self._request(client, message)
 
     async def _request(self, client: _Client, message: str | bytes) -> None:
         """Answers a ``subscribe`` or ``unsubscribe`` request."""

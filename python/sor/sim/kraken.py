@@ -25,22 +25,20 @@ update.
 from __future__ import annotations
 
 import asyncio
-import random
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
-from sor.sim.book_model import BookModel, Side, SimMarket, format_decimal
+from sor.sim.book_model import Side, SimMarket, format_decimal
 from sor.sim.server import SimulatorBase
 
 #: The depths Kraken's ``book`` channel accepts.
@@ -83,8 +81,11 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class KrakenSimulator(SimulatorBase):
+class KrakenSimulator(SimulatorBase[_Client]):
     """A Kraken spot WebSocket v2 server on 127.0.0.1 with the true books kept for comparison."""
+
+    #: The v2 websocket endpoint (Kraken's ``wss://ws.kraken.com/v2``).
+    ws_path = "/v2"
 
     def __init__(
         self,
@@ -97,67 +98,32 @@ class KrakenSimulator(SimulatorBase):
         heartbeat_interval: float | None = 1.0,
         ping_interval: float | None = 20.0,
     ) -> None:
-        if not markets:
-            raise InvalidInput("markets: expected at least one market")
-        rng = random.Random(seed)
-        self._rng = rng
-        self._models = {m.symbol: BookModel(m, random.Random(rng.getrandbits(64))) for m in markets}
-        self.host = host
-        self._port = port
-        self.interval = interval
+        super().__init__(
+            markets,
+            seed=seed,
+            host=host,
+            port=port,
+            interval=interval,
+            ping_interval=ping_interval,
+        )
         self.heartbeat_interval = heartbeat_interval
-        self.ping_interval = ping_interval
-        self._server: Server | None = None
-        self._clients: set[_Client] = set()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._paused = False
         # The top levels each depth's subscribers have, per symbol and depth.
         self._views: dict[tuple[str, int], _View] = {}
         self._drop: Counter[str] = Counter()
         self._corrupt: Counter[str] = Counter()
         self.requests: list[dict[str, object]] = []
         """Every request received (decoded), in order."""
-        self.connections = 0
-        """Websocket connections accepted since the start."""
         self.updates_sent = 0
         """Book ``update`` messages sent (to all clients)."""
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Starts listening (on a free port unless given one), heartbeats and interval streaming."""
-        self._server = await serve(
-            self._handle,
-            self.host,
-            self._port,
-            process_request=self._process_request,
-            ping_interval=self.ping_interval,
-            close_timeout=1.0,
-            compression=None,
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
+    def _background(self) -> list[Coroutine[Any, Any, None]]:
+        """The heartbeats and the interval streaming."""
+        work = super()._background()
         if self.heartbeat_interval is not None:
-            self._tasks.append(asyncio.create_task(self._heartbeats(self.heartbeat_interval)))
-        if self.interval is not None:
-            self._tasks.append(asyncio.create_task(self._stream_forever(self.interval)))
-
-    async def stop(self) -> None:
-        """Stops streaming, drops every client and closes the server."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
-        for client in list(self._clients):
-            client.connection.transport.abort()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    @property
-    def ws_url(self) -> str:
-        """The v2 websocket endpoint (Kraken's ``wss://ws.kraken.com/v2``)."""
-        return f"ws://{self.host}:{self._port}/v2"
+            work.insert(0, self._heartbeats(self.heartbeat_interval))
+        return work
 
     # -- the truth ----------------------------------------------------------------------------
 
@@ -195,22 +161,6 @@ class KrakenSimulator(SimulatorBase):
             target = symbol if symbol is not None else self._rng.choice(symbols)
             self._models[target].step()
             await self._send_updates(target)
-
-    def pause(self) -> None:
-        """Stops the interval streaming (``publish`` still works)."""
-        self._paused = True
-
-    def resume(self) -> None:
-        """Resumes the interval streaming."""
-        self._paused = False
-
-    async def _stream_forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            for symbol in self.symbols:
-                if self._paused:
-                    break
-                await self.publish(1, symbol)
 
     async def _heartbeats(self, interval: float) -> None:
         payload = orjson.dumps({"channel": "heartbeat"})
@@ -337,15 +287,11 @@ class KrakenSimulator(SimulatorBase):
 
     # -- websocket ----------------------------------------------------------------------------
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path.split("?")[0] != "/v2":
-            return connection.respond(404, "Not Found\n")
-        return None
+    def _accept(self, connection: ServerConnection) -> _Client:
+        return _Client(connection)
 
-    async def _handle(self, connection: ServerConnection) -> None:
-        client = _Client(connection)
-        self._clients.add(client)
-        self.connections += 1
+    async def _converse(self, client: _Client) -> None:
+        connection = client.connection
         status = {
             "channel": "status",
             "data": [
@@ -358,15 +304,10 @@ class KrakenSimulator(SimulatorBase):
             ],
             "type": "update",
         }
-        try:
-            await connection.send(orjson.dumps(status), text=True)
-            async for message in connection:
-                for reply in self._requests(client, message):
-                    await connection.send(reply, text=True)
-        except ConnectionClosed:
-            pass
-        finally:
-            self._clients.discard(client)
+        await connection.send(orjson.dumps(status), text=True)
+        async for message in connection:
+            for reply in self._requests(client, message):
+                await connection.send(reply, text=True)
 
     def _requests(self, client: _Client, message: str | bytes) -> list[bytes]:
         """The replies to one request (acknowledgements, then snapshots)."""

@@ -31,19 +31,16 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import random
 import time
 import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import Literal
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
@@ -127,12 +124,15 @@ class _Instrument:
     reset_pending: bool = False
 
 
-class OkxSimulator(SimulatorBase):
+class OkxSimulator(SimulatorBase[_Client]):
     """An OKX public websocket on 127.0.0.1 with the true books kept for comparison.
 
     ``depth`` is the channel's levels per side (400 like ``books``), ``checksums`` what the
     ``checksum`` field carries, ``interval`` (seconds) streams one push per market on its own.
     """
+
+    #: The public websocket endpoint (OKX's ``wss://ws.okx.com:8443/ws/v5/public``).
+    ws_path = PUBLIC_PATH
 
     def __init__(
         self,
@@ -147,21 +147,25 @@ class OkxSimulator(SimulatorBase):
         ping_interval: float | None = None,
         sequence_ids: bool = True,
     ) -> None:
-        if not markets:
-            raise InvalidInput("markets: expected at least one market")
         if depth < 1:
             raise InvalidInput(f"depth: expected >= 1, got {depth}")
         if checksums not in ("zero", "computed"):
             raise InvalidInput(f"checksums: expected 'zero' or 'computed', got {checksums!r}")
-        rng = random.Random(seed)
-        self._rng = rng
+        super().__init__(
+            markets,
+            seed=seed,
+            host=host,
+            port=port,
+            interval=interval,
+            ping_interval=ping_interval,
+        )
         self.depth = depth
         self.checksums: ChecksumMode = checksums
         self.sequence_ids = sequence_ids
         """False: pushes carry no ``seqId``/``prevSeqId`` (older OKX captures, some channels)."""
         self._instruments: dict[str, _Instrument] = {}
         for market in markets:
-            model = BookModel(market, random.Random(rng.getrandbits(64)))
+            model = self._models[market.symbol]
             order = {side: [_key(side, tick) for tick, _ in model.levels(side)] for side in _SIDES}
             window = {side: set(order[side][:depth]) for side in _SIDES}
             instrument = _Instrument(
@@ -169,16 +173,6 @@ class OkxSimulator(SimulatorBase):
             )
             self._instruments[market.symbol] = instrument
         self._by_inst_id = {i.inst_id: i for i in self._instruments.values()}
-        self.host = host
-        self._port = port
-        self.interval = interval
-        self.ping_interval = ping_interval
-        self._server: Server | None = None
-        self._clients: set[_Client] = set()
-        self._auto_task: asyncio.Task[None] | None = None
-        self._paused = False
-        self.connections = 0
-        """Websocket connections accepted since the start."""
         self.pushes_sent = 0
         """``books`` updates published (once per update, whatever the number of clients)."""
         self.subscriptions: Counter[str] = Counter()
@@ -188,51 +182,7 @@ class OkxSimulator(SimulatorBase):
         self.pings = 0
         """Text ``ping`` messages answered."""
 
-    # -- life cycle ---------------------------------------------------------------------------
-
-    async def start(self) -> None:
-        """Starts listening (on a free port unless given one); streams if it has an interval."""
-        self._server = await serve(
-            self._handle,
-            self.host,
-            self._port,
-            process_request=self._process_request,
-            ping_interval=self.ping_interval,
-            close_timeout=1.0,
-            compression=None,
-        )
-        self._port = self._server.sockets[0].getsockname()[1]
-        if self.interval is not None:
-            self._auto_task = asyncio.create_task(self._stream_forever(self.interval))
-
-    async def stop(self) -> None:
-        """Stops streaming, drops every client and closes the server."""
-        if self._auto_task is not None:
-            self._auto_task.cancel()
-            await asyncio.gather(self._auto_task, return_exceptions=True)
-            self._auto_task = None
-        for client in list(self._clients):
-            client.connection.transport.abort()
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    @property
-    def ws_url(self) -> str:
-        """The public websocket endpoint (OKX's ``wss://ws.okx.com:8443/ws/v5/public``)."""
-        return f"ws://{self.host}:{self._port}{PUBLIC_PATH}"
-
     # -- the truth ----------------------------------------------------------------------------
-
-    @property
-    def symbols(self) -> list[str]:
-        """The simulated markets' unified symbols."""
-        return list(self._instruments)
-
-    def model(self, symbol: str) -> BookModel:
-        """The book model of ``symbol``."""
-        return self._instruments[symbol].model
 
     def true_book(self, symbol: str) -> OrderBook:
         """The exact current book of ``symbol``, every level (sequence = the model's update ID)."""
@@ -291,23 +241,6 @@ class OkxSimulator(SimulatorBase):
                 continue
             self._broadcast(instrument, self._mutated(instrument.symbol, payload))
         await asyncio.sleep(0)
-
-    def pause(self) -> None:
-        """Stops the interval streaming (``publish`` still works)."""
-        self._paused = True
-
-    def resume(self) -> None:
-        """Resumes the interval streaming."""
-        self._paused = False
-
-    async def _stream_forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            for symbol in self.symbols:
-                # Checked before every event: once paused, the books stop moving at once.
-                if self._paused:
-                    break
-                await self.publish(1, symbol)
 
     def _window_changes(
         self, instrument: _Instrument, step: list[tuple[Side, int, int]]
@@ -526,23 +459,15 @@ class OkxSimulator(SimulatorBase):
 
     # -- websocket ----------------------------------------------------------------------------
 
-    def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        if request.path.split("?", 1)[0] != PUBLIC_PATH:
-            return connection.respond(HTTPStatus.NOT_FOUND, "Not Found\n")
-        return None
+    def _accept(self, connection: ServerConnection) -> _Client:
+        return _Client(connection, f"{self._rng.getrandbits(32):08x}")
 
-    async def _handle(self, connection: ServerConnection) -> None:
-        client = _Client(connection, f"{self._rng.getrandbits(32):08x}")
-        self._clients.add(client)
-        self.connections += 1
+    async def _converse(self, client: _Client) -> None:
         writer = asyncio.create_task(self._write(client))
         try:
-            async for message in connection:
+            async for message in client.connection:
                 self._on_request(client, message)
-        except ConnectionClosed:
-            pass
         finally:
-            self._clients.discard(client)
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
 
