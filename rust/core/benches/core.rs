@@ -10,8 +10,9 @@ mod support;
 use std::hint::black_box;
 
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sor_core::allocate::{VenueRules, allocate};
+use sor_core::allocate::allocate;
 use sor_core::decimal::parse_fixed;
+use sor_core::rules::VenueRules;
 use sor_core::score::{VenueInput, Weights, rank_venues};
 use sor_core::{Book, BookError, Bps, Level, Quantity, TakerSide, WalkLimits, walk};
 

@@ -13,7 +13,7 @@
 //!
 //! Every decision is made in integers. Quantities are converted to a common size scale (the most
 //! size decimals among the books and the order), prices to a common price scale (the most price
-//! decimals among the books); fees are exact in units of 1e-8 ([`Bps`]). A per-unit price is
+//! decimals among the books); fees are exact in units of 1e-8 ([`Bps`](crate::book::Bps)). A per-unit price is
 //! compared as the fraction `cost × 10^(common − book price decimals) × (10^8 ± fee units) / lots`,
 //! by exact cross-multiplication in 192 bits; a split's total is
 //! `Σ notional × 10^(common price + common size − book decimals) × (10^8 ± fee units)` in `u128`.
@@ -106,9 +106,10 @@ use std::collections::BinaryHeap;
 
 use thiserror::Error;
 
-use crate::book::{BPS_UNITS_PER_ONE, Book, Bps, TakerSide};
+use crate::book::{BPS_UNITS_PER_ONE, Book, TakerSide};
 use crate::cost::{Cost, execution_cost};
 use crate::decimal::{POW10, Quantity};
+use crate::rules::VenueRules;
 use crate::walk::{Walk, WalkLimits, walk};
 
 /// Most relaxations (greedy merges) one call evaluates while searching around minimums and lot
@@ -121,22 +122,6 @@ pub const SEARCH_NODE_LIMIT: usize = 20_000;
 
 /// Most decimals a common price or size scale may have.
 const MAX_SCALE: u8 = 18;
-
-/// A venue's trading rules for one market, in the units of its book.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VenueRules {
-    /// Taker fee.
-    pub taker_fee: Bps,
-    /// Quantity step, in the book's lots (>= 1): every part is a multiple of it.
-    pub lot_size: u64,
-    /// Smallest quantity the venue accepts, in the book's lots (0 = none).
-    pub min_quantity: u64,
-    /// Smallest notional the venue accepts, in units of `10^-(price_decimals + size_decimals)`
-    /// quote (0 = none).
-    pub min_notional: u128,
-    /// Most this venue may take, in the book's lots (e.g. what the balance allows); `None` = no cap.
-    pub max_quantity: Option<u64>,
-}
 
 /// One venue's share of an allocation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1681,7 +1666,7 @@ impl<const SELL: bool> Exact<SELL> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::Level;
+    use crate::book::{Bps, Level};
     use proptest::prelude::*;
 
     /// A book at the given precisions holding `asks` (best first) and `bids` (best first).

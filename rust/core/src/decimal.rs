@@ -616,6 +616,32 @@ impl Quantity {
     pub fn at_scale(self, decimals: u8) -> Option<u64> {
         rescale(self.mantissa, self.scale, decimals)
     }
+
+    /// This quantity as a count of `10^-decimals` units (lots, ticks or notional units),
+    /// digits beyond `decimals` rounded as `rounding` says; `None` past `u128::MAX`. The one
+    /// rule that turns a market's decimal figure into a book's integer units.
+    #[must_use]
+    pub fn at_scale_rounded(self, decimals: u8, rounding: Rounding) -> Option<u128> {
+        let m = u128::from(self.mantissa);
+        if decimals >= self.scale {
+            m.checked_mul(10u128.checked_pow(u32::from(decimals - self.scale))?)
+        } else {
+            let d = pow10_u128(u32::from(self.scale - decimals));
+            Some(match rounding {
+                Rounding::Down => m / d,
+                Rounding::Up => m.div_ceil(d),
+            })
+        }
+    }
+}
+
+/// Which way [`Quantity::at_scale_rounded`] rounds digits beyond the target precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    /// Towards zero (a cap or a buy's limit: never more than it says).
+    Down,
+    /// Away from zero (a minimum or a sell's limit: never less than it says).
+    Up,
 }
 
 #[cfg(test)]
@@ -714,6 +740,25 @@ mod tests {
             Some(125_000_000)
         );
         assert_eq!(Quantity::parse("1.25").unwrap().at_scale(1), None);
+    }
+
+    #[rstest]
+    #[case("1.25", 1, Rounding::Down, Some(12))]
+    #[case("1.25", 1, Rounding::Up, Some(13))]
+    #[case("1.2", 1, Rounding::Up, Some(12))]
+    #[case("1.25", 4, Rounding::Down, Some(12_500))]
+    #[case("0.001", 0, Rounding::Up, Some(1))]
+    #[case("0.001", 0, Rounding::Down, Some(0))]
+    #[case("18446744073709551615", 19, Rounding::Down, Some(u128::from(u64::MAX) * 10u128.pow(19)))]
+    #[case("18446744073709551615", 36, Rounding::Down, None)]
+    fn quantity_rounds_to_a_scale(
+        #[case] text: &str,
+        #[case] decimals: u8,
+        #[case] rounding: Rounding,
+        #[case] want: Option<u128>,
+    ) {
+        let q = Quantity::parse(text).expect("quantity");
+        assert_eq!(q.at_scale_rounded(decimals, rounding), want);
     }
 
     #[rstest]

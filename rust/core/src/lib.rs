@@ -2,7 +2,7 @@
 //!
 //! Exact fixed-point order books ([`book`]), walking a side for a quantity, a notional or up to a
 //! limit price ([`walk`]), fee-inclusive execution cost ([`cost`]), explainable multi-factor venue
-//! scoring ([`score`]), the router's one-pass screen of every venue ([`route`]), lowest-cost
+//! scoring ([`score`]), venue trading rules in a book's units ([`rules`]), the router's one-pass screen of every venue ([`route`]), lowest-cost
 //! multi-venue allocation ([`allocate`]), exchange checksums ([`checksum`]), book truncation
 //! ([`depth`]) and exchange payload parsing ([`wire`]). No Python here: the
 //! `sor-python` crate binds this to the `sor._core` module.
@@ -14,6 +14,7 @@ pub mod cost;
 pub mod decimal;
 pub mod depth;
 pub mod route;
+pub mod rules;
 pub mod score;
 pub mod walk;
 pub mod wire;

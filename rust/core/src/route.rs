@@ -10,9 +10,9 @@
 //! (liquidity ratio), and worth at least the minimum notional. Every venue gets a [`Verdict`];
 //! the ones that qualify are the candidates a single-venue strategy orders.
 
-use crate::allocate::VenueRules;
 use crate::book::{Book, Bps, TakerSide};
 use crate::decimal::{Quantity, pow10_u128};
+use crate::rules::VenueRules;
 use crate::score::{Candidate, ScoreError, VenueInput, Weights, rank_venues};
 
 /// Why a venue can or cannot take the whole order on its own.

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
-use sor_core::allocate::{self as core_allocate, VenueRules as CoreRules};
+use sor_core::allocate as core_allocate;
 use sor_core::book::{Book, Bps, TakerSide};
 use sor_core::decimal::Quantity;
+use sor_core::rules::{MarketRules, VenueRules as CoreRules, check_lot_size};
 use sor_core::walk::{WalkLimits, walk};
 
 use crate::book::{OrderBook, snapshots};
@@ -18,62 +19,19 @@ use crate::results::{ExecutionCost, WalkResult};
 #[pyclass(module = "sor._core", frozen, from_py_object)]
 #[derive(Clone, Copy)]
 pub struct VenueRules {
-    pub(crate) taker_fee: Bps,
-    lot_size: Option<Quantity>,
-    min_quantity: Quantity,
-    min_notional: Quantity,
-    max_quantity: Option<Quantity>,
-}
-
-/// `q` in units of `10^-decimals`, rounded down (`up = false`) or up.
-fn at_scale_rounded(q: Quantity, decimals: u8, up: bool) -> Option<u128> {
-    let m = u128::from(q.mantissa);
-    if decimals >= q.scale {
-        m.checked_mul(10u128.pow(u32::from(decimals - q.scale)))
-    } else {
-        let d = 10u128.pow(u32::from(q.scale - decimals));
-        Some(if up { m.div_ceil(d) } else { m / d })
-    }
+    market: MarketRules,
 }
 
 impl VenueRules {
+    /// The taker fee.
+    pub(crate) fn taker_fee(&self) -> Bps {
+        self.market.taker_fee
+    }
+
     /// These rules in the units of one book; `index` names the venue in errors.
     pub(crate) fn for_book(&self, index: usize, book: &Book) -> PyResult<CoreRules> {
-        let (pd, sd) = (book.price_decimals(), book.size_decimals());
-        let too_large = |field: &str| invalid(format!("rules[{index}].{field}: too large"));
-        let lot_size = match self.lot_size {
-            None => 1,
-            Some(lot) => lot.at_scale(sd).ok_or_else(|| {
-                invalid(format!(
-                    "rules[{index}].lot_size: finer than the book's size precision ({sd} decimals)"
-                ))
-            })?,
-        };
-        if lot_size == 0 {
-            return Err(invalid(format!(
-                "rules[{index}].lot_size: must be positive"
-            )));
-        }
-        let min_quantity = at_scale_rounded(self.min_quantity, sd, true)
-            .and_then(|v| u64::try_from(v).ok())
-            .ok_or_else(|| too_large("min_quantity"))?;
-        let min_notional = at_scale_rounded(self.min_notional, pd + sd, true)
-            .ok_or_else(|| too_large("min_notional"))?;
-        let max_quantity = self
-            .max_quantity
-            .map(|q| {
-                at_scale_rounded(q, sd, false)
-                    .map(|v| u64::try_from(v).unwrap_or(u64::MAX))
-                    .ok_or_else(|| too_large("max_quantity"))
-            })
-            .transpose()?;
-        Ok(CoreRules {
-            taker_fee: self.taker_fee,
-            lot_size,
-            min_quantity,
-            min_notional,
-            max_quantity,
-        })
+        CoreRules::for_book(&self.market, book.price_decimals(), book.size_decimals())
+            .map_err(|e| invalid(format!("rules[{index}].{e}")))
     }
 }
 
@@ -95,52 +53,56 @@ impl VenueRules {
         min_notional: Option<&Bound<'_, PyAny>>,
         max_quantity: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let zero = Quantity {
-            mantissa: 0,
-            scale: 0,
-        };
-        let lot_size = lot_size.map(|v| quantity("lot_size", v)).transpose()?;
-        if lot_size.is_some_and(|l| l.mantissa == 0) {
-            return Err(invalid("lot_size: must be positive"));
-        }
-        Ok(Self {
-            taker_fee: taker_fee_bps
+        // The lot size is checked first, as it always was: its error wins over the others.
+        let lot_size = lot_size
+            .map(|v| quantity("lot_size", v))
+            .transpose()?
+            .map(check_lot_size)
+            .transpose()
+            .map_err(|e| invalid(e.to_string()))?;
+        let market = MarketRules::new(
+            taker_fee_bps
                 .map(|fee| fee_bps("taker_fee_bps", fee))
                 .transpose()?
                 .unwrap_or(Bps(0)),
             lot_size,
-            min_quantity: min_quantity
+            min_quantity
                 .map(|v| quantity("min_quantity", v))
-                .transpose()?
-                .unwrap_or(zero),
-            min_notional: min_notional
+                .transpose()?,
+            min_notional
                 .map(|v| quantity("min_notional", v))
-                .transpose()?
-                .unwrap_or(zero),
-            max_quantity: max_quantity
+                .transpose()?,
+            max_quantity
                 .map(|v| quantity("max_quantity", v))
                 .transpose()?,
+        );
+        Ok(Self {
+            market: market.map_err(|e| invalid(e.to_string()))?,
         })
     }
     #[getter]
     fn taker_fee_bps(&self) -> f64 {
-        self.taker_fee.as_f64()
+        self.market.taker_fee.as_f64()
     }
     #[getter]
     fn lot_size(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.lot_size.map(|q| quantity_decimal(py, q)).transpose()
+        self.market
+            .lot_size
+            .map(|q| quantity_decimal(py, q))
+            .transpose()
     }
     #[getter]
     fn min_quantity(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        quantity_decimal(py, self.min_quantity)
+        quantity_decimal(py, self.market.min_quantity)
     }
     #[getter]
     fn min_notional(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        quantity_decimal(py, self.min_notional)
+        quantity_decimal(py, self.market.min_notional)
     }
     #[getter]
     fn max_quantity(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        self.max_quantity
+        self.market
+            .max_quantity
             .map(|q| quantity_decimal(py, q))
             .transpose()
     }
@@ -152,11 +114,11 @@ impl VenueRules {
         };
         format!(
             "VenueRules(taker_fee_bps={}, lot_size={}, min_quantity={}, min_notional={}, max_quantity={})",
-            self.taker_fee.as_f64(),
-            show(self.lot_size),
-            show(Some(self.min_quantity)),
-            show(Some(self.min_notional)),
-            show(self.max_quantity)
+            self.market.taker_fee.as_f64(),
+            show(self.market.lot_size),
+            show(Some(self.market.min_quantity)),
+            show(Some(self.market.min_notional)),
+            show(self.market.max_quantity)
         )
     }
 }
@@ -294,7 +256,7 @@ fn prepare<'a>(books: &'a [Arc<Book>], rules: &[VenueRules]) -> PyResult<Prepare
         .enumerate()
         .map(|(index, (book, rule))| rule.for_book(index, book))
         .collect::<PyResult<Vec<_>>>()?;
-    let fees = rules.iter().map(|r| r.taker_fee).collect();
+    let fees = rules.iter().map(VenueRules::taker_fee).collect();
     Ok(Prepared {
         books,
         rules: core_rules,

@@ -198,6 +198,20 @@ pub fn funds_wide_floor<'a>(
     })
 }
 
+/// A balance cap (base units) in a book's lots, by the core's rule
+/// ([`sor_core::rules::balance_cap_lots`]: rounded down, `None` when it binds nothing).
+pub fn balance_cap<'a>(
+    field: impl Into<Field<'a>>,
+    value: &Bound<'_, PyAny>,
+    size_decimals: u8,
+) -> PyResult<Option<u64>> {
+    let field = field.into();
+    with_text(field, value, |text| {
+        sor_core::rules::balance_cap_lots(text, size_decimals)
+            .map_err(|err| decimal_error(field, &err))
+    })
+}
+
 /// Parses a decimal-like value keeping its own scale.
 pub fn quantity<'a>(field: impl Into<Field<'a>>, value: &Bound<'_, PyAny>) -> PyResult<Quantity> {
     let field = field.into();

@@ -290,11 +290,8 @@ fn prepare_parts<'a>(
         let balance_cap = match cap {
             None => None,
             Some(cap) => {
-                // Rounded down to the book's lots: a cap never allows more than it says. A cap
-                // past u64::MAX lots binds no quantity, so it is no cap.
                 let field = Field::item("balance_caps", index, None);
-                let lots = crate::convert::funds_wide_floor(field, cap, book.size_decimals())?;
-                u64::try_from(lots).ok()
+                crate::convert::balance_cap(field, cap, book.size_decimals())?
             }
         };
         venues.push(ScreenVenue {
@@ -309,7 +306,7 @@ fn prepare_parts<'a>(
         venues,
         order,
         weights: weights_arg(weights)?,
-        fees: rules.iter().map(|r| r.taker_fee).collect(),
+        fees: rules.iter().map(VenueRules::taker_fee).collect(),
     })
 }
 
