@@ -13,9 +13,10 @@
 //!
 //! Every decision is made in integers. Quantities are converted to a common size scale (the most
 //! size decimals among the books and the order), prices to a common price scale (the most price
-//! decimals among the books); fees are exact in units of 1e-8 ([`Bps`](crate::book::Bps)). A per-unit price is
-//! compared as the fraction `cost × 10^(common − book price decimals) × (10^8 ± fee units) / lots`,
-//! by exact cross-multiplication in 192 bits; a split's total is
+//! decimals among the books); fees are exact in units of 1e-8 ([`Bps`](crate::book::Bps)). A
+//! per-unit price is compared as the fraction
+//! `cost × 10^(common − book price decimals) × (10^8 ± fee units) / lots`, by exact
+//! cross-multiplication in 192 bits; a split's total is
 //! `Σ notional × 10^(common price + common size − book decimals) × (10^8 ± fee units)` in `u128`.
 //! Anything that does not fit is refused with [`AllocateError::Overflow`], never wrapped.
 //! Only the reported [`Cost`]s and [`Allocation::total`] are floats.
