@@ -42,11 +42,11 @@ from sor.feeds import (
     Backoff,
     BinanceSpotAdapter,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     FeedStats,
     MalformedMessage,
-    Market,
     Outcome,
 )
 from sor.feeds.events import Change
@@ -181,9 +181,9 @@ def make_stream(messages: int = MESSAGES, seed: int = 7) -> FeedStream:
     return FeedStream(snapshot_id, bids, asks, out, final, last_id)
 
 
-def market() -> Market:
+def market() -> BookMarket:
     """The stream's market as sor's feeds take it."""
-    return Market(SYMBOL, PRICE_DECIMALS, SIZE_DECIMALS)
+    return BookMarket(SYMBOL, PRICE_DECIMALS, SIZE_DECIMALS)
 
 
 def ticks(text: str, decimals: int) -> int:

@@ -63,6 +63,7 @@ import orjson
 from sor.feeds import (
     Backoff,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     BybitSpotAdapter,
@@ -71,7 +72,6 @@ from sor.feeds import (
     FeedStats,
     KrakenAdapter,
     MalformedMessage,
-    Market,
     OkxAdapter,
     Outcome,
 )
@@ -174,9 +174,9 @@ class NativeStream:
         """Total size of the update messages, in bytes."""
         return sum(len(m) for m in self.messages)
 
-    def market(self) -> Market:
+    def market(self) -> BookMarket:
         """The stream's market as sor's feeds take it."""
-        return Market(self.symbol, PRICE_DECIMALS, SIZE_DECIMALS)
+        return BookMarket(self.symbol, PRICE_DECIMALS, SIZE_DECIMALS)
 
 
 Change = tuple[Side, int, int]

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import sor
 from sor.config import Settings
-from sor.feeds import Feed, Market
+from sor.feeds import BookMarket, Feed
 from sor.feeds.backoff import Backoff
 from sor.feeds.binance import BinanceSpotAdapter
 from sor.samples import sample_levels
@@ -28,7 +28,7 @@ MARKET = sor.Market(
 
 def exercise(settings: Settings) -> None:
     """Builds a feed and a router from ``settings`` and uses both; raises whatever they do."""
-    feed = Feed(BinanceSpotAdapter([Market("BTC/USDT", 2, 5)]), config=settings.feeds)
+    feed = Feed(BinanceSpotAdapter([BookMarket("BTC/USDT", 2, 5)]), config=settings.feeds)
     assert feed.config is settings.feeds
     settings.feeds.staleness_for("BTC/USDT")
     for policy in (settings.feeds.reconnect_backoff, settings.feeds.resync_backoff):

@@ -9,8 +9,7 @@ import pytest
 from sor import InvalidInput, OrderRequest, Settings
 from sor.execution import ExecutionStatus
 from sor.feeds import BinanceSpotAdapter
-from sor.feeds import Market as FeedMarket
-from sor.markets import Venue
+from sor.markets import BookMarket, Venue
 from sor.runtime import Runtime
 from sor.samples import DEMO_VENUES
 from sor.sim.embedded import SYMBOL, EmbeddedExchanges, demo_market
@@ -79,7 +78,7 @@ async def test_a_failed_start_stops_what_was_started() -> None:
     log: list[str] = []
     venue = Venue("binance", [demo_market(DEMO_VENUES[0])])
     adapter = BinanceSpotAdapter(
-        [FeedMarket(SYMBOL, 2, 5)], ws_url="ws://127.0.0.1:9", rest_url="http://127.0.0.1:9"
+        [BookMarket(SYMBOL, 2, 5)], ws_url="ws://127.0.0.1:9", rest_url="http://127.0.0.1:9"
     )
     runtime = Runtime(
         [venue], {"binance": adapter}, services=(Recorder("a", log), Recorder("b", log, fail=True))
@@ -100,12 +99,12 @@ def test_every_venue_needs_exactly_one_adapter() -> None:
     venue = Venue("binance", [demo_market(DEMO_VENUES[0])])
     with pytest.raises(InvalidInput, match="no feed adapter for binance"):
         Runtime([venue], {})
-    adapter = BinanceSpotAdapter([FeedMarket(SYMBOL, 2, 5)])
+    adapter = BinanceSpotAdapter([BookMarket(SYMBOL, 2, 5)])
     with pytest.raises(InvalidInput, match="okx is not one of the venues"):
         Runtime([venue], {"binance": adapter, "okx": adapter})
 
 
 def test_settings_default_to_sors_defaults() -> None:
     venue = Venue("binance", [demo_market(DEMO_VENUES[0])])
-    adapter = BinanceSpotAdapter([FeedMarket(SYMBOL, 2, 5)])
+    adapter = BinanceSpotAdapter([BookMarket(SYMBOL, 2, 5)])
     assert Runtime([venue], {"binance": adapter}).settings == Settings()

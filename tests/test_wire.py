@@ -24,10 +24,10 @@ from sor.feeds import (
     Backoff,
     BinanceSpotAdapter,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     MalformedMessage,
-    Market,
     Outcome,
 )
 from sor.feeds.events import BookSide
@@ -126,7 +126,7 @@ def test_realistic_stream_parses_like_the_string_path_and_builds_the_true_book()
 def test_adapter_hands_binance_payloads_to_the_core_and_the_feed_keeps_the_true_book() -> None:
     model, start, payloads = model_stream(seed=12, steps=300)
     adapter = BinanceSpotAdapter(
-        [Market("BTC/USDT", 2, 8)], ws_url="ws://127.0.0.1:9/ws", rest_url="http://127.0.0.1:9"
+        [BookMarket("BTC/USDT", 2, 8)], ws_url="ws://127.0.0.1:9/ws", rest_url="http://127.0.0.1:9"
     )
     sync = BookSync(
         "BTC/USDT",
@@ -295,7 +295,7 @@ def test_bad_precision_in_the_markets_is_refused() -> None:
 
 def adapter() -> BinanceSpotAdapter:
     return BinanceSpotAdapter(
-        [Market("BTC/USDT", 2, 8)], ws_url="ws://127.0.0.1:9/ws", rest_url="http://127.0.0.1:9"
+        [BookMarket("BTC/USDT", 2, 8)], ws_url="ws://127.0.0.1:9/ws", rest_url="http://127.0.0.1:9"
     )
 
 

@@ -26,19 +26,19 @@ from sor import InvalidInput, OrderBook
 from sor._core import CoinbaseLevel2Parser, DepthChanges
 from sor.feeds import (
     BookDelta,
+    BookMarket,
     BookSnapshot,
     CoinbaseAdvancedAdapter,
     Control,
     MalformedMessage,
-    Market,
 )
 from sor.feeds.events import FeedEvent
 from sor.sim import CoinbaseSimulator, SimMarket
 from sor.sim import coinbase as coinbase_sim
 from sor.sim.book_model import Step
 
-BTC = Market("BTC/USD", price_decimals=2, size_decimals=8)
-ETH = Market("ETH/USD", price_decimals=2, size_decimals=8)
+BTC = BookMarket("BTC/USD", price_decimals=2, size_decimals=8)
+ETH = BookMarket("ETH/USD", price_decimals=2, size_decimals=8)
 
 
 def _docs_module() -> ModuleType:
@@ -55,7 +55,7 @@ def _docs_module() -> ModuleType:
 DOCS = _docs_module()
 
 
-def adapters(*markets: Market) -> tuple[CoinbaseAdvancedAdapter, CoinbaseAdvancedAdapter]:
+def adapters(*markets: BookMarket) -> tuple[CoinbaseAdvancedAdapter, CoinbaseAdvancedAdapter]:
     """The adapter as configured, and one that reads every message in Python only."""
     chosen = list(markets) or [BTC]
     core = CoinbaseAdvancedAdapter(chosen, ws_url="ws://127.0.0.1:9")

@@ -22,7 +22,7 @@ from tests.feeds import test_okx_docs as okx_docs
 
 from sor._core import BybitOrderbookParser, DepthChanges, OkxBooksParser, split_sides
 from sor.errors import InvalidInput
-from sor.feeds import BookDelta, BookSnapshot, FeedEvent, MalformedMessage, Market
+from sor.feeds import BookDelta, BookMarket, BookSnapshot, FeedEvent, MalformedMessage
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.bybit import BybitSpotAdapter
 from sor.feeds.okx import OkxAdapter
@@ -95,7 +95,7 @@ def test_books_fed_by_the_core_end_where_the_simulated_stream_leads(
 def test_okx_snapshot_with_a_computed_checksum_reads_alike_with_its_check() -> None:
     sim = OkxSimulator([SimMarket("BTC/USDT", 2, 8)], seed=7, checksums="computed")
     snapshot = sim._snapshot(sim._instruments["BTC/USDT"])
-    adapter = OkxAdapter([Market("BTC/USDT", price_decimals=2, size_decimals=8)])
+    adapter = OkxAdapter([BookMarket("BTC/USDT", price_decimals=2, size_decimals=8)])
     core, python = both_paths(adapter, snapshot)
     assert core == python
     assert [type(event) for event in core] == [BookSnapshot, BookDelta]

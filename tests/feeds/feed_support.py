@@ -13,7 +13,7 @@ from typing import Protocol
 import pytest
 
 from sor import OrderBook
-from sor.feeds import BackoffPolicy, Feed, FeedConfig, Market
+from sor.feeds import BackoffPolicy, BookMarket, Feed, FeedConfig
 from sor.sim import SimMarket
 
 SIM_MARKETS = (SimMarket("BTC/USDT", mid="65000"), SimMarket("ETH/USDT", mid="3000"))
@@ -62,9 +62,9 @@ async def poll_until(predicate: Callable[[], bool], timeout: float = 5.0, what: 
         await asyncio.sleep(0.002)
 
 
-def market_of(sim_market: SimMarket) -> Market:
+def market_of(sim_market: SimMarket) -> BookMarket:
     """The feed-side market of a simulated one (same precision)."""
-    return Market(sim_market.symbol, sim_market.price_decimals, sim_market.size_decimals)
+    return BookMarket(sim_market.symbol, sim_market.price_decimals, sim_market.size_decimals)
 
 
 def describe_difference(book: OrderBook, truth: OrderBook) -> str:

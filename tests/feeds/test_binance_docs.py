@@ -18,11 +18,11 @@ from sor.feeds import (
     Backoff,
     BinanceSpotAdapter,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     Control,
     MalformedMessage,
-    Market,
     Outcome,
     Reconnect,
 )
@@ -67,10 +67,10 @@ ERROR_SAMPLES = (
     b'{"code": 3, "msg": "Invalid JSON: expected value at line 1 column 1"}',
 )
 
-BNBBTC = Market("BNB/BTC", price_decimals=8, size_decimals=8)
+BNBBTC = BookMarket("BNB/BTC", price_decimals=8, size_decimals=8)
 
 
-def adapter(*markets: Market) -> BinanceSpotAdapter:
+def adapter(*markets: BookMarket) -> BinanceSpotAdapter:
     return BinanceSpotAdapter(
         list(markets) or [BNBBTC], ws_url="ws://127.0.0.1:9/ws", rest_url="http://127.0.0.1:9"
     )
@@ -132,7 +132,7 @@ def test_documented_procedure_on_the_samples_drops_the_event_older_than_the_snap
 
 
 def test_subscription_request_has_the_documented_shape() -> None:
-    source = adapter(Market("BTC/USDT", 2, 8), Market("ETH/USDT", 2, 8))
+    source = adapter(BookMarket("BTC/USDT", 2, 8), BookMarket("ETH/USDT", 2, 8))
     (message,) = source.subscribe_messages()
     request = orjson.loads(message)
     assert request.keys() == SUBSCRIBE_REQUEST_SAMPLE.keys()
@@ -228,4 +228,4 @@ def test_depth_request_weights_follow_the_documented_table() -> None:
 
 def test_unified_symbols_map_to_binance_names() -> None:
     assert binance_symbol("BTC/USDT") == "BTCUSDT"
-    assert adapter(Market("BTC/USDT", 2, 8)).stream_name("BTC/USDT") == "btcusdt@depth@100ms"
+    assert adapter(BookMarket("BTC/USDT", 2, 8)).stream_name("BTC/USDT") == "btcusdt@depth@100ms"

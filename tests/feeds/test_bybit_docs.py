@@ -19,14 +19,14 @@ from sor.feeds import (
     Backoff,
     BackoffPolicy,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     BybitSpotAdapter,
     Control,
     MalformedMessage,
-    Market,
     Outcome,
-    Verdict,
+    SequenceVerdict,
 )
 from sor.feeds.bybit import bybit_symbol
 
@@ -105,10 +105,10 @@ SUBSCRIBE_REQUEST_SAMPLE = {
     "args": ["orderbook.1.BTCUSDT", "publicTrade.BTCUSDT", "orderbook.1.ETHUSDT"],
 }
 
-BTCUSDT = Market("BTC/USDT", price_decimals=2, size_decimals=6)
+BTCUSDT = BookMarket("BTC/USDT", price_decimals=2, size_decimals=6)
 
 
-def adapter(*markets: Market, depth: int = 50, strict_gaps: bool = True) -> BybitSpotAdapter:
+def adapter(*markets: BookMarket, depth: int = 50, strict_gaps: bool = True) -> BybitSpotAdapter:
     return BybitSpotAdapter(
         list(markets) or [BTCUSDT],
         ws_url="ws://127.0.0.1:9",
@@ -212,12 +212,12 @@ def test_delta_with_update_id_1_is_a_restart_snapshot_sorted_best_first() -> Non
 
 def test_verdict_follows_update_ids_of_the_topic() -> None:
     bybit = adapter()
-    assert bybit.verdict(100, BookDelta("BTC/USDT", 101, 101, [])) is Verdict.APPLY
-    assert bybit.verdict(100, BookDelta("BTC/USDT", 100, 100, [])) is Verdict.SKIP
-    assert bybit.verdict(100, BookDelta("BTC/USDT", 103, 103, [])) is Verdict.GAP
+    assert bybit.verdict(100, BookDelta("BTC/USDT", 101, 101, [])) is SequenceVerdict.APPLY
+    assert bybit.verdict(100, BookDelta("BTC/USDT", 100, 100, [])) is SequenceVerdict.SKIP
+    assert bybit.verdict(100, BookDelta("BTC/USDT", 103, 103, [])) is SequenceVerdict.GAP
     lenient = adapter(strict_gaps=False)
-    assert lenient.verdict(100, BookDelta("BTC/USDT", 103, 103, [])) is Verdict.APPLY
-    assert lenient.verdict(100, BookDelta("BTC/USDT", 99, 99, [])) is Verdict.SKIP
+    assert lenient.verdict(100, BookDelta("BTC/USDT", 103, 103, [])) is SequenceVerdict.APPLY
+    assert lenient.verdict(100, BookDelta("BTC/USDT", 99, 99, [])) is SequenceVerdict.SKIP
 
 
 def test_subscription_response_and_every_documented_pong_are_control_messages() -> None:
@@ -228,7 +228,7 @@ def test_subscription_response_and_every_documented_pong_are_control_messages() 
 
 
 def test_requests_have_the_documented_shape() -> None:
-    markets = [Market(f"C{i}/USDT", 2, 2) for i in range(12)]
+    markets = [BookMarket(f"C{i}/USDT", 2, 2) for i in range(12)]
     bybit = adapter(*markets, depth=200)
     requests = [orjson.loads(m) for m in bybit.subscribe_messages()]
     assert [len(r["args"]) for r in requests] == [10, 2], "spot: at most 10 args per request"

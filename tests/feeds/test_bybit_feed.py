@@ -19,7 +19,7 @@ import pytest
 from feed_support import FAST, assert_books_equal_truth, market_of, poll_until
 from websockets.asyncio.client import connect
 
-from sor.feeds import BybitSpotAdapter, Control, Feed, Market, SyncState
+from sor.feeds import BookMarket, BybitSpotAdapter, Control, Feed, SyncState
 from sor.sim import BybitSimulator, SimMarket
 
 BTC = "BTC/USDT"
@@ -256,7 +256,7 @@ async def test_depth_1_topic_sends_snapshots_that_keep_the_best_levels(
 async def test_simulator_answers_the_adapters_ping_with_the_documented_pong(
     sim: BybitSimulator,
 ) -> None:
-    adapter = BybitSpotAdapter([Market(BTC, 2, 8)], ws_url=sim.ws_url)
+    adapter = BybitSpotAdapter([BookMarket(BTC, 2, 8)], ws_url=sim.ws_url)
     async with connect(sim.ws_url) as ws:
         await ws.send(adapter.heartbeat_message())
         reply = await ws.recv(decode=False)

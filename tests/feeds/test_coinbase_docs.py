@@ -19,15 +19,15 @@ from sor.feeds import (
     Backoff,
     BackoffPolicy,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     CoinbaseAdvancedAdapter,
     Control,
     MalformedMessage,
-    Market,
     Outcome,
     Reconnect,
-    Verdict,
+    SequenceVerdict,
 )
 from sor.feeds.coinbase import coinbase_product
 
@@ -84,11 +84,11 @@ HEARTBEATS_REQUEST_SAMPLE = {"type": "subscribe", "channel": "heartbeats", "jwt"
 # websocket-overview, "Unsubscribing", without authentication.
 UNSUBSCRIBE_SAMPLE = {"type": "unsubscribe", "product_ids": ["ETH-USD"], "channel": "level2"}
 
-BTC = Market("BTC/USD", price_decimals=2, size_decimals=8)
-ETH = Market("ETH/USD", price_decimals=2, size_decimals=8)
+BTC = BookMarket("BTC/USD", price_decimals=2, size_decimals=8)
+ETH = BookMarket("ETH/USD", price_decimals=2, size_decimals=8)
 
 
-def adapter(*markets: Market, jwt: str | None = None) -> CoinbaseAdvancedAdapter:
+def adapter(*markets: BookMarket, jwt: str | None = None) -> CoinbaseAdvancedAdapter:
     return CoinbaseAdvancedAdapter(
         list(markets) or [BTC],
         ws_url="ws://127.0.0.1:9",
@@ -215,9 +215,9 @@ def test_every_connection_counts_its_sequence_numbers_anew() -> None:
 def test_verdict_applies_updates_whose_numbers_skip_other_products() -> None:
     coinbase = adapter()
     delta = BookDelta("BTC/USD", 9, 9, [])
-    assert coinbase.verdict(4, delta) is Verdict.APPLY
-    assert coinbase.verdict(9, delta) is Verdict.APPLY, "several events of one message"
-    assert coinbase.verdict(10, delta) is Verdict.SKIP
+    assert coinbase.verdict(4, delta) is SequenceVerdict.APPLY
+    assert coinbase.verdict(9, delta) is SequenceVerdict.APPLY, "several events of one message"
+    assert coinbase.verdict(10, delta) is SequenceVerdict.SKIP
 
 
 def test_subscriptions_follow_the_documented_requests() -> None:

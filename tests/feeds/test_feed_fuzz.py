@@ -50,6 +50,7 @@ from sor import OrderBook
 from sor.feeds import (
     BinanceSpotAdapter,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BybitSpotAdapter,
     CoinbaseAdvancedAdapter,
@@ -57,7 +58,6 @@ from sor.feeds import (
     Feed,
     KrakenAdapter,
     MalformedMessage,
-    Market,
     OkxAdapter,
     SyncState,
     WeightLimiter,
@@ -402,7 +402,7 @@ def test_mutated_binance_snapshots_are_refused_whole_or_read_exactly(
         assert book == truth, _failure("binance REST", case, mutation, data, "read wrongly")
 
 
-def _book(market: Market, snapshot: BookSnapshot) -> OrderBook:
+def _book(market: BookMarket, snapshot: BookSnapshot) -> OrderBook:
     book = OrderBook(market.price_decimals, market.size_decimals)
     book.apply_snapshot(snapshot.bids, snapshot.asks, sequence=snapshot.sequence)
     return book

@@ -24,15 +24,15 @@ from websockets.exceptions import ConnectionClosed
 from sor.errors import InvalidInput
 from sor.feeds import (
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BybitSpotAdapter,
     Control,
     ExchangeAdapter,
     Feed,
     FeedEvent,
-    Market,
+    SequenceVerdict,
     SyncState,
-    Verdict,
 )
 from sor.feeds.okx import OkxAdapter
 from sor.sim import BybitSimulator, SimMarket
@@ -54,7 +54,7 @@ class PingingAdapter(ExchangeAdapter):
 
     def __init__(
         self,
-        markets: Sequence[Market],
+        markets: Sequence[BookMarket],
         url: str,
         heartbeat_interval: float | None,
         ping_size: int = 0,
@@ -83,8 +83,8 @@ class PingingAdapter(ExchangeAdapter):
             return [BookSnapshot(BTC, 1, [("100.0", "1")], [("101.0", "1")])]
         return [Control(str(message))]
 
-    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
-        return Verdict.APPLY
+    def verdict(self, book_sequence: int, delta: BookDelta) -> SequenceVerdict:
+        return SequenceVerdict.APPLY
 
 
 class RecordingServer:
@@ -157,7 +157,7 @@ async def start_feed(feeds: list[Feed], adapter: ExchangeAdapter, **config: obje
 
 async def test_pings_arrive_every_heartbeat_interval_as_text_frames(feeds: list[Feed]) -> None:
     async with RecordingServer() as server:
-        adapter = PingingAdapter([Market(BTC, 1, 4)], server.url, INTERVAL)
+        adapter = PingingAdapter([BookMarket(BTC, 1, 4)], server.url, INTERVAL)
         feed = await start_feed(feeds, adapter)
         await feed.wait_live(timeout=5)
         await poll_until(lambda: len(server.pings()) >= 5, what="five pings")
@@ -174,7 +174,7 @@ async def test_pings_arrive_every_heartbeat_interval_as_text_frames(feeds: list[
 
 async def test_adapter_without_a_heartbeat_interval_sends_no_pings(feeds: list[Feed]) -> None:
     async with RecordingServer() as server:
-        adapter = PingingAdapter([Market(BTC, 1, 4)], server.url, None)
+        adapter = PingingAdapter([BookMarket(BTC, 1, 4)], server.url, None)
         feed = await start_feed(feeds, adapter)
         await feed.wait_live(timeout=5)
         await asyncio.sleep(5 * INTERVAL)  # five intervals of the test above: nothing comes
@@ -188,7 +188,7 @@ async def test_ping_that_cannot_be_sent_within_send_timeout_ends_the_connection(
 ) -> None:
     async with RecordingServer(read=False) as server:
         # 1 MB pings every 5 ms to a server that reads nothing: TCP buffers fill, a send blocks.
-        adapter = PingingAdapter([Market(BTC, 1, 4)], server.url, 0.005, ping_size=1 << 20)
+        adapter = PingingAdapter([BookMarket(BTC, 1, 4)], server.url, 0.005, ping_size=1 << 20)
         with caplog.at_level(logging.WARNING, logger="sor.feeds"):
             feed = await start_feed(feeds, adapter, send_timeout=0.2)
             await feed.wait_live(timeout=5)
@@ -202,7 +202,7 @@ async def test_ping_that_cannot_be_sent_within_send_timeout_ends_the_connection(
 
 
 def test_heartbeat_is_off_by_default_and_a_bad_interval_is_refused() -> None:
-    adapter = PingingAdapter([Market(BTC, 1, 4)], "ws://127.0.0.1:9", None)
+    adapter = PingingAdapter([BookMarket(BTC, 1, 4)], "ws://127.0.0.1:9", None)
     assert ExchangeAdapter.heartbeat_interval is None
     with pytest.raises(NotImplementedError):
         ExchangeAdapter.heartbeat_message(adapter)

@@ -26,6 +26,7 @@ from sor import OrderBook
 from sor.feeds import (
     Backoff,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     Control,
@@ -33,16 +34,15 @@ from sor.feeds import (
     Feed,
     FeedEvent,
     MalformedMessage,
-    Market,
     Outcome,
     Reconnect,
+    SequenceVerdict,
     SyncState,
-    Verdict,
 )
 
 BTC = "BTC/USD"
 ETH = "ETH/USD"
-MARKETS = [Market(BTC, 1, 4), Market(ETH, 2, 4)]
+MARKETS = [BookMarket(BTC, 1, 4), BookMarket(ETH, 2, 4)]
 
 
 def top_checksum(book: OrderBook, depth: int) -> int:
@@ -70,7 +70,7 @@ class ScriptedAdapter(ExchangeAdapter):
 
     def __init__(
         self,
-        markets: Sequence[Market],
+        markets: Sequence[BookMarket],
         url: str,
         *,
         can_resubscribe: bool = True,
@@ -125,10 +125,14 @@ class ScriptedAdapter(ExchangeAdapter):
         except (orjson.JSONDecodeError, KeyError, TypeError) as error:
             raise MalformedMessage(f"unreadable: {error!r}") from None
 
-    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
+    def verdict(self, book_sequence: int, delta: BookDelta) -> SequenceVerdict:
         if delta.first_sequence <= book_sequence:
-            return Verdict.SKIP
-        return Verdict.APPLY if delta.first_sequence == book_sequence + 1 else Verdict.GAP
+            return SequenceVerdict.SKIP
+        return (
+            SequenceVerdict.APPLY
+            if delta.first_sequence == book_sequence + 1
+            else SequenceVerdict.GAP
+        )
 
     def checksum_matches(self, book: OrderBook, checksum: int) -> bool:
         return top_checksum(book, self.max_depth or 10) == checksum
@@ -391,7 +395,7 @@ async def test_checksum_mismatch_resubscribes_and_a_match_keeps_the_book(
 
 
 def test_book_is_cut_to_the_adapter_depth_before_the_checksum() -> None:
-    adapter = ScriptedAdapter([Market(BTC, 1, 4)], "ws://127.0.0.1:9", max_depth=2)
+    adapter = ScriptedAdapter([BookMarket(BTC, 1, 4)], "ws://127.0.0.1:9", max_depth=2)
     sync = BookSync(
         BTC, adapter.new_book(BTC), adapter, Backoff(rng=random.Random(1)), max_buffer=10, now=0.0
     )
@@ -413,7 +417,7 @@ def test_book_is_cut_to_the_adapter_depth_before_the_checksum() -> None:
 
 
 def test_delta_while_waiting_for_a_stream_snapshot_is_dropped_not_buffered() -> None:
-    adapter = ScriptedAdapter([Market(BTC, 1, 4)], "ws://127.0.0.1:9")
+    adapter = ScriptedAdapter([BookMarket(BTC, 1, 4)], "ws://127.0.0.1:9")
     sync = BookSync(
         BTC, adapter.new_book(BTC), adapter, Backoff(rng=random.Random(1)), max_buffer=10, now=0.0
     )

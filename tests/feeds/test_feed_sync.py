@@ -15,16 +15,16 @@ from sor.feeds import (
     Backoff,
     BinanceSpotAdapter,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     Feed,
     FeedConfig,
-    Market,
     Outcome,
     SyncState,
 )
 
-MARKET = Market("BTC/USDT", price_decimals=2, size_decimals=8)
+MARKET = BookMarket("BTC/USDT", price_decimals=2, size_decimals=8)
 
 
 def adapter() -> BinanceSpotAdapter:

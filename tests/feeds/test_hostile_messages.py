@@ -18,12 +18,12 @@ from feed_support import FAST, SIM_MARKETS, TruthSource, market_of, poll_until
 
 from sor.feeds import (
     BinanceSpotAdapter,
+    BookMarket,
     BybitSpotAdapter,
     CoinbaseAdvancedAdapter,
     Feed,
     KrakenAdapter,
     MalformedMessage,
-    Market,
     OkxAdapter,
     SyncState,
     WeightLimiter,
@@ -31,9 +31,9 @@ from sor.feeds import (
 from sor.feeds.binance import parse_snapshot
 from sor.sim import BinanceSimulator, CoinbaseSimulator, SimMarket
 
-BTC_USDT = Market("BTC/USDT", price_decimals=2, size_decimals=8)
-BTC_USD = Market("BTC/USD", price_decimals=2, size_decimals=8)
-ETH_USD = Market("ETH/USD", price_decimals=2, size_decimals=8)
+BTC_USDT = BookMarket("BTC/USDT", price_decimals=2, size_decimals=8)
+BTC_USD = BookMarket("BTC/USD", price_decimals=2, size_decimals=8)
+ETH_USD = BookMarket("ETH/USD", price_decimals=2, size_decimals=8)
 COINBASE_MARKETS = (SimMarket("BTC/USD", mid="65000"), SimMarket("ETH/USD", mid="3000"))
 
 

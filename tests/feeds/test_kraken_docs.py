@@ -17,18 +17,18 @@ import pytest
 from sor.feeds import (
     Backoff,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     Control,
     KrakenAdapter,
     MalformedMessage,
-    Market,
     Outcome,
 )
 from sor.feeds.kraken import decode_exact
 
-MATIC = Market("MATIC/USD", price_decimals=4, size_decimals=8)
-ALGO = Market("ALGO/USD", price_decimals=5, size_decimals=8)
+MATIC = BookMarket("MATIC/USD", price_decimals=4, size_decimals=8)
+ALGO = BookMarket("ALGO/USD", price_decimals=5, size_decimals=8)
 
 SNAPSHOT = b"""{
     "channel": "book",
@@ -109,7 +109,7 @@ GUIDE_ASKS = [
 ]
 
 
-def adapter(*markets: Market, depth: int = 10) -> KrakenAdapter:
+def adapter(*markets: BookMarket, depth: int = 10) -> KrakenAdapter:
     return KrakenAdapter(list(markets or (MATIC,)), depth=depth, ws_url="ws://127.0.0.1:9/v2")
 
 
@@ -190,7 +190,7 @@ def test_documented_update_applies_and_its_checksum_verifies() -> None:
 
 
 def test_checksum_guide_example_verifies_from_a_message_of_json_numbers() -> None:
-    btc = Market("BTC/USD", price_decimals=1, size_decimals=8)
+    btc = BookMarket("BTC/USD", price_decimals=1, size_decimals=8)
     data = {
         "symbol": "BTC/USD",
         "bids": [{"price": p, "qty": q} for p, q in GUIDE_BIDS],
@@ -315,7 +315,7 @@ def test_unreadable_messages_are_malformed_and_name_their_book_when_known(
 
 
 def test_unified_symbols_map_to_kraken_v2_names() -> None:
-    source = adapter(Market("XBT/USD", 1, 8), Market("ETH/USD", 2, 8))
+    source = adapter(BookMarket("XBT/USD", 1, 8), BookMarket("ETH/USD", 2, 8))
     (message,) = source.subscribe_messages()
     assert orjson.loads(message)["params"]["symbol"] == ["BTC/USD", "ETH/USD"]
     events = source.parse(

@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 from feed_support import FAST, describe_difference, market_of, poll_until
 
-from sor.feeds import Feed, KrakenAdapter, Market, SyncState
+from sor.feeds import BookMarket, Feed, KrakenAdapter, SyncState
 from sor.sim import KrakenSimulator, SimMarket
 
 BTC = "BTC/USD"
@@ -43,7 +43,7 @@ async def make_feed() -> AsyncIterator[MakeFeed]:
         simulator: KrakenSimulator,
         *,
         depth: int = 10,
-        markets: Sequence[Market] | None = None,
+        markets: Sequence[BookMarket] | None = None,
         **config: object,
     ) -> Feed:
         adapter = KrakenAdapter(
@@ -253,7 +253,7 @@ async def test_crossed_update_is_refused_and_the_book_resynced(
 async def test_refused_subscription_is_retried_and_other_books_stay_live(
     sim: KrakenSimulator, make_feed: MakeFeed
 ) -> None:
-    markets = [market_of(MARKETS[0]), Market("NOPE/USD", 2, 8)]
+    markets = [market_of(MARKETS[0]), BookMarket("NOPE/USD", 2, 8)]
     feed = await make_feed(sim, markets=markets, snapshot_timeout=0.1)
     await feed.wait_live([BTC], timeout=5)
 

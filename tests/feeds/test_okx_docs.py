@@ -20,19 +20,19 @@ import pytest
 from sor.feeds import (
     Backoff,
     BookDelta,
+    BookMarket,
     BookSnapshot,
     BookSync,
     Control,
     MalformedMessage,
-    Market,
     Outcome,
     Reconnect,
-    Verdict,
+    SequenceVerdict,
 )
 from sor.feeds.okx import PING_MESSAGE, OkxAdapter, okx_inst_id
 from sor.sim.okx import checksum_string, signed_crc32
 
-BTC = Market("BTC/USDT", price_decimals=2, size_decimals=8)
+BTC = BookMarket("BTC/USDT", price_decimals=2, size_decimals=8)
 
 # "WS / Order book channel", request example.
 SUBSCRIBE_REQUEST_SAMPLE = {
@@ -129,7 +129,7 @@ CHECKSUM_EXAMPLES = [
 ]
 
 
-def adapter(*markets: Market) -> OkxAdapter:
+def adapter(*markets: BookMarket) -> OkxAdapter:
     return OkxAdapter(list(markets) or [BTC], ws_url="ws://127.0.0.1:9/ws/v5/public")
 
 
@@ -155,7 +155,7 @@ def test_subscription_request_has_the_documented_shape() -> None:
 
 
 def test_one_subscription_carries_every_instrument() -> None:
-    source = adapter(BTC, Market("ETH/USDT", 2, 6))
+    source = adapter(BTC, BookMarket("ETH/USDT", 2, 6))
     (message,) = source.subscribe_messages()
     assert orjson.loads(message)["args"] == [
         {"channel": "books", "instId": "BTC-USDT"},
@@ -164,7 +164,7 @@ def test_one_subscription_carries_every_instrument() -> None:
 
 
 def test_resubscribing_one_instrument_is_an_unsubscribe_then_a_subscribe() -> None:
-    source = adapter(BTC, Market("ETH/USDT", 2, 6))
+    source = adapter(BTC, BookMarket("ETH/USDT", 2, 6))
     unsubscribe, subscribe = (orjson.loads(m) for m in source.resubscribe_messages("ETH/USDT"))
     arg = [{"channel": "books", "instId": "ETH-USDT"}]
     assert unsubscribe == {"op": "unsubscribe", "args": arg}
@@ -268,7 +268,7 @@ def test_documented_sequence_example_is_applied_including_no_change_and_reset() 
         entry["bids"] = [] if size is None else [["8000", size, "0", "1"]]
         (delta,) = source.parse(orjson.dumps(message))
         assert isinstance(delta, BookDelta)
-        assert source.verdict(sync.book.sequence, delta) is Verdict.APPLY
+        assert source.verdict(sync.book.sequence, delta) is SequenceVerdict.APPLY
         assert sync.on_delta(delta, now=2.0) is Outcome.APPLIED
         assert sync.book.sequence == sequence
     assert sync.book.levels("bid")[-1].size == Decimal("3")
@@ -278,17 +278,17 @@ def test_documented_sequence_example_is_applied_including_no_change_and_reset() 
 @pytest.mark.parametrize(
     ("book_sequence", "previous", "sequence", "verdict"),
     [
-        (15, 15, 20, Verdict.APPLY),
-        (15, 15, 15, Verdict.APPLY),  # no change
-        (15, 15, 3, Verdict.APPLY),  # sequence reset
-        (15, 16, 20, Verdict.GAP),  # the message after 15 was lost
-        (15, 3, 20, Verdict.GAP),  # chained to something else
-        (15, 10, 15, Verdict.SKIP),  # already in the book
-        (15, 10, 12, Verdict.SKIP),
+        (15, 15, 20, SequenceVerdict.APPLY),
+        (15, 15, 15, SequenceVerdict.APPLY),  # no change
+        (15, 15, 3, SequenceVerdict.APPLY),  # sequence reset
+        (15, 16, 20, SequenceVerdict.GAP),  # the message after 15 was lost
+        (15, 3, 20, SequenceVerdict.GAP),  # chained to something else
+        (15, 10, 15, SequenceVerdict.SKIP),  # already in the book
+        (15, 10, 12, SequenceVerdict.SKIP),
     ],
 )
 def test_sequence_rule_chains_by_prev_seq_id(
-    book_sequence: int, previous: int, sequence: int, verdict: Verdict
+    book_sequence: int, previous: int, sequence: int, verdict: SequenceVerdict
 ) -> None:
     delta = BookDelta("BTC/USDT", sequence, sequence, [], previous)
     assert adapter().verdict(book_sequence, delta) is verdict

@@ -1,7 +1,7 @@
 """Live market data: exchange websocket feeds that keep exact :class:`sor.OrderBook` books.
 
 A :class:`Feed` runs one websocket connection for an :class:`ExchangeAdapter` (one exchange's
-wire protocol, for a list of :class:`Market`) and keeps each market's book in sync: snapshot
+wire protocol, for a list of :class:`BookMarket`) and keeps each market's book in sync: snapshot
 plus deltas under the exchange's sequence rule, resync on any doubt, reconnect with backoff,
 staleness, counters. Symbols are ccxt's unified form (``"BTC/USDT"``).
 
@@ -10,7 +10,7 @@ Exchanges without a native adapter go through ccxt: :class:`CcxtFeed` (ccxt.pro'
 
 Example::
 
-    adapter = BinanceSpotAdapter([Market("BTC/USDT", price_decimals=2, size_decimals=5)])
+    adapter = BinanceSpotAdapter([BookMarket("BTC/USDT", price_decimals=2, size_decimals=5)])
     async with Feed(adapter) as feed:
         await feed.wait_live()
         if feed.is_fresh("BTC/USDT"):
@@ -32,13 +32,13 @@ if TYPE_CHECKING:
     from sor.feeds.config import FeedConfig
     from sor.feeds.events import (
         BookDelta,
+        BookMarket,
         BookSnapshot,
         Control,
         FeedEvent,
         MalformedMessage,
-        Market,
         Reconnect,
-        Verdict,
+        SequenceVerdict,
     )
     from sor.feeds.feed import Feed
     from sor.feeds.http import HttpError
@@ -73,12 +73,12 @@ _MODULES = {
     "HttpError": "http",
     "KrakenAdapter": "kraken",
     "MalformedMessage": "events",
-    "Market": "events",
+    "BookMarket": "events",
     "OkxAdapter": "okx",
     "Outcome": "sync",
     "Reconnect": "events",
     "SyncState": "sync",
-    "Verdict": "events",
+    "SequenceVerdict": "events",
     "WeightLimiter": "ratelimit",
 }
 
@@ -102,6 +102,7 @@ __all__ = [
     "BinanceSpotAdapter",
     "BookDelta",
     "BookHealth",
+    "BookMarket",
     "BookSnapshot",
     "BookSync",
     "BybitSpotAdapter",
@@ -119,11 +120,10 @@ __all__ = [
     "HttpError",
     "KrakenAdapter",
     "MalformedMessage",
-    "Market",
     "OkxAdapter",
     "Outcome",
     "Reconnect",
+    "SequenceVerdict",
     "SyncState",
-    "Verdict",
     "WeightLimiter",
 ]

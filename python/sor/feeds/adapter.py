@@ -31,7 +31,9 @@ from collections.abc import Mapping, Sequence
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
-from sor.feeds.events import BookDelta, BookSnapshot, FeedEvent, Market, Verdict
+from sor.feeds.events import BookDelta, BookMarket, BookSnapshot, FeedEvent, SequenceVerdict
+
+__all__ = ["ExchangeAdapter"]
 
 
 class ExchangeAdapter(ABC):
@@ -62,10 +64,10 @@ class ExchangeAdapter(ABC):
     #: smaller of this and ``FeedConfig.max_message_size``.
     max_message_size: int = 8 * 1024 * 1024
 
-    def __init__(self, markets: Sequence[Market]) -> None:
+    def __init__(self, markets: Sequence[BookMarket]) -> None:
         if not markets:
             raise InvalidInput("markets: expected at least one market")
-        by_symbol: dict[str, Market] = {}
+        by_symbol: dict[str, BookMarket] = {}
         for market in markets:
             if market.symbol in by_symbol:
                 raise InvalidInput(f"markets: {market.symbol} is listed twice")
@@ -73,7 +75,7 @@ class ExchangeAdapter(ABC):
         self._markets = by_symbol
 
     @property
-    def markets(self) -> Mapping[str, Market]:
+    def markets(self) -> Mapping[str, BookMarket]:
         """The markets of this adapter, by unified symbol."""
         return self._markets
 
@@ -95,7 +97,7 @@ class ExchangeAdapter(ABC):
         """The events in one websocket message; raises :class:`MalformedMessage` if unreadable."""
 
     @abstractmethod
-    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
+    def verdict(self, book_sequence: int, delta: BookDelta) -> SequenceVerdict:
         """Whether ``delta`` continues a book whose last update had sequence ``book_sequence``."""
 
     def checksum_matches(self, book: OrderBook, checksum: int) -> bool:

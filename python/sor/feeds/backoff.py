@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from sor._validate import to_float
 from sor.errors import InvalidInput
 
+__all__ = ["MAX_DURATION_S", "MAX_FACTOR", "Backoff", "BackoffPolicy"]
+
 #: Largest duration setting of a feed, in seconds (a day).
 MAX_DURATION_S = 86_400.0
 #: Largest backoff growth factor.

@@ -46,19 +46,31 @@ from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,
+    BookMarket,
     BookSnapshot,
     Change,
     Control,
     FeedEvent,
     MalformedMessage,
-    Market,
     Reconnect,
-    Verdict,
+    SequenceVerdict,
     read_levels,
     refuse_what_the_core_refused,
 )
 from sor.feeds.http import HttpError, get_json
 from sor.feeds.ratelimit import WeightLimiter
+
+__all__ = [
+    "BINANCE_REST_URL",
+    "BINANCE_WEIGHT_PER_MINUTE",
+    "BINANCE_WS_URL",
+    "MAX_STREAMS_PER_CONNECTION",
+    "BinanceSpotAdapter",
+    "binance_symbol",
+    "default_limiter",
+    "depth_weight",
+    "parse_snapshot",
+]
 
 #: Live websocket endpoint for raw streams.
 BINANCE_WS_URL = "wss://stream.binance.com:9443/ws"
@@ -110,7 +122,7 @@ class BinanceSpotAdapter(ExchangeAdapter):
 
     def __init__(
         self,
-        markets: Sequence[Market],
+        markets: Sequence[BookMarket],
         *,
         ws_url: str = BINANCE_WS_URL,
         rest_url: str = BINANCE_REST_URL,
@@ -218,13 +230,13 @@ class BinanceSpotAdapter(ExchangeAdapter):
         ]
         return BookDelta(symbol, first, final, changes)
 
-    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
+    def verdict(self, book_sequence: int, delta: BookDelta) -> SequenceVerdict:
         """Binance's rule: drop ``u <= book``; a gap if ``U > book + 1``; otherwise apply."""
         if delta.final_sequence <= book_sequence:
-            return Verdict.SKIP
+            return SequenceVerdict.SKIP
         if delta.first_sequence > book_sequence + 1:
-            return Verdict.GAP
-        return Verdict.APPLY
+            return SequenceVerdict.GAP
+        return SequenceVerdict.APPLY
 
     async def fetch_snapshot(self, symbol: str) -> BookSnapshot:
         """``GET /api/v3/depth`` for ``symbol``, within the limiter's weight budget."""

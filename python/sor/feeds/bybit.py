@@ -55,16 +55,25 @@ from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.coinbase import levels_best_first
 from sor.feeds.events import (
     BookDelta,
+    BookMarket,
     BookSnapshot,
     Change,
     Control,
     FeedEvent,
     MalformedMessage,
-    Market,
-    Verdict,
+    SequenceVerdict,
     read_levels,
     refuse_what_the_core_refused,
 )
+
+__all__ = [
+    "BYBIT_SPOT_WS_URL",
+    "PING_INTERVAL",
+    "SPOT_ARGS_PER_REQUEST",
+    "SPOT_DEPTHS",
+    "BybitSpotAdapter",
+    "bybit_symbol",
+]
 
 #: Live public spot websocket endpoint.
 BYBIT_SPOT_WS_URL = "wss://stream.bybit.com/v5/public/spot"
@@ -102,7 +111,7 @@ class BybitSpotAdapter(ExchangeAdapter):
 
     def __init__(
         self,
-        markets: Sequence[Market],
+        markets: Sequence[BookMarket],
         *,
         ws_url: str = BYBIT_SPOT_WS_URL,
         depth: int = 200,
@@ -232,10 +241,10 @@ class BybitSpotAdapter(ExchangeAdapter):
             return Control(f"{op} acknowledged")
         raise MalformedMessage(f"unexpected message (op={op!r})")
 
-    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
+    def verdict(self, book_sequence: int, delta: BookDelta) -> SequenceVerdict:
         """Drops ``u <= book``; a gap if ``u > book + 1`` (with ``strict_gaps``); else applies."""
         if delta.final_sequence <= book_sequence:
-            return Verdict.SKIP
+            return SequenceVerdict.SKIP
         if self.strict_gaps and delta.first_sequence > book_sequence + 1:
-            return Verdict.GAP
-        return Verdict.APPLY
+            return SequenceVerdict.GAP
+        return SequenceVerdict.APPLY

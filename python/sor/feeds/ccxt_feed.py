@@ -64,12 +64,12 @@ import time
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from enum import Enum
 from typing import Any, TypeVar
 
 from sor._core import OrderBook
 from sor._decimal import APPROX, EXACT, parse, unit
 from sor._lifecycle import AsyncService
+from sor._validate import StrEnum
 from sor.errors import BookError, InvalidInput
 from sor.feeds.backoff import Backoff, BackoffPolicy
 from sor.feeds.events import BookSnapshot, Level, MalformedMessage
@@ -95,7 +95,7 @@ _T = TypeVar("_T")
 _OLDER_IN_A_ROW = 3
 
 
-class CcxtMode(str, Enum):
+class CcxtMode(StrEnum):
     """How a :class:`CcxtFeed` gets its books."""
 
     AUTO = "auto"

@@ -60,6 +60,7 @@ from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,
+    BookMarket,
     BookSide,
     BookSnapshot,
     Change,
@@ -67,12 +68,22 @@ from sor.feeds.events import (
     FeedEvent,
     Level,
     MalformedMessage,
-    Market,
     Reconnect,
-    Verdict,
+    SequenceVerdict,
     describe_json,
     refuse_what_the_core_refused,
 )
+
+__all__ = [
+    "COINBASE_WS_URL",
+    "HEARTBEATS_CHANNEL",
+    "LEVEL2_CHANNEL",
+    "LEVEL2_DATA_CHANNEL",
+    "CoinbaseAdvancedAdapter",
+    "JwtProvider",
+    "coinbase_product",
+    "levels_best_first",
+]
 
 #: Live market-data websocket endpoint.
 COINBASE_WS_URL = "wss://advanced-trade-ws.coinbase.com"
@@ -113,7 +124,7 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
 
     def __init__(
         self,
-        markets: Sequence[Market],
+        markets: Sequence[BookMarket],
         *,
         ws_url: str = COINBASE_WS_URL,
         jwt: JwtProvider | None = None,
@@ -282,15 +293,15 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
                 raise MalformedMessage(f"l2_data: unknown event type {kind!r}", symbol)
         return parsed
 
-    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
+    def verdict(self, book_sequence: int, delta: BookDelta) -> SequenceVerdict:
         """Drops what is older than the book; applies the rest.
 
         A book's numbers skip whatever other products and heartbeats used: lost messages are
         found by :meth:`parse` on the connection-wide count, not here.
         """
         if delta.final_sequence < book_sequence:
-            return Verdict.SKIP
-        return Verdict.APPLY
+            return SequenceVerdict.SKIP
+        return SequenceVerdict.APPLY
 
 
 def _core_event(symbol: str, kind: str, changes: DepthChanges, sequence: int) -> FeedEvent:

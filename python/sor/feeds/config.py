@@ -9,6 +9,8 @@ from sor._validate import to_float, to_int
 from sor.errors import InvalidInput
 from sor.feeds.backoff import MAX_DURATION_S, BackoffPolicy
 
+__all__ = ["FeedConfig"]
+
 #: The settings that are durations in seconds, each in (0, MAX_DURATION_S].
 _DURATIONS = frozenset(
     {

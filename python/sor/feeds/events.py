@@ -12,7 +12,24 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from sor.markets.book_market import Market as Market
+from sor.markets.book_market import BookMarket as BookMarket
+
+__all__ = [
+    "BookDelta",
+    "BookMarket",
+    "BookSide",
+    "BookSnapshot",
+    "Change",
+    "Control",
+    "FeedEvent",
+    "Level",
+    "MalformedMessage",
+    "Reconnect",
+    "SequenceVerdict",
+    "describe_json",
+    "read_levels",
+    "refuse_what_the_core_refused",
+]
 
 #: Which side of a book a level is on.
 BookSide = Literal["bid", "ask"]
@@ -147,7 +164,7 @@ def read_levels(levels: object, field: str, symbol: str | None) -> list[Level]:
     return parsed
 
 
-class Verdict(Enum):
+class SequenceVerdict(Enum):
     """What a book should do with a delta, given the sequence number of its last update."""
 
     APPLY = "apply"

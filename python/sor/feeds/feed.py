@@ -59,6 +59,8 @@ from sor.feeds.events import BookDelta, BookSnapshot, MalformedMessage, Reconnec
 from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
 from sor.feeds.sync import FAILURES, BookSync, Outcome, SyncState
 
+__all__ = ["Feed"]
+
 logger = logging.getLogger(__name__)
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import aiohttp
 import orjson
 
+__all__ = ["HttpError", "JsonResponse", "get_json"]
+
 _MAX_BODY = 64 * 1024 * 1024
 _MAX_ERROR_BODY = 4096
 

@@ -54,16 +54,25 @@ from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,
+    BookMarket,
     BookSnapshot,
     Change,
     Control,
     FeedEvent,
     Level,
     MalformedMessage,
-    Market,
-    Verdict,
+    SequenceVerdict,
     describe_json,
 )
+
+__all__ = [
+    "KRAKEN_DEPTHS",
+    "KRAKEN_WS_URL",
+    "JsonNumber",
+    "KrakenAdapter",
+    "decode_exact",
+    "kraken_symbol",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +131,7 @@ class KrakenAdapter(ExchangeAdapter):
     max_message_size = 1 << 20
 
     def __init__(
-        self, markets: Sequence[Market], *, depth: int = 10, ws_url: str = KRAKEN_WS_URL
+        self, markets: Sequence[BookMarket], *, depth: int = 10, ws_url: str = KRAKEN_WS_URL
     ) -> None:
         super().__init__(markets)
         if depth not in KRAKEN_DEPTHS:
@@ -240,12 +249,12 @@ class KrakenAdapter(ExchangeAdapter):
             raise MalformedMessage(f"book data for an unknown symbol: {describe_json(name)}")
         return symbol
 
-    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
-        """Always :attr:`Verdict.APPLY`: Kraken v2 has no sequence numbers to check.
+    def verdict(self, book_sequence: int, delta: BookDelta) -> SequenceVerdict:
+        """Always :attr:`SequenceVerdict.APPLY`: Kraken v2 has no sequence numbers to check.
 
         The messages arrive in order on one connection; a lost one shows in the next checksum.
         """
-        return Verdict.APPLY
+        return SequenceVerdict.APPLY
 
     def checksum_matches(self, book: OrderBook, checksum: int) -> bool:
         """True if the CRC32 of the book's top 10 levels is Kraken's ``checksum``."""

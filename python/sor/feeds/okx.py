@@ -69,17 +69,31 @@ from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.events import (
     BookDelta,
+    BookMarket,
     BookSnapshot,
     Change,
     Control,
     FeedEvent,
     Level,
     MalformedMessage,
-    Market,
     Reconnect,
-    Verdict,
+    SequenceVerdict,
     read_levels,
 )
+
+__all__ = [
+    "BOOKS_CHANNEL",
+    "BOOKS_DEPTH",
+    "CHECKSUM_DEPTH",
+    "OKX_WS_URL",
+    "PING_AFTER_IDLE",
+    "PING_MESSAGE",
+    "PONG_MESSAGE",
+    "SERVICE_UPGRADE_NOTICE",
+    "OkxAdapter",
+    "books_arg",
+    "okx_inst_id",
+]
 
 #: Live public websocket endpoint.
 OKX_WS_URL = "wss://ws.okx.com:8443/ws/v5/public"
@@ -130,7 +144,7 @@ class OkxAdapter(ExchangeAdapter):
     #: :meth:`heartbeat_message`. Its ``pong`` answer parses as :class:`Control`.
     heartbeat_interval: float | None = PING_AFTER_IDLE
 
-    def __init__(self, markets: Sequence[Market], *, ws_url: str = OKX_WS_URL) -> None:
+    def __init__(self, markets: Sequence[BookMarket], *, ws_url: str = OKX_WS_URL) -> None:
         super().__init__(markets)
         self.ws_url = ws_url
         self._by_inst_id: dict[str, str] = {}
@@ -254,7 +268,7 @@ class OkxAdapter(ExchangeAdapter):
             raise MalformedMessage(f"error {message.get('code')}: {message.get('msg')}")
         raise MalformedMessage(f"unexpected event {event!r}")
 
-    def verdict(self, book_sequence: int, delta: BookDelta) -> Verdict:
+    def verdict(self, book_sequence: int, delta: BookDelta) -> SequenceVerdict:
         """OKX's rule: apply if ``prevSeqId`` is the book's ``seqId``; older: skip; else a gap.
 
         ``seqId == prevSeqId`` (no change) and ``seqId < prevSeqId`` (a sequence reset) both
@@ -262,14 +276,14 @@ class OkxAdapter(ExchangeAdapter):
         """
         previous = delta.previous_sequence
         if previous == book_sequence:
-            return Verdict.APPLY
+            return SequenceVerdict.APPLY
         if (
             previous is not None
             and previous < book_sequence
             and delta.final_sequence <= book_sequence
         ):
-            return Verdict.SKIP  # already contained in the book (a duplicate)
-        return Verdict.GAP
+            return SequenceVerdict.SKIP  # already contained in the book (a duplicate)
+        return SequenceVerdict.GAP
 
     def checksum_matches(self, book: OrderBook, checksum: int) -> bool:
         """True if the book's best 25 levels per side have OKX's CRC32 ``checksum``."""

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from sor.errors import InvalidInput
 
+__all__ = ["WeightLimiter"]
+
 
 class WeightLimiter:
     """Admits weighted requests one at a time, first come first served, within a budget.

@@ -20,13 +20,16 @@ from collections import deque
 from enum import Enum
 
 from sor._core import OrderBook
+from sor._validate import StrEnum
 from sor.errors import BookError, InvalidInput
 from sor.feeds.adapter import ExchangeAdapter
 from sor.feeds.backoff import Backoff
-from sor.feeds.events import BookDelta, BookSnapshot, Verdict
+from sor.feeds.events import BookDelta, BookSnapshot, SequenceVerdict
+
+__all__ = ["FAILURES", "BookSync", "Outcome", "SyncState"]
 
 
-class SyncState(str, Enum):
+class SyncState(StrEnum):
     """Where a book is in its life cycle."""
 
     SYNCING = "syncing"
@@ -181,9 +184,9 @@ class BookSync:
         verdict = self._adapter.verdict
         for delta in self._buffer:
             first = verdict(snapshot.sequence, delta)
-            if first is Verdict.SKIP:
+            if first is SequenceVerdict.SKIP:
                 continue
-            if first is Verdict.GAP:
+            if first is SequenceVerdict.GAP:
                 return Outcome.STALE_SNAPSHOT
             break
         try:
@@ -211,11 +214,11 @@ class BookSync:
 
     def _apply(self, delta: BookDelta, now: float) -> Outcome:
         verdict = self._adapter.verdict(self.book.sequence, delta)
-        if verdict is Verdict.SKIP:
+        if verdict is SequenceVerdict.SKIP:
             if delta.final_sequence >= self.book.sequence:
                 self._bridged = True  # the stream has reached the snapshot
             return Outcome.SKIPPED
-        if verdict is Verdict.GAP:
+        if verdict is SequenceVerdict.GAP:
             return Outcome.GAP if self._bridged else Outcome.STALE_SNAPSHOT
         try:
             self.book.apply_deltas(delta.changes, sequence=delta.final_sequence)

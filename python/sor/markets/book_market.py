@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from sor._validate import quote
 from sor.errors import InvalidInput
 
-__all__ = ["Market"]
+__all__ = ["BookMarket"]
 
 _UNIFIED_SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
-class Market:
+class BookMarket:
     """One market a feed keeps a book for: its unified symbol and the book's precision.
 
     ``symbol`` is ccxt's unified form (``"BTC/USDT"``); ``price_decimals`` and ``size_decimals``

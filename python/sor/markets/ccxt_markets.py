@@ -6,7 +6,7 @@ one of them (precision in ``TICK_SIZE`` or ``DECIMAL_PLACES`` mode, limits, take
 module loads them through a ccxt exchange instance and gives each spot market twice:
 
 - the router's rules, a :class:`sor.markets.Market` (tick, step, minimums, fee);
-- a feed's book precision, a :class:`sor.feeds.Market` (decimal places of the tick and the
+- a feed's book precision, a :class:`sor.markets.BookMarket` (decimal places of the tick and the
   step), so that a book built from the exchange's levels is exact.
 
 Example::
@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from sor._validate import quote
 from sor.errors import InvalidInput
-from sor.markets.book_market import Market as FeedMarket
+from sor.markets.book_market import BookMarket
 from sor.markets.market import Market as VenueMarket
 
 __all__ = ["CcxtExchange", "CcxtMarkets", "feed_market", "load_ccxt_markets", "venue_market"]
@@ -74,9 +74,9 @@ def venue_market(exchange: CcxtExchange, symbol: str) -> VenueMarket:
     return VenueMarket.from_ccxt(market, exchange.precisionMode)
 
 
-def feed_market(market: VenueMarket) -> FeedMarket:
+def feed_market(market: VenueMarket) -> BookMarket:
     """The book precision of a venue market: the decimal places of its tick and its step."""
-    return FeedMarket(market.symbol, market.price_decimals, market.amount_decimals)
+    return BookMarket(market.symbol, market.price_decimals, market.amount_decimals)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class CcxtMarkets:
         """The usable markets' unified symbols."""
         return list(self.venue)
 
-    def feed_market(self, symbol: str) -> FeedMarket:
+    def feed_market(self, symbol: str) -> BookMarket:
         """The book precision of ``symbol``."""
         try:
             return feed_market(self.venue[symbol])
@@ -104,7 +104,7 @@ class CcxtMarkets:
                 f"symbol: {quote(symbol)} is not one of the loaded {self.exchange} markets"
             ) from None
 
-    def feed_markets(self) -> list[FeedMarket]:
+    def feed_markets(self) -> list[BookMarket]:
         """The book precision of every usable market."""
         return [feed_market(market) for market in self.venue.values()]
 

@@ -49,6 +49,14 @@ from sor.errors import InvalidInput
 from sor.sim.book_model import SimMarket, Step, format_decimal
 from sor.sim.server import SimulatorBase
 
+__all__ = [
+    "EXCHANGE_INFO_WEIGHT",
+    "WEIGHT_PER_MINUTE",
+    "WIRE_DECIMALS",
+    "BinanceSimulator",
+    "SnapshotRequest",
+]
+
 #: Binance writes prices and quantities with this many decimals.
 WIRE_DECIMALS = 8
 #: Binance's default request-weight limit per IP and minute.

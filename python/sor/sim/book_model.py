@@ -20,6 +20,8 @@ from typing import Literal
 from sor._core import OrderBook
 from sor.errors import InvalidInput
 
+__all__ = ["BookModel", "Side", "SimMarket", "Step", "format_decimal"]
+
 Side = Literal["bid", "ask"]
 
 

@@ -42,6 +42,8 @@ from sor.errors import InvalidInput
 from sor.sim.book_model import SimMarket, format_decimal
 from sor.sim.server import SimulatorBase
 
+__all__ = ["MAX_ARGS", "SPOT_DEPTHS", "BybitSimulator"]
+
 #: Spot orderbook depths.
 SPOT_DEPTHS = (1, 50, 200, 1_000)
 #: Spot accepts at most this many args per request.

@@ -43,6 +43,8 @@ from sor.errors import InvalidInput
 from sor.sim.book_model import SimMarket, Step, format_decimal
 from sor.sim.server import SimulatorBase
 
+__all__ = ["SNAPSHOT_EVENT_TIME", "CoinbaseSimulator"]
+
 #: Coinbase's ``event_time`` of the levels of a snapshot, as in its documentation's sample.
 SNAPSHOT_EVENT_TIME = "1970-01-01T00:00:00Z"
 

@@ -24,9 +24,8 @@ from sor.feeds import (
     KrakenAdapter,
     OkxAdapter,
 )
-from sor.feeds import Market as FeedMarket
 from sor.health import ExchangeMetrics, InMemoryHealth
-from sor.markets import Market, Venue
+from sor.markets import BookMarket, Market, Venue
 from sor.samples import DEMO_VENUES, DemoVenue
 from sor.sim.binance import BinanceSimulator
 from sor.sim.book_model import SimMarket
@@ -93,7 +92,7 @@ def _simulator(name: str, market: SimMarket, seed: int, interval: float) -> _Sim
     return BybitSimulator([market], seed=seed, interval=interval, depth=DEPTH)
 
 
-def _adapter(name: str, market: FeedMarket, sim: _Simulator) -> ExchangeAdapter:
+def _adapter(name: str, market: BookMarket, sim: _Simulator) -> ExchangeAdapter:
     if name == "binance":
         assert isinstance(sim, BinanceSimulator)
         return BinanceSpotAdapter([market], ws_url=sim.ws_url, rest_url=sim.rest_url)
@@ -153,7 +152,7 @@ class EmbeddedExchanges(AsyncService):
         return {
             venue.name: _adapter(
                 venue.name,
-                FeedMarket(SYMBOL, venue.price_decimals, venue.size_decimals),
+                BookMarket(SYMBOL, venue.price_decimals, venue.size_decimals),
                 self._simulators[venue.name],
             )
             for venue in self.demo_venues

@@ -41,6 +41,8 @@ from sor.errors import InvalidInput
 from sor.sim.book_model import Side, SimMarket, format_decimal
 from sor.sim.server import SimulatorBase
 
+__all__ = ["CHECKSUM_LEVELS", "DEPTHS", "KrakenSimulator", "levels_checksum", "wire_number"]
+
 #: The depths Kraken's ``book`` channel accepts.
 DEPTHS = (10, 25, 100, 500, 1000)
 #: Levels per side covered by Kraken's checksum.

@@ -47,6 +47,17 @@ from sor.errors import InvalidInput
 from sor.sim.book_model import BookModel, Side, SimMarket, format_decimal
 from sor.sim.server import SimulatorBase
 
+__all__ = [
+    "CHECKSUM_DEPTH",
+    "DEPTH",
+    "PUBLIC_PATH",
+    "ChecksumMode",
+    "OkxSimulator",
+    "checksum_string",
+    "signed_crc32",
+    "wire_decimal",
+]
+
 #: The public websocket path.
 PUBLIC_PATH = "/ws/v5/public"
 #: Levels per side of the ``books`` channel.
