@@ -27,13 +27,41 @@ wants application-level pings sets :attr:`ExchangeAdapter.heartbeat_interval` an
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
 from sor.feeds.events import BookDelta, BookMarket, BookSnapshot, FeedEvent, SequenceVerdict
 
-__all__ = ["ExchangeAdapter"]
+__all__ = ["ExchangeAdapter", "ExchangeSymbols"]
+
+
+class ExchangeSymbols:
+    """Unified symbols by the exchange's own name for them (``BTCUSDT``, ``BTC-USDT``, a topic).
+
+    Built once per adapter from its markets; two markets the exchange would name alike are
+    refused, as the adapter could not tell their messages apart.
+    """
+
+    def __init__(self, symbols: Iterable[str], exchange_name: Callable[[str], str]) -> None:
+        by_name: dict[str, str] = {}
+        for symbol in symbols:
+            name = exchange_name(symbol)
+            if name in by_name:
+                raise InvalidInput(f"markets: {symbol} and {by_name[name]} are both {name}")
+            by_name[name] = symbol
+        self._by_name = by_name
+
+    def __iter__(self) -> Iterator[str]:
+        """The exchange's names, in the order of the markets."""
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def unified(self, name: object) -> str | None:
+        """The unified symbol the exchange calls ``name``; None for any other value or type."""
+        return self._by_name.get(name) if type(name) is str else None
 
 
 class ExchangeAdapter(ABC):

@@ -43,7 +43,7 @@ import orjson
 
 from sor._core import BinanceDepthParser
 from sor.errors import InvalidInput
-from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.adapter import ExchangeAdapter, ExchangeSymbols
 from sor.feeds.events import (
     BookDelta,
     BookMarket,
@@ -148,13 +148,7 @@ class BinanceSpotAdapter(ExchangeAdapter):
         self.update_speed_ms = update_speed_ms
         self.request_timeout = request_timeout
         self.limiter = limiter or default_limiter()
-        self._by_exchange_symbol: dict[str, str] = {}
-        for symbol in self.markets:
-            exchange_symbol = binance_symbol(symbol)
-            if exchange_symbol in self._by_exchange_symbol:
-                other = self._by_exchange_symbol[exchange_symbol]
-                raise InvalidInput(f"markets: {symbol} and {other} are both {exchange_symbol}")
-            self._by_exchange_symbol[exchange_symbol] = symbol
+        self._symbols = ExchangeSymbols(self.markets, binance_symbol)
         self._depth_parser = BinanceDepthParser(
             {
                 binance_symbol(symbol): (symbol, market.price_decimals, market.size_decimals)
@@ -213,9 +207,7 @@ class BinanceSpotAdapter(ExchangeAdapter):
 
     def _depth_update(self, message: dict[str, object]) -> BookDelta:
         exchange_symbol = message.get("s")
-        symbol = (
-            self._by_exchange_symbol.get(exchange_symbol) if type(exchange_symbol) is str else None
-        )
+        symbol = self._symbols.unified(exchange_symbol)
         if symbol is None:
             raise MalformedMessage(f"depthUpdate for a symbol not subscribed: {exchange_symbol!r}")
         first = message.get("U")

@@ -51,7 +51,7 @@ import orjson
 
 from sor._core import BybitOrderbookParser, split_sides
 from sor.errors import InvalidInput
-from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.adapter import ExchangeAdapter, ExchangeSymbols
 from sor.feeds.coinbase import levels_best_first
 from sor.feeds.events import (
     BookDelta,
@@ -123,14 +123,7 @@ class BybitSpotAdapter(ExchangeAdapter):
         self.ws_url = ws_url
         self.depth = depth
         self.strict_gaps = strict_gaps
-        self._by_topic: dict[str, str] = {}
-        for symbol in self.markets:
-            topic = self.topic(symbol)
-            if topic in self._by_topic:
-                raise InvalidInput(
-                    f"markets: {symbol} and {self._by_topic[topic]} are both {topic}"
-                )
-            self._by_topic[topic] = symbol
+        self._topics = ExchangeSymbols(self.markets, self.topic)
         self._orderbook_parser = BybitOrderbookParser(
             {
                 self.topic(symbol): (symbol, market.price_decimals, market.size_decimals)
@@ -149,7 +142,7 @@ class BybitSpotAdapter(ExchangeAdapter):
 
     def subscribe_messages(self) -> list[bytes]:
         """``subscribe`` requests for every symbol's topic, 10 topics per request."""
-        topics = list(self._by_topic)
+        topics = list(self._topics)
         return [
             self._request("subscribe", topics[start : start + SPOT_ARGS_PER_REQUEST])
             for start in range(0, len(topics), SPOT_ARGS_PER_REQUEST)
@@ -191,7 +184,7 @@ class BybitSpotAdapter(ExchangeAdapter):
         topic = message.get("topic")
         if topic is None:
             return (self._response(message),)
-        symbol = self._by_topic.get(topic) if type(topic) is str else None
+        symbol = self._topics.unified(topic)
         if symbol is None:
             raise MalformedMessage(f"message of a topic not subscribed: {topic!r}")
         data_ = message.get("data")

@@ -57,7 +57,7 @@ import orjson
 from sor._core import CoinbaseLevel2Parser, DepthChanges
 from sor._decimal import parse
 from sor.errors import InvalidInput
-from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.adapter import ExchangeAdapter, ExchangeSymbols
 from sor.feeds.events import (
     BookDelta,
     BookMarket,
@@ -132,13 +132,7 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
         super().__init__(markets)
         self.ws_url = ws_url
         self._jwt = jwt
-        self._by_product: dict[str, str] = {}
-        for symbol in self.markets:
-            product = coinbase_product(symbol)
-            if product in self._by_product:
-                other = self._by_product[product]
-                raise InvalidInput(f"markets: {symbol} and {other} are both {product}")
-            self._by_product[product] = symbol
+        self._products = ExchangeSymbols(self.markets, coinbase_product)
         self._last_sequence: int | None = None
         self._level2_parser = CoinbaseLevel2Parser(
             {
@@ -149,7 +143,7 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
 
     def __repr__(self) -> str:
         return (
-            f"CoinbaseAdvancedAdapter(products={list(self._by_product)!r}, ws_url={self.ws_url!r}, "
+            f"CoinbaseAdvancedAdapter(products={list(self._products)!r}, ws_url={self.ws_url!r}, "
             f"jwt={'set' if self._jwt is not None else None})"
         )
 
@@ -170,7 +164,7 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
         """A ``heartbeats`` subscription, then a ``level2`` one for every product."""
         return [
             self._request("subscribe", HEARTBEATS_CHANNEL, None),
-            self._request("subscribe", LEVEL2_CHANNEL, list(self._by_product)),
+            self._request("subscribe", LEVEL2_CHANNEL, list(self._products)),
         ]
 
     def resubscribe_messages(self, symbol: str) -> list[bytes]:
@@ -276,7 +270,7 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
             if type(event) is not dict:
                 raise MalformedMessage("l2_data: an event is not an object")
             product = event.get("product_id")
-            symbol = self._by_product.get(product) if type(product) is str else None
+            symbol = self._products.unified(product)
             if symbol is None:
                 raise MalformedMessage(f"l2_data for a product not subscribed: {product!r}")
             kind = event.get("type")

@@ -51,7 +51,7 @@ import orjson
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
-from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.adapter import ExchangeAdapter, ExchangeSymbols
 from sor.feeds.events import (
     BookDelta,
     BookMarket,
@@ -85,8 +85,9 @@ _ALIASES = {"XBT": "BTC", "XDG": "DOGE"}
 
 
 def kraken_symbol(symbol: str) -> str:
-    """Kraken v2's name of a unified symbol (``"BTC/USD"`` -> ``"BTC/USD"``)."""
-    base, quote = symbol.split("/", 1)
+    """Kraken v2's name of a unified symbol (``"BTC/USD"`` -> ``"BTC/USD"``, ``"XBT/USD"`` ->
+    ``"BTC/USD"``): upper case, with Kraken's legacy asset codes replaced by their v2 names."""
+    base, quote = symbol.upper().split("/", 1)
     return f"{_ALIASES.get(base, base)}/{_ALIASES.get(quote, quote)}"
 
 
@@ -142,7 +143,7 @@ class KrakenAdapter(ExchangeAdapter):
         # unnoticed: a message that cannot be attributed to a symbol then resyncs every book.
         self.gapless_sequences = depth == 10
         self.ws_url = ws_url
-        self._by_kraken = {kraken_symbol(symbol): symbol for symbol in self.markets}
+        self._symbols = ExchangeSymbols(self.markets, kraken_symbol)
         self._sequences = dict.fromkeys(self.markets, 0)
         self._request_ids = count(1)
 
@@ -152,7 +153,7 @@ class KrakenAdapter(ExchangeAdapter):
 
     def subscribe_messages(self) -> list[bytes]:
         """One subscription to the ``book`` channel for every market, with snapshots."""
-        return [self._request("subscribe", list(self._by_kraken), snapshot=True)]
+        return [self._request("subscribe", list(self._symbols), snapshot=True)]
 
     def resubscribe_messages(self, symbol: str) -> list[bytes]:
         """Unsubscribes then subscribes ``symbol`` again: Kraken answers with a fresh snapshot."""
@@ -244,7 +245,7 @@ class KrakenAdapter(ExchangeAdapter):
         if type(item) is not dict:
             raise MalformedMessage("book data item is not an object")
         name = item.get("symbol")
-        symbol = self._by_kraken.get(name) if type(name) is str else None
+        symbol = self._symbols.unified(name)
         if symbol is None:
             raise MalformedMessage(f"book data for an unknown symbol: {describe_json(name)}")
         return symbol

@@ -66,7 +66,7 @@ import orjson
 
 from sor._core import OkxBooksParser, OrderBook, split_sides
 from sor.errors import InvalidInput
-from sor.feeds.adapter import ExchangeAdapter
+from sor.feeds.adapter import ExchangeAdapter, ExchangeSymbols
 from sor.feeds.events import (
     BookDelta,
     BookMarket,
@@ -147,13 +147,7 @@ class OkxAdapter(ExchangeAdapter):
     def __init__(self, markets: Sequence[BookMarket], *, ws_url: str = OKX_WS_URL) -> None:
         super().__init__(markets)
         self.ws_url = ws_url
-        self._by_inst_id: dict[str, str] = {}
-        for symbol in self.markets:
-            inst_id = okx_inst_id(symbol)
-            if inst_id in self._by_inst_id:
-                other = self._by_inst_id[inst_id]
-                raise InvalidInput(f"markets: {symbol} and {other} are both {inst_id}")
-            self._by_inst_id[inst_id] = symbol
+        self._inst_ids = ExchangeSymbols(self.markets, okx_inst_id)
         # Per instrument: the adapter's own number of the last push read without sequence IDs.
         self._unsequenced = dict.fromkeys(self.markets, 0)
         self._books_parser = OkxBooksParser(
@@ -210,7 +204,7 @@ class OkxAdapter(ExchangeAdapter):
         if channel != BOOKS_CHANNEL:
             raise MalformedMessage(f"push of an unexpected channel {channel!r}")
         inst_id = arg.get("instId")
-        symbol = self._by_inst_id.get(inst_id) if type(inst_id) is str else None
+        symbol = self._inst_ids.unified(inst_id)
         if symbol is None:
             raise MalformedMessage(f"books push for an instrument not subscribed: {inst_id!r}")
         action = message.get("action")
