@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
+import ccxt.async_support as ccxt_async
 import pytest
 
 from sor import InvalidInput, OrderRequest, Settings
 from sor.execution import ExecutionStatus
-from sor.feeds import BinanceSpotAdapter
+from sor.feeds import BinanceSpotAdapter, BookSource, CcxtFeed, CcxtFeedConfig, Feed
 from sor.markets import BookMarket, Venue
 from sor.runtime import Runtime
 from sor.samples import DEMO_VENUES
+from sor.sim import BinanceSimulator, SimMarket
 from sor.sim.embedded import SYMBOL, EmbeddedExchanges, demo_market
 
 
@@ -108,3 +110,31 @@ def test_settings_default_to_sors_defaults() -> None:
     venue = Venue("binance", [demo_market(DEMO_VENUES[0])])
     adapter = BinanceSpotAdapter([BookMarket(SYMBOL, 2, 5)])
     assert Runtime([venue], {"binance": adapter}).settings == Settings()
+
+
+async def test_a_ccxt_feed_serves_a_venue_through_the_same_protocol_as_a_native_feed() -> None:
+    market = demo_market(DEMO_VENUES[0])
+    sim = BinanceSimulator([SimMarket(SYMBOL, price_decimals=2, size_decimals=5)], seed=4)
+    native = Feed(BinanceSpotAdapter([BookMarket(SYMBOL, 2, 5)]))
+    assert isinstance(native, BookSource)
+    async with sim:
+        exchange = ccxt_async.binance({**sim.ccxt_config(), "enableRateLimit": False})
+        try:
+            feed = CcxtFeed(exchange, [market], CcxtFeedConfig(poll_interval=0.01, seed=1))
+            assert isinstance(feed, BookSource)
+            runtime = Runtime(
+                [Venue("binance", [market])],
+                {"binance": feed},
+                health=EmbeddedExchanges(seed=1).health(),
+            )
+            async with runtime:
+                assert feed.running, "the runtime starts the feed it was given"
+                decision = runtime.router.route(OrderRequest(SYMBOL, "buy", "0.01"))
+                # The simulator's book does not move (no interval): the decision walked it.
+                truth = sim.true_book(SYMBOL).walk("buy", quantity="0.01")
+                assert decision.primary.venue == "binance"
+                assert decision.primary.walk.notional == truth.notional
+                assert decision.primary.walk.average_price == truth.average_price
+            assert not feed.running, "and stops it"
+        finally:
+            await exchange.close()

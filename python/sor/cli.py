@@ -66,7 +66,7 @@ def _venue_table(runtime: Runtime) -> Table:
             f"{book.level_count('bid')} / {book.level_count('ask')}",
             f"{float(venue.markets[SYMBOL].taker_fee) * 10_000:g}",
             f"{metrics.latency_ema_ms:g}" if metrics else "-",
-            str(feed.stats.messages),
+            str(feed.health().counters.get("messages", 0)),
         )
     return table
 

@@ -2,13 +2,14 @@
 placing orders through the venues' clients, and the tasks they own.
 
 A :class:`Runtime` is built from :class:`sor.Settings` and the venues it trades on: what the
-router knows of each venue (:class:`sor.Venue`), the feed adapter of each venue's market data,
-and where health figures come from. Started, it runs one :class:`sor.feeds.Feed` per venue,
+router knows of each venue (:class:`sor.Venue`), each venue's market data, and where health
+figures come from. Started, it runs one feed per venue (a native :class:`sor.feeds.Feed` for an
+adapter, or any :class:`sor.feeds.BookSource` given ready, such as a :class:`sor.feeds.CcxtFeed`),
 waits until every book is live, and hands a :class:`sor.SmartOrderRouter` the books the feeds
 keep exact, and (given venue clients) an :class:`sor.execution.Executor` over them; stopped, it
-stops everything it started, in reverse order. The demo, the service
-and the command line all run through it; :meth:`Runtime.embedded` runs it on the five embedded
-exchange simulators, with simulated clients filling against the books the feeds keep live::
+stops everything it started, in reverse order. The demo, the service and the command line all
+run through it; :meth:`Runtime.embedded` runs it on the five embedded exchange simulators, with
+simulated clients filling against the books the feeds keep live::
 
     async with Runtime.embedded(seed=7) as runtime:
         decision = runtime.router.route(sor.OrderRequest("BTC/USDT", "buy", "2.5"))
@@ -26,17 +27,20 @@ from sor.clients import SimulatedClient, VenueClient
 from sor.config import Settings
 from sor.errors import InvalidInput
 from sor.execution import ExecutionSettings, Executor
-from sor.feeds import ExchangeAdapter, Feed
+from sor.feeds import BookSource, ExchangeAdapter, Feed
 from sor.health import HealthMonitor, HealthSource, InMemoryHealth
 from sor.journal import Journal
 from sor.markets import Venue
 from sor.routing import SmartOrderRouter
 from sor.sim.embedded import EmbeddedExchanges
 
-__all__ = ["ClientsFactory", "Runtime", "Service"]
+__all__ = ["ClientsFactory", "MarketData", "Runtime", "Service"]
+
+#: A venue's market data: the adapter of a native feed the runtime builds, or a feed of any kind.
+MarketData = ExchangeAdapter | BookSource
 
 #: Builds the venue clients once the feeds are live (a paper client fills on their books).
-ClientsFactory = Callable[[Mapping[str, Feed]], Mapping[str, VenueClient]]
+ClientsFactory = Callable[[Mapping[str, BookSource]], Mapping[str, VenueClient]]
 
 
 class Service(Protocol):
@@ -53,10 +57,12 @@ class Runtime(AsyncService):
     """Feeds and a router over ``venues``, started and stopped together (an async context
     manager).
 
-    ``adapters`` gives the feed adapter of each venue, by venue name (each venue needs one), or
-    is a function that gives them once the services have started (an adapter of a simulator
-    needs its address); ``services`` are started first and stopped last (the simulators a demo
-    runs on);
+    ``adapters`` gives the market data of each venue, by venue name (each venue needs one): a
+    feed adapter, for which the runtime builds a :class:`sor.feeds.Feed` with
+    ``settings.feeds``, or a feed of any kind (a :class:`sor.feeds.BookSource`, such as a
+    :class:`sor.feeds.CcxtFeed`), which it starts and stops; or it is a function that gives them
+    once the services have started (an adapter of a simulator needs its address).
+    ``services`` are started first and stopped last (the simulators a demo runs on).
     ``clients`` places the orders (by venue name, or a function of the live feeds giving them);
     without clients there is no executor. ``health`` is where the router reads health figures;
     by default, with clients, a :class:`sor.health.HealthMonitor` fed by every order and by a
@@ -70,7 +76,7 @@ class Runtime(AsyncService):
     def __init__(
         self,
         venues: Sequence[Venue],
-        adapters: Mapping[str, ExchangeAdapter] | Callable[[], Mapping[str, ExchangeAdapter]],
+        adapters: Mapping[str, MarketData] | Callable[[], Mapping[str, MarketData]],
         *,
         settings: Settings | None = None,
         health: HealthSource | None = None,
@@ -97,7 +103,7 @@ class Runtime(AsyncService):
         self._built_clients: Mapping[str, VenueClient] = {}
         self._services = tuple(services)
         self._clock_ns = clock_ns
-        self._feeds: dict[str, Feed] = {}
+        self._feeds: dict[str, BookSource] = {}
         self._router: SmartOrderRouter | None = None
         self._started: list[Service] = []
         self._clients = clients
@@ -124,7 +130,7 @@ class Runtime(AsyncService):
         venues = exchanges.venues()
         latency_s = {demo.name: demo.latency_ms / 1_000 for demo in exchanges.demo_venues}
 
-        def paper_clients(feeds: Mapping[str, Feed]) -> dict[str, VenueClient]:
+        def paper_clients(feeds: Mapping[str, BookSource]) -> dict[str, VenueClient]:
             return {
                 venue.name: SimulatedClient(
                     venue.name,
@@ -146,7 +152,7 @@ class Runtime(AsyncService):
             clock_ns=clock_ns,
         )
 
-    def _check_adapters(self, adapters: Mapping[str, ExchangeAdapter]) -> None:
+    def _check_adapters(self, adapters: Mapping[str, MarketData]) -> None:
         missing = [venue.name for venue in self.venues if venue.name not in adapters]
         if missing:
             raise InvalidInput(f"adapters: no feed adapter for {', '.join(missing)}")
@@ -155,7 +161,7 @@ class Runtime(AsyncService):
             raise InvalidInput(f"adapters: {', '.join(unknown)} is not one of the venues")
 
     @property
-    def feeds(self) -> dict[str, Feed]:
+    def feeds(self) -> dict[str, BookSource]:
         """The running feeds, by venue name."""
         return dict(self._feeds)
 
@@ -184,7 +190,10 @@ class Runtime(AsyncService):
             adapters = self._adapters() if callable(self._adapters) else self._adapters
             self._check_adapters(adapters)
             for venue in self.venues:
-                feed = Feed(adapters[venue.name], self.settings.feeds)
+                data = adapters[venue.name]
+                feed = (
+                    Feed(data, self.settings.feeds) if isinstance(data, ExchangeAdapter) else data
+                )
                 self._feeds[venue.name] = feed
                 await feed.start()
             await asyncio.gather(

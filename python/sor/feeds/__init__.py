@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from sor.feeds.kraken import KrakenAdapter
     from sor.feeds.okx import OkxAdapter
     from sor.feeds.ratelimit import WeightLimiter
+    from sor.feeds.source import BookSource
     from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
     from sor.feeds.sync import BookSync, Outcome, SyncState
 
@@ -57,6 +58,7 @@ _MODULES = {
     "BookDelta": "events",
     "BookHealth": "stats",
     "BookSnapshot": "events",
+    "BookSource": "source",
     "BookSync": "sync",
     "BybitSpotAdapter": "bybit",
     "CcxtFeed": "ccxt_feed",
@@ -104,6 +106,7 @@ __all__ = [
     "BookHealth",
     "BookMarket",
     "BookSnapshot",
+    "BookSource",
     "BookSync",
     "BybitSpotAdapter",
     "CcxtFeed",
