@@ -17,7 +17,7 @@ message quotes at most 40 characters of an input (see :func:`excerpt`).
 
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from typing import ClassVar, Literal, SupportsIndex, TypeAlias, final, overload
+from typing import ClassVar, Final, Literal, SupportsIndex, TypeAlias, final, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +38,9 @@ class BookError(SorError, ValueError):
 
 class RoutingError(SorError):
     """No valid route or allocation exists for the request."""
+
+LIQUIDITY_RATIO_CAP: Final[float]
+"""The core caps the liquidity ratio (depth within the slippage bound / order) at this value."""
 
 @final
 class Level:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sor._core import Weights
+from sor._core import LIQUIDITY_RATIO_CAP
 from sor._validate import to_bps, to_enum, to_float, to_int
 from sor.errors import InvalidInput
 from sor.health.metrics import DEFAULT_LATENCY_THRESHOLDS, MAX_LATENCY_MS, LatencyThresholds
@@ -17,8 +18,6 @@ from sor.orders import RoutingStrategy
 
 __all__ = ["LIQUIDITY_RATIO_CAP", "MAX_CACHE_SIZE", "RouterSettings", "ScoringWeights"]
 
-#: The core caps the liquidity ratio (depth within the slippage bound / order) at this value.
-LIQUIDITY_RATIO_CAP = 10.0
 #: Largest duration setting, in seconds (a day).
 MAX_DURATION_S = 86_400.0
 #: Largest routing cache, in decisions.

@@ -10,10 +10,26 @@
 //! (liquidity ratio), and worth at least the minimum notional. Every venue gets a [`Verdict`];
 //! the ones that qualify are the candidates a single-venue strategy orders.
 
+use thiserror::Error;
+
 use crate::book::{Book, Bps, TakerSide};
-use crate::decimal::{Quantity, pow10_u128};
+use crate::decimal::{Quantity, Rounding};
 use crate::rules::VenueRules;
 use crate::score::{Candidate, ScoreError, VenueInput, Weights, rank_venues};
+
+/// Why an order cannot be screened at all.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ScreenError {
+    /// The order's quantity is zero.
+    #[error("quantity: must be positive")]
+    ZeroQuantity,
+    /// The minimum liquidity ratio is negative or not finite.
+    #[error("min_liquidity_ratio: expected a finite number >= 0, got {0}")]
+    BadLiquidityRatio(f64),
+    /// A venue's health figures or the weights are out of range.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+}
 
 /// Why a venue can or cannot take the whole order on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,18 +138,26 @@ impl Screen {
             .map(|c| c.index)
             .filter(|&i| self.verdicts[i] == Verdict::Qualified)
     }
-}
 
-/// `q` in units of `10^-decimals`, rounded down (`up = false`) or up; `None` on overflow.
-fn at_scale_rounded(q: Quantity, decimals: u8, up: bool) -> Option<u64> {
-    let m = u128::from(q.mantissa);
-    let value = if decimals >= q.scale {
-        m.checked_mul(pow10_u128(u32::from(decimals - q.scale)))?
-    } else {
-        let d = pow10_u128(u32::from(q.scale - decimals));
-        if up { m.div_ceil(d) } else { m / d }
-    };
-    u64::try_from(value).ok()
+    /// True if the venue at input position `index` qualified with the best raw price factor
+    /// (the best fee-inclusive price) among the qualified venues: the best-execution reason
+    /// "best price" holds for it.
+    #[must_use]
+    pub fn has_best_price(&self, index: usize) -> bool {
+        if self.verdicts.get(index) != Some(&Verdict::Qualified) {
+            return false;
+        }
+        let qualified = self
+            .candidates
+            .iter()
+            .filter(|c| self.verdicts[c.index] == Verdict::Qualified);
+        let best = qualified.clone().map(|c| c.raw.price).reduce(f64::max);
+        let own = qualified
+            .clone()
+            .find(|c| c.index == index)
+            .map(|c| c.raw.price);
+        matches!((best, own), (Some(best), Some(own)) if own >= best)
+    }
 }
 
 /// The verdict on a venue before its book is walked (freshness, empty side, amount rules).
@@ -178,11 +202,12 @@ fn post_walk(candidate: &Candidate, venue: &ScreenVenue<'_>, order: &ScreenOrder
         let decimals = venue.book.price_decimals();
         let beyond = match order.side {
             // Buys may pay up to the limit: compare with the limit rounded down to the tick.
-            TakerSide::Buy => at_scale_rounded(limit, decimals, false)
-                .is_some_and(|ticks| walk.worst_price > ticks),
-            TakerSide::Sell => {
-                at_scale_rounded(limit, decimals, true).is_none_or(|ticks| walk.worst_price < ticks)
-            }
+            TakerSide::Buy => limit
+                .at_scale_rounded(decimals, Rounding::Down)
+                .is_some_and(|ticks| u128::from(walk.worst_price) > ticks),
+            TakerSide::Sell => limit
+                .at_scale_rounded(decimals, Rounding::Up)
+                .is_none_or(|ticks| u128::from(walk.worst_price) < ticks),
         };
         if beyond {
             return Verdict::LimitPrice;
@@ -202,12 +227,19 @@ fn post_walk(candidate: &Candidate, venue: &ScreenVenue<'_>, order: &ScreenOrder
 
 /// Screens every venue for the whole order (see the module documentation).
 ///
-/// Errors only on bad health figures (a latency or reliability out of range).
+/// Errors on an order that cannot be screened (a zero quantity, a minimum liquidity ratio that
+/// is negative or not finite) and on bad health figures (a latency or reliability out of range).
 pub fn screen(
     venues: &[ScreenVenue<'_>],
     order: &ScreenOrder,
     weights: &Weights,
-) -> Result<Screen, ScoreError> {
+) -> Result<Screen, ScreenError> {
+    if order.quantity.mantissa == 0 {
+        return Err(ScreenError::ZeroQuantity);
+    }
+    if !order.min_liquidity_ratio.is_finite() || order.min_liquidity_ratio < 0.0 {
+        return Err(ScreenError::BadLiquidityRatio(order.min_liquidity_ratio));
+    }
     let mut verdicts: Vec<Verdict> = venues.iter().map(|v| pre_walk(v, order)).collect();
     let passed: Vec<usize> = (0..venues.len())
         .filter(|&i| verdicts[i] == Verdict::Qualified)
@@ -336,6 +368,50 @@ mod tests {
         assert_eq!(screen.verdicts, [Verdict::Qualified, Verdict::Qualified]);
         assert_eq!(screen.qualified().collect::<Vec<_>>(), [1, 0]);
         assert_eq!(screen.candidates[0].score.index, 1);
+    }
+
+    #[test]
+    fn the_best_price_is_the_best_fee_inclusive_price_among_the_qualified() {
+        let cheap_but_stale = book(&[("99.0", "5.0")], &[], NOW - 6_000_000_000);
+        let best = book(&[("100.0", "5.0")], &[], NOW);
+        let tied = book(&[("100.0", "5.0")], &[], NOW);
+        let dear = book(&[("100.5", "5.0")], &[], NOW);
+        let venues = [
+            venue(&cheap_but_stale),
+            venue(&best),
+            venue(&tied),
+            venue(&dear),
+        ];
+        let screen = screen(&venues, &order("1"), &Weights::DEFAULT).expect("screen");
+        assert!(!screen.has_best_price(0), "not qualified");
+        assert!(screen.has_best_price(1));
+        assert!(screen.has_best_price(2), "a tie is the best price too");
+        assert!(!screen.has_best_price(3));
+        assert!(!screen.has_best_price(4), "no such venue");
+        let nothing = screen_fn(&[venue(&cheap_but_stale)], &order("1"));
+        assert!(!nothing.has_best_price(0));
+    }
+
+    fn screen_fn(venues: &[ScreenVenue<'_>], order: &ScreenOrder) -> Screen {
+        screen(venues, order, &Weights::DEFAULT).expect("screen")
+    }
+
+    #[test]
+    fn an_order_that_cannot_be_screened_is_refused_before_any_walk() {
+        let b = book(&[("100.0", "5.0")], &[], NOW);
+        assert_eq!(
+            screen(&[venue(&b)], &order("0"), &Weights::DEFAULT).map(|_| ()),
+            Err(ScreenError::ZeroQuantity)
+        );
+        for ratio in [-1.0, f64::NAN, f64::INFINITY] {
+            let mut o = order("1");
+            o.min_liquidity_ratio = ratio;
+            let err = screen(&[venue(&b)], &o, &Weights::DEFAULT).map(|_| ());
+            assert!(
+                matches!(err, Err(ScreenError::BadLiquidityRatio(_))),
+                "{ratio}: {err:?}"
+            );
+        }
     }
 
     #[test]

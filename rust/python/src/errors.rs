@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyTuple, PyType};
 use sor_core::allocate::AllocateError;
 use sor_core::book::side_name;
 use sor_core::decimal::format_fixed;
+use sor_core::route::ScreenError;
 use sor_core::score::ScoreError;
 use sor_core::walk::WalkError;
 use sor_core::{BookError, DecimalError};
@@ -143,6 +144,11 @@ pub fn book_error(err: &BookError, price_decimals: u8) -> PyErr {
 
 /// Maps a refused scoring or ranking request.
 pub fn score_error(err: &ScoreError) -> PyErr {
+    invalid(err.to_string())
+}
+
+/// Maps a refused screen (the order's figures or the venues' health figures).
+pub fn screen_error(err: &ScreenError) -> PyErr {
     invalid(err.to_string())
 }
 

@@ -18,6 +18,13 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
+    // The cap on the liquidity factor, which the router's settings also bound
+    // `min_liquidity_score` by: one figure, the core's.
+    #[allow(clippy::cast_precision_loss)] // 10 is exact in f64
+    m.add(
+        "LIQUIDITY_RATIO_CAP",
+        sor_core::score::LIQUIDITY_RATIO_CAP as f64,
+    )?;
     m.add_class::<book::Level>()?;
     m.add_class::<book::OrderBook>()?;
     m.add_class::<results::WalkResult>()?;

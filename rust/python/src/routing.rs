@@ -5,20 +5,21 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use sor_core::Book;
 use sor_core::book::TakerSide;
-use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue, Verdict};
+use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue};
 use sor_core::score::Weights as CoreWeights;
 
 use crate::allocation::{VenueRules, book_refs, borrow, venue_rules};
 use crate::book::{OrderBook, snapshots};
 use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
-use crate::errors::{invalid, score_error};
+use crate::errors::{invalid, screen_error};
 use crate::scoring::{Candidate, weights_arg};
 
 /// What `screen_venues` found: a verdict per venue, the ranked candidates, the books' state.
 #[pyclass(module = "sor._core", frozen)]
 pub struct Screen {
-    verdicts: Vec<Verdict>,
-    /// Ranked candidates (walked venues), best first.
+    /// The core's screen: verdicts and the ranked candidates it answers questions about.
+    screen: core_route::Screen,
+    /// Ranked candidates (walked venues), best first, as Python reads them.
     candidates: Vec<Candidate>,
     /// Position in `candidates` of each input venue, if it was walked.
     position: Vec<Option<usize>>,
@@ -33,33 +34,18 @@ impl Screen {
     /// One verdict name per input venue (`"qualified"`, `"stale"`, `"lot_size"`, ...).
     #[getter]
     fn verdicts(&self) -> Vec<&'static str> {
-        self.verdicts.iter().map(|v| v.name()).collect()
+        self.screen.verdicts.iter().map(|v| v.name()).collect()
     }
     /// Input positions of the qualified venues, best composite score first.
     #[getter]
     fn qualified(&self) -> Vec<usize> {
-        self.candidates
-            .iter()
-            .map(Candidate::position)
-            .filter(|&i| self.verdicts[i] == Verdict::Qualified)
-            .collect()
+        self.screen.qualified().collect()
     }
     /// True if the venue at input position `index` qualified with the best raw price factor
     /// (the best fee-inclusive price) among the qualified venues.
     fn has_best_price(&self, index: &Bound<'_, PyAny>) -> PyResult<bool> {
         let index: usize = uint("index", index)?;
-        let price = |i: usize| self.position[i].map(|p| self.candidates[p].core().raw.price);
-        let qualified = |i: &usize| self.verdicts[*i] == Verdict::Qualified;
-        match (0..self.verdicts.len())
-            .filter(qualified)
-            .filter_map(price)
-            .reduce(f64::max)
-        {
-            Some(best) => Ok(index < self.verdicts.len()
-                && qualified(&index)
-                && price(index).is_some_and(|p| p >= best)),
-            None => Ok(false),
-        }
+        Ok(self.screen.has_best_price(index))
     }
     /// The walked venues (qualified or not), best composite score first.
     #[getter]
@@ -100,12 +86,13 @@ impl Screen {
             })
     }
     fn __len__(&self) -> usize {
-        self.verdicts.len()
+        self.screen.verdicts.len()
     }
     fn __repr__(&self) -> String {
         format!(
             "Screen(verdicts=[{}], qualified={:?})",
-            self.verdicts
+            self.screen
+                .verdicts
                 .iter()
                 .map(|v| v.name())
                 .collect::<Vec<_>>()
@@ -261,11 +248,6 @@ fn prepare_parts<'a>(
         same_length("balance_caps", caps.len(), n)?;
     }
     let min_liquidity_ratio = float("min_liquidity_ratio", min_liquidity_ratio)?;
-    if !min_liquidity_ratio.is_finite() || min_liquidity_ratio < 0.0 {
-        return Err(invalid(format!(
-            "min_liquidity_ratio: expected a finite number >= 0, got {min_liquidity_ratio}"
-        )));
-    }
     let order = ScreenOrder {
         side,
         quantity: crate::convert::quantity("quantity", quantity)?,
@@ -277,9 +259,6 @@ fn prepare_parts<'a>(
         now_ns,
         max_age_ns,
     };
-    if order.quantity.mantissa == 0 {
-        return Err(invalid("quantity: must be positive"));
-    }
     let mut venues = Vec::with_capacity(n);
     for (index, book) in books.iter().enumerate() {
         let book: &Book = book;
@@ -321,14 +300,14 @@ fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
     let side = prepared.order.side;
     let candidates = screened
         .candidates
-        .into_iter()
+        .iter()
         .map(|c| {
             let index = c.index;
-            Candidate::new(c, side, prepared.venues[index].book, prepared.fees[index])
+            Candidate::new(*c, side, prepared.venues[index].book, prepared.fees[index])
         })
         .collect();
     Screen {
-        verdicts: screened.verdicts,
+        screen: screened,
         candidates,
         position,
         versions: prepared.venues.iter().map(|v| v.book.version()).collect(),
@@ -422,7 +401,7 @@ pub fn screen_set<'py>(
         max_age_ns,
     )?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
-        .map_err(|e| score_error(&e))?;
+        .map_err(|e| screen_error(&e))?;
     let screen = wrap(&prepared, screened);
     Ok(Screen { books, ..screen })
 }
@@ -465,7 +444,7 @@ pub fn screen_venues<'py>(
     let books = snapshots(py, &borrow(&request.books));
     let prepared = prepare(&request, &books, now_ns, max_age_ns)?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
-        .map_err(|e| score_error(&e))?;
+        .map_err(|e| screen_error(&e))?;
     let screen = wrap(&prepared, screened);
     Ok(Screen { books, ..screen })
 }

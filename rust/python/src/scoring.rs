@@ -211,16 +211,6 @@ impl Candidate {
         }
     }
 
-    /// The core's candidate.
-    pub(crate) fn core(&self) -> &core_score::Candidate {
-        &self.candidate
-    }
-
-    /// Position of the venue in the input.
-    pub(crate) fn position(&self) -> usize {
-        self.candidate.index
-    }
-
     fn walk_result(&self) -> WalkResult {
         WalkResult::new(
             self.candidate.walk,
