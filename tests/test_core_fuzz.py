@@ -581,6 +581,11 @@ SCREEN = {
 def _screens(a: dict[str, Any]) -> Calls:
     request = tuple(a[k] for k in list(SCREEN)[:11])
     now_ns, max_age_ns = a["now_ns"], a["max_age_ns"]
+    venues = ("books", "side", "quantity", "rules", "latencies_ms", "reliabilities")
+    order = {k: v for k, v in a.items() if k in list(SCREEN)[:11] and k not in venues}
+
+    def named() -> Any:
+        return _core.ScreenRequest(*(a[k] for k in venues), **order)
 
     def screen_set() -> object:
         venues = _core.VenueSet(a["books"], a["rules"], a["latencies_ms"], a["reliabilities"])
@@ -588,7 +593,8 @@ def _screens(a: dict[str, Any]) -> Calls:
 
     return [
         ("screen_venues", lambda: _core.screen_venues(*request, now_ns, max_age_ns), None),
-        ("screen_batch", lambda: _core.screen_batch([request, request], now_ns, max_age_ns), None),
+        ("ScreenRequest.screen", lambda: named().screen(now_ns, max_age_ns), None),
+        ("screen_batch", lambda: _core.screen_batch([named(), named()], now_ns, max_age_ns), None),
         ("screen_batch", lambda: _core.screen_batch(request, now_ns, max_age_ns), None),
         ("screen_set", screen_set, None),
     ]

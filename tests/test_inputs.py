@@ -162,7 +162,7 @@ BAD_ARGUMENTS: list[tuple[str, Call, str]] = [
         lambda: _core.screen_set(venue_set(), "buy", "1", None, None, 1.0, None, 0.0, -1, 1),
         "now_ns",
     ),
-    ("screen_batch requests", lambda: _core.screen_batch([("x",)], 0, 1), r"requests\[0\]"),
+    ("screen_batch requests", lambda: _core.screen_batch([("x",)], 0, 1), r"requests\[0\]"),  # type: ignore[list-item]
     ("screen_batch now_ns", lambda: _core.screen_batch([], "0", 1), "now_ns"),
     ("VenueSet rules", lambda: _core.VenueSet([book()], [1], [1.0], [1.0]), r"rules\[0\]"),
     ("Screen.candidate", lambda: screen().candidate(-1), "index"),

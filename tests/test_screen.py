@@ -1,4 +1,5 @@
-"""``screen_venues`` / ``screen_batch``: the router's one-call screen of every venue for an order.
+"""``screen_venues`` / ``ScreenRequest`` / ``screen_batch``: the router's one-call screen of every
+venue for an order.
 
 The router's property tests compare whole decisions with the reference model; these pin the
 core call itself: verdicts in the documented order, the batch equal to one call per request,
@@ -100,20 +101,43 @@ def test_stale_books_are_not_walked() -> None:
     assert screen.updated_at_ns == [NOW - MAX_AGE - 1] * 5
 
 
+def named(args: tuple[object, ...]) -> _core.ScreenRequest:
+    """``screen_venues``' positional arguments (but the clock) as a ``ScreenRequest``."""
+    books_, side, quantity, rules, latencies, reliabilities, caps, weights, bps, limit, ratio = args
+    return _core.ScreenRequest(
+        books_,  # type: ignore[arg-type]
+        side,  # type: ignore[arg-type]
+        quantity,  # type: ignore[arg-type]
+        rules,  # type: ignore[arg-type]
+        latencies,  # type: ignore[arg-type]
+        reliabilities,  # type: ignore[arg-type]
+        balance_caps=caps,  # type: ignore[arg-type]
+        weights=weights,  # type: ignore[arg-type]
+        max_slippage_bps=bps,  # type: ignore[arg-type]
+        limit_price=limit,  # type: ignore[arg-type]
+        min_liquidity_ratio=ratio,  # type: ignore[arg-type]
+    )
+
+
 def test_a_batch_is_one_screen_per_request() -> None:
     requests = [request("1"), request("0.5", side="sell"), request("40"), request(min_ratio=9.5)]
-    batch = _core.screen_batch(requests, NOW, MAX_AGE)  # type: ignore[arg-type]
+    batch = _core.screen_batch([named(r) for r in requests], NOW, MAX_AGE)
     for req, got in zip(requests, batch, strict=True):
         want = _core.screen_venues(*req, NOW, MAX_AGE)  # type: ignore[arg-type]
-        assert got.verdicts == want.verdicts
-        assert got.qualified == want.qualified
-        assert [c.score.total for c in got.candidates] == [c.score.total for c in want.candidates]
+        alone = named(req).screen(NOW, MAX_AGE)
+        for other in (want, alone):
+            assert got.verdicts == other.verdicts
+            assert got.qualified == other.qualified
+            totals = [c.score.total for c in other.candidates]
+            assert [c.score.total for c in got.candidates] == totals
     assert "insufficient_liquidity" in batch[2].verdicts
 
 
 def test_a_bad_request_is_named_and_nothing_is_screened() -> None:
     with pytest.raises(sor.InvalidInput, match=r"requests\[1\]: quantity"):
-        _core.screen_batch([request(), request("-1")], NOW, MAX_AGE)  # type: ignore[list-item]
+        _core.screen_batch([named(request()), named(request("-1"))], NOW, MAX_AGE)
+    with pytest.raises(sor.InvalidInput, match=r"requests\[1\]: expected a ScreenRequest"):
+        _core.screen_batch([named(request()), request()], NOW, MAX_AGE)  # type: ignore[list-item]
     with pytest.raises(sor.InvalidInput, match="rules: expected one entry per book"):
         _core.screen_venues(books(), "buy", "1", [], [], [], None, None, 100.0, None, 0.0, NOW, 1)
     nan_ratio = request(min_ratio=float("nan"))

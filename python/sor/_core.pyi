@@ -644,27 +644,35 @@ def screen_venues(
     least ``min_liquidity_ratio`` times the amount, notional at least the minimum.
     """
 
-def screen_batch(
-    requests: Sequence[
-        tuple[
-            Sequence[OrderBook],
-            TakerSide,
-            DecimalLike,
-            Sequence[VenueRules],
-            Sequence[float],
-            Sequence[float],
-            Sequence[DecimalLike | None] | None,
-            Weights | None,
-            BpsLike,
-            DecimalLike | None,
-            float,
-        ]
-    ],
-    now_ns: int,
-    max_age_ns: int,
-) -> list[Screen]:
-    """``screen_venues`` for several orders in one call (each request holds its arguments up to
-    ``min_liquidity_ratio``), without holding the GIL while the books are walked."""
+@final
+class ScreenRequest:
+    """One order's screen over its venues: ``screen_venues``' arguments but the clock, by name.
+
+    The venues' sequences (``books``, ``rules``, ``latencies_ms``, ``reliabilities``) are
+    converted here; the order's figures when it is screened. Errors name the argument."""
+
+    def __new__(
+        cls,
+        books: Sequence[OrderBook],
+        side: TakerSide,
+        quantity: DecimalLike,
+        rules: Sequence[VenueRules],
+        latencies_ms: Sequence[float],
+        reliabilities: Sequence[float],
+        *,
+        max_slippage_bps: BpsLike,
+        min_liquidity_ratio: float,
+        balance_caps: Sequence[DecimalLike | None] | None = None,
+        weights: Weights | None = None,
+        limit_price: DecimalLike | None = None,
+    ) -> ScreenRequest: ...
+    def screen(self, now_ns: int, max_age_ns: int) -> Screen:
+        """This request's screen at ``now_ns`` (``screen_venues`` with these arguments)."""
+    def __len__(self) -> int: ...
+
+def screen_batch(requests: Sequence[ScreenRequest], now_ns: int, max_age_ns: int) -> list[Screen]:
+    """Screens several orders in one call, without holding the GIL while the books are walked;
+    the whole batch sees one version of each book. Errors name the request (``requests[i]``)."""
 
 @final
 class VenueSet:

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
-from sor._core import (
-    OrderBook,
-    VenueRules,
-    Weights,
-)
+from sor._core import OrderBook, ScreenRequest
 from sor._decimal import EXACT, ceil_to, floor_to
 from sor.routing.context import Context, Live
 from sor.routing.decision import (
@@ -21,7 +17,7 @@ from sor.routing.gate import Prepared, order_gate
 
 
 class Pending(NamedTuple):
-    """An order gated and ready for the core's screen (``request`` is its argument tuple)."""
+    """An order gated and ready for the core's screen (``request``)."""
 
     ctx: Context
     live: list[Live]
@@ -75,22 +71,6 @@ def limit_ticks(ctx: Context, book: OrderBook) -> Decimal | None:
     return ceil_to(limit, book.price_decimals)
 
 
-#: ``screen_venues``' arguments for one order, up to ``min_liquidity_ratio``.
-ScreenRequest = tuple[
-    list[OrderBook],
-    Literal["buy", "sell"],
-    Decimal,
-    list[VenueRules],
-    list[float],
-    list[float],
-    "list[Decimal | None] | None",
-    Weights,
-    float,
-    "Decimal | None",
-    float,
-]
-
-
 def screen_request(ctx: Context, live: Sequence[Live], prepared: Prepared) -> ScreenRequest:
     """The core's screen request for the live venues and the whole order."""
     if len(live) == len(prepared.entries):
@@ -109,16 +89,16 @@ def screen_request(ctx: Context, live: Sequence[Live], prepared: Prepared) -> Sc
         books = [venue.book for venue in live]
         caps = [balance_cap(ctx, venue) for venue in live]
     order = ctx.order
-    return (
+    return ScreenRequest(
         books,
         order.taker_side,
         order.amount,
         rules,
         latencies,
         reliabilities,
-        caps,
-        ctx.weights,
-        ctx.max_slippage_bps,
-        order.limit_price,
-        ctx.settings.min_liquidity_score,
+        balance_caps=caps,
+        weights=ctx.weights,
+        max_slippage_bps=ctx.max_slippage_bps,
+        limit_price=order.limit_price,
+        min_liquidity_ratio=ctx.settings.min_liquidity_score,
     )

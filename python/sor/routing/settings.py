@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sor._core import Weights
-from sor._core import LIQUIDITY_RATIO_CAP
+from sor._core import LIQUIDITY_RATIO_CAP, Weights
 from sor._validate import to_bps, to_enum, to_float, to_int
 from sor.errors import InvalidInput
 from sor.health.metrics import DEFAULT_LATENCY_THRESHOLDS, MAX_LATENCY_MS, LatencyThresholds

@@ -11,7 +11,6 @@ from sor._core import (
     Screen,
     Weights,
     screen_set,
-    screen_venues,
 )
 from sor._decimal import EXACT
 from sor.orders import OrderRequest, RoutingStrategy
@@ -86,7 +85,7 @@ def route_order(
         or prepared.has_balances
     ):
         pending = begin(ctx, prepared)
-        screen = screen_venues(*pending.request, now_ns, prepared.max_age_ns)
+        screen = pending.request.screen(now_ns, prepared.max_age_ns)
         return finish(pending, screen, started_ns), pending.live, screen
     # The common case, kept lean: the venues that passed the static gate (and, for
     # lowest_latency, its threshold), no preferences or exclusions, no balances.

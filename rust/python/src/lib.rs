@@ -49,6 +49,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<wire_coinbase::CoinbaseLevel2Parser>()?;
     m.add_class::<routing::Screen>()?;
     m.add_function(wrap_pyfunction!(routing::screen_venues, m)?)?;
+    m.add_class::<routing::ScreenRequest>()?;
     m.add_function(wrap_pyfunction!(routing::screen_batch, m)?)?;
     m.add_class::<routing::VenueSet>()?;
     m.add_function(wrap_pyfunction!(routing::screen_set, m)?)?;

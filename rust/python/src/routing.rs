@@ -8,8 +8,8 @@ use sor_core::book::TakerSide;
 use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue};
 use sor_core::score::Weights as CoreWeights;
 
-use crate::allocation::{VenueRules, book_refs, borrow, venue_rules};
-use crate::book::{OrderBook, snapshots};
+use crate::allocation::{VenueRules, book_refs, venue_rules};
+use crate::book::OrderBook;
 use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
 use crate::errors::{invalid, screen_error};
 use crate::scoring::{Candidate, weights_arg};
@@ -112,50 +112,121 @@ fn same_length(name: &str, len: usize, expected: usize) -> PyResult<()> {
     }
 }
 
-/// One order's screen request, as Python passes it (everything but the clock), its venue
-/// sequences converted.
-struct Request<'py> {
-    books: Vec<Bound<'py, OrderBook>>,
-    side: Bound<'py, PyAny>,
-    quantity: Bound<'py, PyAny>,
+/// One order's screen over its venues (`screen_venues`' arguments but the clock), by name: what
+/// `screen_batch` and `ScreenRequest.screen` take. The venues' sequences are converted once,
+/// here; the order's figures when it is screened (errors name the argument either way).
+#[pyclass(module = "sor._core", frozen)]
+pub struct ScreenRequest {
+    books: Vec<Py<OrderBook>>,
     rules: Vec<VenueRules>,
     latencies_ms: Vec<f64>,
     reliabilities: Vec<f64>,
-    balance_caps: Option<Bound<'py, PyAny>>,
-    weights: Option<Bound<'py, PyAny>>,
-    max_slippage_bps: Bound<'py, PyAny>,
-    limit_price: Option<Bound<'py, PyAny>>,
-    min_liquidity_ratio: Bound<'py, PyAny>,
+    side: Py<PyAny>,
+    quantity: Py<PyAny>,
+    balance_caps: Option<Py<PyAny>>,
+    weights: Option<Py<PyAny>>,
+    max_slippage_bps: Py<PyAny>,
+    limit_price: Option<Py<PyAny>>,
+    min_liquidity_ratio: Py<PyAny>,
 }
 
-/// The number of items in a request of `screen_batch`.
-const REQUEST_ITEMS: usize = 11;
-
-impl<'py> Request<'py> {
-    /// Reads a request tuple; errors name the item.
-    fn from_items(value: &Bound<'py, PyAny>) -> PyResult<Self> {
-        let parts = items("request", value)?;
-        if parts.len() != REQUEST_ITEMS {
-            return Err(invalid(format!(
-                "expected {REQUEST_ITEMS} items (screen_venues' arguments up to \
-                 min_liquidity_ratio), got {}",
-                parts.len()
-            )));
-        }
-        let optional = |i: usize| Some(parts[i].clone()).filter(|v| !v.is_none());
+#[pymethods]
+impl ScreenRequest {
+    #[new]
+    #[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, *, max_slippage_bps, min_liquidity_ratio, balance_caps=None, weights=None, limit_price=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn py_new(
+        books: &Bound<'_, PyAny>,
+        side: &Bound<'_, PyAny>,
+        quantity: &Bound<'_, PyAny>,
+        rules: &Bound<'_, PyAny>,
+        latencies_ms: &Bound<'_, PyAny>,
+        reliabilities: &Bound<'_, PyAny>,
+        max_slippage_bps: &Bound<'_, PyAny>,
+        min_liquidity_ratio: &Bound<'_, PyAny>,
+        balance_caps: Option<&Bound<'_, PyAny>>,
+        weights: Option<&Bound<'_, PyAny>>,
+        limit_price: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let unbound = |v: &Bound<'_, PyAny>| v.clone().unbind();
+        let present = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(unbound);
         Ok(Self {
-            books: book_refs(&parts[0])?,
-            side: parts[1].clone(),
-            quantity: parts[2].clone(),
-            rules: venue_rules(&parts[3])?,
-            latencies_ms: floats("latencies_ms", &parts[4])?,
-            reliabilities: floats("reliabilities", &parts[5])?,
-            balance_caps: optional(6),
-            weights: optional(7),
-            max_slippage_bps: parts[8].clone(),
-            limit_price: optional(9),
-            min_liquidity_ratio: parts[10].clone(),
+            books: book_refs(books)?.into_iter().map(Bound::unbind).collect(),
+            rules: venue_rules(rules)?,
+            latencies_ms: floats("latencies_ms", latencies_ms)?,
+            reliabilities: floats("reliabilities", reliabilities)?,
+            side: unbound(side),
+            quantity: unbound(quantity),
+            balance_caps: present(balance_caps),
+            weights: present(weights),
+            max_slippage_bps: unbound(max_slippage_bps),
+            limit_price: present(limit_price),
+            min_liquidity_ratio: unbound(min_liquidity_ratio),
         })
+    }
+
+    /// This request's screen at `now_ns`, books older than `max_age_ns` being stale.
+    fn screen(
+        &self,
+        py: Python<'_>,
+        now_ns: &Bound<'_, PyAny>,
+        max_age_ns: &Bound<'_, PyAny>,
+    ) -> PyResult<Screen> {
+        let now_ns: u64 = uint("now_ns", now_ns)?;
+        let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
+        let books = self.snapshots(py);
+        let prepared = self.prepare(py, &books, now_ns, max_age_ns)?;
+        let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
+            .map_err(|e| screen_error(&e))?;
+        let screen = wrap(&prepared, screened);
+        Ok(Screen { books, ..screen })
+    }
+
+    fn __len__(&self) -> usize {
+        self.books.len()
+    }
+}
+
+impl ScreenRequest {
+    /// One snapshot of each of the request's books: the version its screen reads.
+    fn snapshots(&self, py: Python<'_>) -> Vec<Arc<Book>> {
+        self.books.iter().map(|b| b.get().snapshot(py)).collect()
+    }
+
+    /// Converts the request over `books`, the snapshots of its books.
+    fn prepare<'a>(
+        &'a self,
+        py: Python<'_>,
+        books: &'a [Arc<Book>],
+        now_ns: u64,
+        max_age_ns: u64,
+    ) -> PyResult<Prepared<'a>> {
+        let bind = |v: &Py<PyAny>| v.bind(py).clone();
+        let (side, quantity) = (bind(&self.side), bind(&self.quantity));
+        let balance_caps = self.balance_caps.as_ref().map(bind);
+        let weights = self.weights.as_ref().map(bind);
+        let max_slippage_bps = bind(&self.max_slippage_bps);
+        let limit_price = self.limit_price.as_ref().map(bind);
+        let min_liquidity_ratio = bind(&self.min_liquidity_ratio);
+        prepare_parts(
+            &VenueArgs {
+                books,
+                rules: &self.rules,
+                latencies_ms: &self.latencies_ms,
+                reliabilities: &self.reliabilities,
+            },
+            &OrderArgs {
+                side: &side,
+                quantity: &quantity,
+                balance_caps: balance_caps.as_ref(),
+                weights: weights.as_ref(),
+                max_slippage_bps: &max_slippage_bps,
+                limit_price: limit_price.as_ref(),
+                min_liquidity_ratio: &min_liquidity_ratio,
+            },
+            now_ns,
+            max_age_ns,
+        )
     }
 }
 
@@ -184,34 +255,6 @@ struct OrderArgs<'a, 'py> {
     max_slippage_bps: &'a Bound<'py, PyAny>,
     limit_price: Option<&'a Bound<'py, PyAny>>,
     min_liquidity_ratio: &'a Bound<'py, PyAny>,
-}
-
-/// Converts one request over `books`, the snapshots of its books; errors name the argument.
-fn prepare<'a>(
-    request: &'a Request<'_>,
-    books: &'a [Arc<Book>],
-    now_ns: u64,
-    max_age_ns: u64,
-) -> PyResult<Prepared<'a>> {
-    prepare_parts(
-        &VenueArgs {
-            books,
-            rules: &request.rules,
-            latencies_ms: &request.latencies_ms,
-            reliabilities: &request.reliabilities,
-        },
-        &OrderArgs {
-            side: &request.side,
-            quantity: &request.quantity,
-            balance_caps: request.balance_caps.as_ref(),
-            weights: request.weights.as_ref(),
-            max_slippage_bps: &request.max_slippage_bps,
-            limit_price: request.limit_price.as_ref(),
-            min_liquidity_ratio: &request.min_liquidity_ratio,
-        },
-        now_ns,
-        max_age_ns,
-    )
 }
 
 /// Converts one screen's venues and order; errors name the argument.
@@ -426,32 +469,25 @@ pub fn screen_venues<'py>(
     now_ns: &Bound<'py, PyAny>,
     max_age_ns: &Bound<'py, PyAny>,
 ) -> PyResult<Screen> {
-    let request = Request {
-        books: book_refs(books)?,
-        side: side.clone(),
-        quantity: quantity.clone(),
-        rules: venue_rules(rules)?,
-        latencies_ms: floats("latencies_ms", latencies_ms)?,
-        reliabilities: floats("reliabilities", reliabilities)?,
-        balance_caps: balance_caps.cloned(),
-        weights: weights.cloned(),
-        max_slippage_bps: max_slippage_bps.clone(),
-        limit_price: limit_price.cloned(),
-        min_liquidity_ratio: min_liquidity_ratio.clone(),
-    };
-    let now_ns: u64 = uint("now_ns", now_ns)?;
-    let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
-    let books = snapshots(py, &borrow(&request.books));
-    let prepared = prepare(&request, &books, now_ns, max_age_ns)?;
-    let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
-        .map_err(|e| screen_error(&e))?;
-    let screen = wrap(&prepared, screened);
-    Ok(Screen { books, ..screen })
+    let request = ScreenRequest::py_new(
+        books,
+        side,
+        quantity,
+        rules,
+        latencies_ms,
+        reliabilities,
+        max_slippage_bps,
+        min_liquidity_ratio,
+        balance_caps,
+        weights,
+        limit_price,
+    )?;
+    request.screen(py, now_ns, max_age_ns)
 }
 
-/// Screens several orders in one call (each request holds `screen_venues`' arguments up to
-/// `min_liquidity_ratio`), without holding the GIL while the books are walked. Every book is
-/// snapshotted once before anything else: the whole batch sees one version of each book.
+/// Screens several orders in one call (`ScreenRequest`s), without holding the GIL while the
+/// books are walked. Every book is snapshotted once before anything else: the whole batch sees
+/// one version of each book.
 #[pyfunction]
 pub fn screen_batch<'py>(
     py: Python<'py>,
@@ -465,18 +501,20 @@ pub fn screen_batch<'py>(
     let requests = items("requests", requests)?
         .iter()
         .enumerate()
-        .map(|(i, r)| Request::from_items(r).map_err(|e| in_request(i, e)))
+        .map(|(i, r)| {
+            instance::<ScreenRequest>(Field::item("requests", i, None), "ScreenRequest", r)
+        })
         .collect::<PyResult<Vec<_>>>()?;
-    let books: Vec<Vec<Arc<Book>>> = requests
-        .iter()
-        .map(|r| snapshots(py, &borrow(&r.books)))
-        .collect();
+    let requests: Vec<&ScreenRequest> = requests.iter().map(Bound::get).collect();
+    let books: Vec<Vec<Arc<Book>>> = requests.iter().map(|r| r.snapshots(py)).collect();
     let prepared = requests
         .iter()
         .zip(&books)
         .enumerate()
         .map(|(i, (request, books))| {
-            prepare(request, books, now_ns, max_age_ns).map_err(|e| in_request(i, e))
+            request
+                .prepare(py, books, now_ns, max_age_ns)
+                .map_err(|e| in_request(i, e))
         })
         .collect::<PyResult<Vec<_>>>()?;
     let screened = py.detach(|| {
