@@ -18,9 +18,6 @@ pub mod rules;
 pub mod score;
 pub mod walk;
 pub mod wire;
-pub mod wire_bybit;
-pub mod wire_coinbase;
-pub mod wire_okx;
 
 pub use book::{
     BPS_DECIMALS, BPS_UNITS_PER_ONE, Book, BookError, BookSide, Bps, Delta, FeeError, Ladder,

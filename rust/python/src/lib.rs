@@ -9,8 +9,6 @@ mod results;
 mod routing;
 mod scoring;
 mod wire;
-mod wire_coinbase;
-mod wire_exchanges;
 
 use pyo3::prelude::*;
 
@@ -45,8 +43,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(allocation::allocate_many, m)?)?;
     m.add_function(wrap_pyfunction!(allocation::walk_many, m)?)?;
     wire::register(m)?;
-    wire_exchanges::register(m)?;
-    m.add_class::<wire_coinbase::CoinbaseLevel2Parser>()?;
     m.add_class::<routing::Screen>()?;
     m.add_function(wrap_pyfunction!(routing::screen_venues, m)?)?;
     m.add_class::<routing::ScreenRequest>()?;

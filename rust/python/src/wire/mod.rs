@@ -1,13 +1,18 @@
-//! The `BinanceDepthParser` and `DepthChanges` classes: exchange payloads parsed in the core.
+//! Exchange payloads parsed in the core: `DepthChanges` (what every parser returns), the market
+//! table every parser looks its names up in, `split_sides`, and one module per exchange's parser.
 
-use std::collections::HashMap;
+mod binance;
+mod bybit;
+mod coinbase;
+mod okx;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyIterator, PyList, PySlice, PyString, PyTuple};
 use pyo3::{IntoPyObjectExt, intern};
 use sor_core::book::{Book, BookSide};
-use sor_core::wire::{ChangeBatch, Precision, parse_binance_depth_update};
+use sor_core::wire::{ChangeBatch, Precision};
 
+use crate::convert::Markets;
 use crate::errors::invalid;
 
 /// Book changes parsed from one exchange message: a read-only sequence of
@@ -142,70 +147,60 @@ pub fn apply_changes(
     changes.batch.apply_to(book, sequence, timestamp_ns)
 }
 
-/// Reads Binance spot `depthUpdate` payloads for a set of markets.
-#[pyclass(module = "sor._core", frozen)]
-pub struct BinanceDepthParser {
-    markets: HashMap<String, (Py<PyString>, Precision)>,
-}
+/// A parser's markets: the exchange's name of each (`BTCUSDT`, `BTC-USD`, a topic) to the
+/// unified symbol it reports and the precision its levels are parsed at.
+pub(crate) struct MarketTable(Markets);
 
-#[pymethods]
-impl BinanceDepthParser {
-    #[new]
-    fn py_new(markets: &Bound<'_, PyAny>) -> PyResult<Self> {
-        Ok(Self {
-            markets: crate::convert::markets(markets)?,
-        })
+impl MarketTable {
+    /// The `markets` argument of a parser's constructor; errors name the entry.
+    pub(crate) fn new(markets: &Bound<'_, PyAny>) -> PyResult<Self> {
+        crate::convert::markets(markets).map(Self)
     }
 
-    /// Parses one payload of the diff-depth stream: `(symbol, U, u, changes)` for a
-    /// `depthUpdate` event, None for any other JSON object; raises `InvalidInput` naming the
-    /// field and value for a malformed event (nothing is returned then).
-    fn parse<'py>(
-        &self,
-        py: Python<'py>,
-        payload: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let payload = crate::convert::bytes("payload", payload)?;
-        let markets = &self.markets;
-        let update = parse_binance_depth_update(payload, |exchange_symbol| {
-            markets
-                .get(exchange_symbol)
-                .map(|(symbol, precision)| (symbol, *precision))
-        })
-        .map_err(|err| invalid(err.to_string()))?;
-        let Some(update) = update else {
-            return Ok(None);
-        };
-        let changes = Bound::new(
-            py,
-            DepthChanges {
-                batch: update.changes,
-            },
-        )?;
-        PyTuple::new(
-            py,
-            [
-                update.market.bind(py).clone().into_any(),
-                update.first_update_id.into_bound_py_any(py)?,
-                update.final_update_id.into_bound_py_any(py)?,
-                changes.into_any(),
-            ],
-        )
-        .map(Some)
+    /// The symbol and precision of the market the exchange calls `name`.
+    pub(crate) fn lookup(&self, name: &str) -> Option<(&Py<PyString>, Precision)> {
+        self.0
+            .get(name)
+            .map(|(symbol, precision)| (symbol, *precision))
     }
 
-    fn __repr__(&self) -> String {
-        let mut symbols: Vec<&str> = self.markets.keys().map(String::as_str).collect();
-        symbols.sort_unstable();
-        format!("BinanceDepthParser({})", symbols.join(", "))
+    /// `class(name, ...)`, the names sorted.
+    pub(crate) fn repr(&self, class: &str) -> String {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        format!("{class}({})", names.join(", "))
     }
 }
 
-/// Adds the classes to the module; `DepthChanges` is registered as a
-/// `collections.abc.Sequence`, which it implements.
+/// The bids and the asks of `changes` as lists of `(price, size)` tuples, in message order.
+#[pyfunction]
+pub fn split_sides<'py>(
+    py: Python<'py>,
+    changes: &Bound<'py, PyAny>,
+) -> PyResult<(Bound<'py, PyList>, Bound<'py, PyList>)> {
+    let changes = crate::convert::instance::<DepthChanges>("changes", "DepthChanges", changes)?;
+    let changes = changes.get();
+    let bids = PyList::empty(py);
+    let asks = PyList::empty(py);
+    for (side, price, size) in changes.batch.texts() {
+        let level = PyTuple::new(py, [PyString::new(py, price), PyString::new(py, size)])?;
+        match side {
+            BookSide::Bid => bids.append(level)?,
+            BookSide::Ask => asks.append(level)?,
+        }
+    }
+    Ok((bids, asks))
+}
+
+/// Adds `DepthChanges` (registered as a `collections.abc.Sequence`, which it implements), the
+/// parsers and `split_sides` to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<DepthChanges>()?;
-    m.add_class::<BinanceDepthParser>()?;
+    m.add_class::<binance::BinanceDepthParser>()?;
+    m.add_class::<coinbase::CoinbaseLevel2Parser>()?;
+    m.add_class::<okx::OkxBooksParser>()?;
+    m.add_class::<bybit::BybitOrderbookParser>()?;
+    m.add_function(wrap_pyfunction!(split_sides, m)?)?;
     let py = m.py();
     py.import("collections.abc")?
         .getattr("Sequence")?

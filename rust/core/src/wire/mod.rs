@@ -1,11 +1,13 @@
 //! Exchange wire messages parsed straight into book changes, at the market's precision.
 //!
-//! A feed spends most of its time turning JSON text into numbers. Here a Binance spot
-//! `depthUpdate` event (<https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#diff-depth-stream>)
-//! is read with `serde_json`, borrowing the price and quantity strings from the payload, and
-//! each level is parsed exactly with [`parse_fixed`] — the same parser the book uses for strings —
-//! into a [`ChangeBatch`]: the [`Delta`]s a [`Book`] applies all or nothing, plus the text each
-//! value was written as (so the batch can still be read back as the exchange's strings).
+//! A feed spends most of its time turning JSON text into numbers. Here each exchange's book
+//! messages are read with `serde_json`, borrowing the price and quantity strings from the
+//! payload, and each level is parsed exactly with [`parse_fixed`] — the same parser the book
+//! uses for strings — into a [`ChangeBatch`]: the [`Delta`]s a [`Book`] applies all or nothing,
+//! plus the text each value was written as (so the batch can still be read back as the
+//! exchange's strings). One module per exchange: [`binance`] (spot `depthUpdate`,
+//! <https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#diff-depth-stream>),
+//! [`coinbase`] (Advanced Trade `level2`), [`okx`] (v5 `books`) and [`bybit`] (v5 `orderbook`).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,8 +17,15 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use thiserror::Error;
 
+pub mod binance;
+pub mod bybit;
+pub mod coinbase;
+pub mod okx;
+
+pub use binance::{DepthUpdate, parse_binance_depth_update};
+
 use crate::book::{Book, BookError, BookSide, Delta};
-use crate::decimal::{DecimalError, check_decimals, cut_quoted, excerpt, parse_fixed};
+use crate::decimal::{DecimalError, check_decimals, parse_fixed};
 
 /// The decimal places of a market's prices and sizes, as a book keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -225,19 +234,6 @@ fn wire_side(side: BookSide) -> &'static str {
     }
 }
 
-/// A Binance `depthUpdate` event, parsed at its market's precision.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DepthUpdate<K> {
-    /// The caller's key of the event's market (what its symbol lookup returned).
-    pub market: K,
-    /// First update ID in the event (`U`).
-    pub first_update_id: u64,
-    /// Final update ID in the event (`u`).
-    pub final_update_id: u64,
-    /// The bids (`b`) then the asks (`a`), in message order.
-    pub changes: ChangeBatch,
-}
-
 /// A JSON string, borrowed from the payload unless it had escapes to decode.
 pub(crate) struct Text<'a>(pub(crate) Cow<'a, str>);
 
@@ -291,78 +287,6 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawLevel<'a> {
         }
         deserializer.deserialize_seq(LevelVisitor(PhantomData))
     }
-}
-
-/// The fields of a Binance event that a `depthUpdate` uses; every other field is skipped.
-#[derive(Deserialize)]
-struct RawEvent<'a> {
-    #[serde(rename = "e", borrow, default)]
-    event: Option<Cow<'a, str>>,
-    #[serde(rename = "s", borrow, default)]
-    symbol: Option<Cow<'a, str>>,
-    #[serde(rename = "U", default)]
-    first: Option<u64>,
-    #[serde(rename = "u", default)]
-    last: Option<u64>,
-    #[serde(rename = "b", borrow, default)]
-    bids: Option<Vec<RawLevel<'a>>>,
-    #[serde(rename = "a", borrow, default)]
-    asks: Option<Vec<RawLevel<'a>>>,
-    /// The stream name of a combined-stream wrapper (`{"stream": ..., "data": ...}`).
-    #[serde(default)]
-    stream: Option<IgnoredAny>,
-    /// The event inside a combined-stream wrapper.
-    #[serde(default)]
-    data: Option<IgnoredAny>,
-}
-
-/// Parses a Binance spot `depthUpdate` event from its raw payload.
-///
-/// `market` maps the event's symbol (`"BTCUSDT"`) to the caller's key for that market and the
-/// precision to parse its levels at; a symbol it does not know is an error. Returns `Ok(None)`
-/// for a JSON object that is not a `depthUpdate` (a request's response, `serverShutdown`, a
-/// combined-stream wrapper), leaving those to the caller. Errors name the field and value that
-/// were wrong; no batch is returned with them.
-pub fn parse_binance_depth_update<K>(
-    payload: &[u8],
-    market: impl FnOnce(&str) -> Option<(K, Precision)>,
-) -> Result<Option<DepthUpdate<K>>, WireError> {
-    // serde would also read a struct from a JSON array (fields by position): only objects are
-    // events.
-    if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(WireError::Json("expected a JSON object".to_owned()));
-    }
-    // One UTF-8 check of the whole payload is cheaper than one per string (serde_json's reader
-    // of bytes checks each string it borrows; its reader of text does not need to).
-    let text =
-        std::str::from_utf8(payload).map_err(|err| WireError::Json(format!("not UTF-8: {err}")))?;
-    let raw: RawEvent<'_> =
-        serde_json::from_str(text).map_err(|err| WireError::Json(cut_quoted(&err.to_string())))?;
-    if raw.event.as_deref() != Some("depthUpdate") || (raw.stream.is_some() && raw.data.is_some()) {
-        return Ok(None);
-    }
-    let symbol = raw.symbol.ok_or(WireError::Missing("s"))?;
-    let (key, precision) =
-        market(&symbol).ok_or_else(|| WireError::UnknownSymbol(excerpt(&symbol)))?;
-    let first = raw.first.ok_or(WireError::Missing("U"))?;
-    let last = raw.last.ok_or(WireError::Missing("u"))?;
-    if first > last {
-        return Err(WireError::UpdateIds { first, last });
-    }
-    let bids = raw.bids.ok_or(WireError::Missing("b"))?;
-    let asks = raw.asks.ok_or(WireError::Missing("a"))?;
-    let mut changes = ChangeBatch::with_capacity(precision, bids.len() + asks.len());
-    for (side, levels) in [(BookSide::Bid, bids), (BookSide::Ask, asks)] {
-        for (index, level) in levels.iter().enumerate() {
-            changes.push(side, index, &level.price.0, &level.size.0)?;
-        }
-    }
-    Ok(Some(DepthUpdate {
-        market: key,
-        first_update_id: first,
-        final_update_id: last,
-        changes,
-    }))
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use crate::decimal::{cut_quoted, excerpt};
+use crate::wire::okx::{Object, side_changes};
 use crate::wire::{ChangeBatch, Precision, RawLevel, WireError};
-use crate::wire_okx::{Object, side_changes};
 
 /// What an orderbook message carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

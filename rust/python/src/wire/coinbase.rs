@@ -1,21 +1,17 @@
-//! The `CoinbaseLevel2Parser` class: Coinbase Advanced Trade `level2` payloads parsed in the
-//! core.
-
-use std::collections::HashMap;
+//! `CoinbaseLevel2Parser`: Coinbase Advanced Trade `level2` payloads parsed in the core.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 use pyo3::{IntoPyObjectExt, intern};
-use sor_core::wire::Precision;
-use sor_core::wire_coinbase::{Level2Kind, parse_coinbase_level2};
+use sor_core::wire::coinbase::{Level2Kind, parse_coinbase_level2};
 
+use super::{DepthChanges, MarketTable};
 use crate::errors::invalid;
-use crate::wire::DepthChanges;
 
 /// Reads Coinbase Advanced Trade `level2` payloads for a set of markets.
 #[pyclass(module = "sor._core", frozen)]
 pub struct CoinbaseLevel2Parser {
-    markets: HashMap<String, (Py<PyString>, Precision)>,
+    markets: MarketTable,
 }
 
 #[pymethods]
@@ -23,7 +19,7 @@ impl CoinbaseLevel2Parser {
     #[new]
     fn py_new(markets: &Bound<'_, PyAny>) -> PyResult<Self> {
         Ok(Self {
-            markets: crate::convert::markets(markets)?,
+            markets: MarketTable::new(markets)?,
         })
     }
 
@@ -36,13 +32,8 @@ impl CoinbaseLevel2Parser {
         payload: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         let payload = crate::convert::bytes("payload", payload)?;
-        let markets = &self.markets;
-        let message = parse_coinbase_level2(payload, |product| {
-            markets
-                .get(product)
-                .map(|(symbol, precision)| (symbol, *precision))
-        })
-        .map_err(|err| invalid(err.to_string()))?;
+        let message = parse_coinbase_level2(payload, |product| self.markets.lookup(product))
+            .map_err(|err| invalid(err.to_string()))?;
         let Some(message) = message else {
             return Ok(None);
         };
@@ -81,8 +72,6 @@ impl CoinbaseLevel2Parser {
     }
 
     fn __repr__(&self) -> String {
-        let mut products: Vec<&str> = self.markets.keys().map(String::as_str).collect();
-        products.sort_unstable();
-        format!("CoinbaseLevel2Parser({})", products.join(", "))
+        self.markets.repr("CoinbaseLevel2Parser")
     }
 }
