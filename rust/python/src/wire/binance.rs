@@ -5,8 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use sor_core::wire::parse_binance_depth_update;
 
-use super::{DepthChanges, MarketTable};
-use crate::errors::invalid;
+use super::{DepthChanges, MarketTable, read_payload};
 
 /// Reads Binance spot `depthUpdate` payloads for a set of markets.
 #[pyclass(module = "sor._core", frozen)]
@@ -31,18 +30,13 @@ impl BinanceDepthParser {
         py: Python<'py>,
         payload: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let payload = crate::convert::bytes("payload", payload)?;
-        let update = parse_binance_depth_update(payload, |name| self.markets.lookup(name))
-            .map_err(|err| invalid(err.to_string()))?;
-        let Some(update) = update else {
+        let Some(update) = read_payload(payload, |payload| {
+            parse_binance_depth_update(payload, |name| self.markets.lookup(name))
+        })?
+        else {
             return Ok(None);
         };
-        let changes = Bound::new(
-            py,
-            DepthChanges {
-                batch: update.changes,
-            },
-        )?;
+        let changes = DepthChanges::new_bound(py, update.changes)?;
         PyTuple::new(
             py,
             [

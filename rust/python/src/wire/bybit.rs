@@ -5,8 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 use sor_core::wire::bybit::parse_bybit_orderbook;
 
-use super::{DepthChanges, MarketTable};
-use crate::errors::invalid;
+use super::{DepthChanges, MarketTable, read_payload};
 
 /// Reads Bybit v5 `orderbook.{depth}.{symbol}` messages for a set of topics.
 #[pyclass(module = "sor._core", frozen)]
@@ -30,18 +29,13 @@ impl BybitOrderbookParser {
         py: Python<'py>,
         payload: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let payload = crate::convert::bytes("payload", payload)?;
-        let message = parse_bybit_orderbook(payload, |name| self.markets.lookup(name))
-            .map_err(|err| invalid(err.to_string()))?;
-        let Some(message) = message else {
+        let Some(message) = read_payload(payload, |payload| {
+            parse_bybit_orderbook(payload, |name| self.markets.lookup(name))
+        })?
+        else {
             return Ok(None);
         };
-        let changes = Bound::new(
-            py,
-            DepthChanges {
-                batch: message.changes,
-            },
-        )?;
+        let changes = DepthChanges::new_bound(py, message.changes)?;
         PyTuple::new(
             py,
             [

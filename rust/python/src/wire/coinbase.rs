@@ -5,8 +5,7 @@ use pyo3::types::{PyList, PyTuple};
 use pyo3::{IntoPyObjectExt, intern};
 use sor_core::wire::coinbase::{Level2Kind, parse_coinbase_level2};
 
-use super::{DepthChanges, MarketTable};
-use crate::errors::invalid;
+use super::{DepthChanges, MarketTable, read_payload};
 
 /// Reads Coinbase Advanced Trade `level2` payloads for a set of markets.
 #[pyclass(module = "sor._core", frozen)]
@@ -31,10 +30,10 @@ impl CoinbaseLevel2Parser {
         py: Python<'py>,
         payload: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let payload = crate::convert::bytes("payload", payload)?;
-        let message = parse_coinbase_level2(payload, |product| self.markets.lookup(product))
-            .map_err(|err| invalid(err.to_string()))?;
-        let Some(message) = message else {
+        let Some(message) = read_payload(payload, |payload| {
+            parse_coinbase_level2(payload, |product| self.markets.lookup(product))
+        })?
+        else {
             return Ok(None);
         };
         let events = message
@@ -45,12 +44,7 @@ impl CoinbaseLevel2Parser {
                     Level2Kind::Snapshot => intern!(py, "snapshot"),
                     Level2Kind::Update => intern!(py, "update"),
                 };
-                let changes = Bound::new(
-                    py,
-                    DepthChanges {
-                        batch: event.changes,
-                    },
-                )?;
+                let changes = DepthChanges::new_bound(py, event.changes)?;
                 PyTuple::new(
                     py,
                     [

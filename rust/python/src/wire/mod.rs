@@ -23,6 +23,11 @@ pub struct DepthChanges {
 }
 
 impl DepthChanges {
+    /// `batch` as a Python object.
+    pub(crate) fn new_bound(py: Python<'_>, batch: ChangeBatch) -> PyResult<Bound<'_, Self>> {
+        Bound::new(py, Self { batch })
+    }
+
     fn item<'py>(&self, py: Python<'py>, index: usize) -> PyResult<Bound<'py, PyTuple>> {
         let (side, price, size) = self
             .batch
@@ -145,6 +150,15 @@ pub fn apply_changes(
     timestamp_ns: u64,
 ) -> Result<(), sor_core::book::BookError> {
     changes.batch.apply_to(book, sequence, timestamp_ns)
+}
+
+/// Parses `payload` (bytes) with `parse`: `None` for a message that is not the parser's, the
+/// parser's error as `InvalidInput` (nothing is returned then).
+pub(crate) fn read_payload<T, E: std::fmt::Display>(
+    payload: &Bound<'_, PyAny>,
+    parse: impl FnOnce(&[u8]) -> Result<Option<T>, E>,
+) -> PyResult<Option<T>> {
+    parse(crate::convert::bytes("payload", payload)?).map_err(|err| invalid(err.to_string()))
 }
 
 /// A parser's markets: the exchange's name of each (`BTCUSDT`, `BTC-USD`, a topic) to the

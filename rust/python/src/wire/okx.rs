@@ -5,8 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 use sor_core::wire::okx::parse_okx_books;
 
-use super::{DepthChanges, MarketTable};
-use crate::errors::invalid;
+use super::{DepthChanges, MarketTable, read_payload};
 
 /// Reads OKX v5 `books` channel pushes for a set of instruments.
 #[pyclass(module = "sor._core", frozen)]
@@ -30,18 +29,13 @@ impl OkxBooksParser {
         py: Python<'py>,
         payload: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let payload = crate::convert::bytes("payload", payload)?;
-        let push = parse_okx_books(payload, |name| self.markets.lookup(name))
-            .map_err(|err| invalid(err.to_string()))?;
-        let Some(push) = push else {
+        let Some(push) = read_payload(payload, |payload| {
+            parse_okx_books(payload, |name| self.markets.lookup(name))
+        })?
+        else {
             return Ok(None);
         };
-        let changes = Bound::new(
-            py,
-            DepthChanges {
-                batch: push.changes,
-            },
-        )?;
+        let changes = DepthChanges::new_bound(py, push.changes)?;
         PyTuple::new(
             py,
             [
