@@ -115,14 +115,17 @@ def _split_table(split: RoutingDecision, title: str) -> Table:
 
 def _report_table(report: ExecutionReport, title: str) -> Table:
     table = Table(title=title)
-    for column in ("venue", "client order id", "amount", "limit", "outcome", "filled", "ms"):
-        table.add_column(column, justify="left" if column in ("venue", "outcome") else "right")
+    columns = ("stage", "venue", "client order id", "amount", "limit", "outcome", "filled", "ms")
+    for column in columns:
+        left = column in ("stage", "venue", "outcome")
+        table.add_column(column, justify="left" if left else "right")
     table.add_column("note")
     for attempt in report.attempts:
         note = "found by its client order id" if attempt.reconciled else ""
         if attempt.error:
             note = f"{note}; {attempt.error}" if note else attempt.error
         table.add_row(
+            attempt.stage.value,
             attempt.venue,
             attempt.client_order_id,
             str(attempt.amount),

@@ -22,7 +22,13 @@ from sor import (
     Venue,
 )
 from sor.clients import Fault, FaultRates, PlaceOrder, SimulatedClient
-from sor.execution import AttemptOutcome, ExecutionSettings, ExecutionStatus, Executor
+from sor.execution import (
+    AttemptOutcome,
+    AttemptStage,
+    ExecutionSettings,
+    ExecutionStatus,
+    Executor,
+)
 from sor.journal import SqliteJournal
 from sor.orders import OrderSide
 
@@ -51,10 +57,14 @@ def book(best_ask: str) -> OrderBook:
 
 
 def venues(
-    asks: dict[str, str], rates: dict[str, FaultRates] | None = None, seed: int = 0
+    asks: dict[str, str],
+    rates: dict[str, FaultRates] | None = None,
+    seed: int = 0,
+    latency_ms: dict[str, float] | None = None,
 ) -> tuple[SmartOrderRouter, dict[str, SimulatedClient]]:
     """A router and one simulated client per venue; venue books by best ask."""
-    health = InMemoryHealth(ExchangeMetrics(name, 20.0, 0.999) for name in asks)
+    latency = latency_ms or {}
+    health = InMemoryHealth(ExchangeMetrics(name, latency.get(name, 20.0), 0.999) for name in asks)
     router = SmartOrderRouter(
         [Venue(name, [market()]) for name in asks],
         settings=RouterSettings(cache_ttl_s=0),
@@ -180,6 +190,70 @@ async def test_when_every_venue_fails_the_report_says_so() -> None:
     ]
     assert report.reason is not None
     assert report.reason.startswith("no venue for the rest")
+
+
+async def test_each_attempt_names_its_stage_in_the_failover_chain() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.REJECT)
+    report = await Executor(router, clients, FAST).execute(buy())
+    assert [(a.venue, a.stage) for a in report.attempts] == [
+        ("a", AttemptStage.PRIMARY),
+        ("b", AttemptStage.ALTERNATIVE),
+    ]
+
+
+async def test_a_preferred_venue_that_fails_is_no_longer_preferred_for_the_rest() -> None:
+    # Found from outside: the remainder listed the failed venue as preferred and excluded, which
+    # OrderRequest refuses, so the execution raised instead of failing over.
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.REJECT)
+    report = await Executor(router, clients, FAST).execute(buy("1", preferred_exchanges=["a"]))
+    assert report.status is ExecutionStatus.FILLED
+    assert [(a.venue, a.stage) for a in report.attempts] == [
+        ("a", AttemptStage.PRIMARY),
+        ("b", AttemptStage.ALTERNATIVE),
+    ]
+
+
+async def test_when_the_orders_constraints_leave_no_venue_any_healthy_one_takes_the_rest() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.REJECT)
+    order = buy("1", preferred_exchanges=["a"], only_preferred=True)
+    report = await Executor(router, clients, FAST).execute(order)
+    assert report.status is ExecutionStatus.FILLED
+    assert [(a.venue, a.stage, a.outcome) for a in report.attempts] == [
+        ("a", AttemptStage.PRIMARY, AttemptOutcome.REJECTED),
+        ("b", AttemptStage.EMERGENCY, AttemptOutcome.FILLED),
+    ]
+    # Without the emergency stage the order's constraints are the last word.
+    router, clients = venues({"a": "100", "b": "101"})
+    clients["a"].fail_next(Fault.REJECT)
+    strict = ExecutionSettings(**{**FAST.__dict__, "emergency": False})
+    report = await Executor(router, clients, strict).execute(order)
+    assert report.status is ExecutionStatus.FAILED
+    assert [a.venue for a in report.attempts] == ["a"]
+    assert report.reason is not None
+    assert "only_preferred" in report.reason
+
+
+async def test_the_emergency_stage_uses_a_slow_venue_but_never_an_excluded_or_open_one() -> None:
+    router, clients = venues({"a": "100", "slow": "101", "c": "100.5"}, latency_ms={"slow": 5_000})
+    clients["a"].fail_next(Fault.REJECT)
+    report = await Executor(router, clients, FAST).execute(buy("1", excluded_exchanges=["c"]))
+    assert report.status is ExecutionStatus.FILLED
+    assert [(a.venue, a.stage) for a in report.attempts] == [
+        ("a", AttemptStage.PRIMARY),
+        ("slow", AttemptStage.EMERGENCY),  # over max_latency_ms, but healthy
+    ]
+    # The order's exclusions hold in an emergency too: nothing is left, the report says why.
+    router, clients = venues({"a": "100", "c": "100.5"})
+    clients["a"].fail_next(Fault.REJECT)
+    report = await Executor(router, clients, FAST).execute(buy("1", excluded_exchanges=["c"]))
+    assert report.status is ExecutionStatus.FAILED
+    assert [a.venue for a in report.attempts] == ["a"]
+    assert report.reason is not None
+    assert "no healthy venue" in report.reason
+    assert sent_ids({"c": clients["c"]}) == []
 
 
 async def test_risk_limits_refuse_before_anything_is_sent() -> None:

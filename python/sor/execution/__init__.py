@@ -6,6 +6,7 @@ from sor.execution.executor import Executor
 from sor.execution.report import (
     Attempt,
     AttemptOutcome,
+    AttemptStage,
     ExecutionReport,
     ExecutionStatus,
     VenueFill,
@@ -15,6 +16,7 @@ from sor.execution.settings import ExecutionSettings
 __all__ = [
     "Attempt",
     "AttemptOutcome",
+    "AttemptStage",
     "ExecutionReport",
     "ExecutionSettings",
     "ExecutionStatus",

@@ -18,6 +18,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 
 from sor._decimal import APPROX, EXACT, total
@@ -31,12 +32,19 @@ from sor.clients import (
 )
 from sor.errors import InvalidInput, JournalError, NoRouteError
 from sor.execution.reconcile import settle
-from sor.execution.report import Attempt, AttemptOutcome, ExecutionReport, ExecutionStatus
+from sor.execution.report import (
+    Attempt,
+    AttemptOutcome,
+    AttemptStage,
+    ExecutionReport,
+    ExecutionStatus,
+)
 from sor.execution.settings import ExecutionSettings
 from sor.health import HealthMonitor
+from sor.health.metrics import MAX_LATENCY_MS
 from sor.journal import IN_FLIGHT, AttemptRecord, Journal
-from sor.orders import OrderRequest, OrderSide, OrderType
-from sor.routing import RoutePart, RoutingDecision, SmartOrderRouter
+from sor.orders import OrderRequest, OrderSide, OrderType, RoutingStrategy
+from sor.routing import NoRouteReason, RoutePart, RoutingDecision, SmartOrderRouter
 
 __all__ = ["Executor"]
 
@@ -143,11 +151,16 @@ class Executor:
         decisions = 0
         held = False
         remaining = order.amount
+        stage = AttemptStage.PRIMARY
+        constrained: NoRouteError | None = None  # why the order's own constraints found nothing
         while remaining > 0 and len(attempts) < self.settings.max_attempts:
             try:
-                decision = self.router.route(_remainder(order, remaining, excluded))
+                decision = self._route(order, remaining, excluded, stage)
             except NoRouteError as error:
-                reason = str(error) if not attempts else f"no venue for the rest: {error}"
+                if stage is not AttemptStage.EMERGENCY and self.settings.emergency:
+                    stage, constrained = AttemptStage.EMERGENCY, error
+                    continue
+                reason = _no_route_reason(error, constrained, bool(attempts))
                 break
             decisions += 1
             if expected is None:
@@ -165,6 +178,7 @@ class Executor:
                 )
             )
             for part, sent in zip(parts, results, strict=True):
+                sent = [replace(a, stage=stage) for a in sent]
                 attempts.extend(sent)
                 last = sent[-1]
                 if last.outcome is AttemptOutcome.UNKNOWN or last.error == _JOURNAL_FAILED:
@@ -172,6 +186,8 @@ class Executor:
                 if last.outcome not in (AttemptOutcome.FILLED, AttemptOutcome.PARTIAL):
                     excluded.add(part.venue)
             remaining = EXACT.subtract(order.amount, total(a.filled for a in attempts))
+            if stage is AttemptStage.PRIMARY:
+                stage = AttemptStage.ALTERNATIVE
             if held:
                 pending = [a for a in attempts if a.outcome is AttemptOutcome.UNKNOWN]
                 reason = (
@@ -221,6 +237,24 @@ class Executor:
             elapsed_ms=(time.perf_counter() - started) * 1_000,
             decisions=decisions,
         )
+
+    def _route(
+        self, order: OrderRequest, remaining: Decimal, excluded: set[str], stage: AttemptStage
+    ) -> RoutingDecision:
+        """The decision for what remains of ``order`` at ``stage``: under the order's
+        constraints, or (the emergency stage) a split over any healthy venue (see
+        :class:`AttemptStage`)."""
+        if stage is not AttemptStage.EMERGENCY:
+            return self.router.route(_remainder(order, remaining, excluded))
+        relaxed = replace(
+            self.router.settings,
+            min_liquidity_score=0.0,
+            max_latency_ms=MAX_LATENCY_MS,
+            low_latency_ms=MAX_LATENCY_MS,
+            cache_size=0,
+        )
+        anywhere = _remainder(order, remaining, excluded, anywhere=True)
+        return self.router.with_settings(relaxed).route(anywhere)
 
     def _may_send(self, venue: str) -> bool:
         if venue not in self.clients:
@@ -389,19 +423,39 @@ def _filled_outcome(filled: Decimal, amount: Decimal) -> AttemptOutcome:
     return AttemptOutcome.PARTIAL if filled else AttemptOutcome.NOT_FILLED
 
 
-def _remainder(order: OrderRequest, remaining: Decimal, excluded: set[str]) -> OrderRequest:
-    """The order for what remains, without the venues that failed."""
+def _no_route_reason(error: NoRouteError, constrained: NoRouteError | None, sent: bool) -> str:
+    """Why the execution stopped: nothing (more) could be routed, not even in an emergency."""
+    why = str(error) if constrained is None else f"{constrained}; and no healthy venue: {error}"
+    return f"no venue for the rest: {why}" if sent else why
+
+
+def _remainder(
+    order: OrderRequest, remaining: Decimal, excluded: set[str], *, anywhere: bool = False
+) -> OrderRequest:
+    """The order for what remains, without the venues that failed (a failed venue is no longer
+    a preference); ``anywhere``: as a split over any venue it does not exclude (the emergency
+    stage). Raises :class:`NoRouteError` when the order allows only preferred venues and every
+    one of them has failed."""
+    preferred = [name for name in order.preferred_exchanges if name not in excluded]
+    only_preferred = order.only_preferred and not anywhere
+    if only_preferred and not preferred:
+        raise NoRouteError(
+            "no venue available: every preferred exchange failed "
+            f"({', '.join(order.preferred_exchanges)}) and the order is only_preferred",
+            reason=NoRouteReason.NO_VENUE_AVAILABLE,
+            order=order,
+        )
     return OrderRequest(
         order.symbol,
         order.side,
         remaining,
         order_type=order.order_type,
         limit_price=order.limit_price,
-        strategy=order.strategy,
+        strategy=RoutingStrategy.SPLIT if anywhere else order.strategy,
         max_slippage_bps=order.max_slippage_bps,
-        preferred_exchanges=order.preferred_exchanges,
+        preferred_exchanges=preferred,
         excluded_exchanges=sorted(excluded),
-        only_preferred=order.only_preferred,
+        only_preferred=only_preferred,
         client_id=order.client_id,
     )
 

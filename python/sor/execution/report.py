@@ -9,7 +9,14 @@ from sor._decimal import APPROX, EXACT, total
 from sor._validate import StrEnum
 from sor.orders import OrderRequest, OrderSide
 
-__all__ = ["Attempt", "AttemptOutcome", "ExecutionReport", "ExecutionStatus", "VenueFill"]
+__all__ = [
+    "Attempt",
+    "AttemptOutcome",
+    "AttemptStage",
+    "ExecutionReport",
+    "ExecutionStatus",
+    "VenueFill",
+]
 
 
 class AttemptOutcome(StrEnum):
@@ -29,6 +36,20 @@ class AttemptOutcome(StrEnum):
     """The outcome was unknown; the lookup found that it never reached the venue."""
     UNKNOWN = "unknown"
     """The outcome is still unknown past the reconciliation deadline: the remainder is held."""
+
+
+class AttemptStage(StrEnum):
+    """Which stage of the failover chain sent an order."""
+
+    PRIMARY = "primary"
+    """The first decision: its primary venue, or every part of its split."""
+    ALTERNATIVE = "alternative"
+    """A later decision for the remainder under the order's own constraints: the next-ranked
+    venues, on the books as they are then, without the venues that failed."""
+    EMERGENCY = "emergency"
+    """Any healthy venue, once nothing qualifies under the order's constraints: a split over
+    every venue whose breaker is closed, preferences and the router's quality thresholds
+    (liquidity, latency) relaxed; the limit price, slippage bound and exclusions still hold."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +72,7 @@ class Attempt:
     fee: Decimal = Decimal(0)
     error: str | None = None
     reconciled: bool = False
+    stage: AttemptStage = AttemptStage.PRIMARY
 
 
 class ExecutionStatus(StrEnum):

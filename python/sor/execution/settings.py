@@ -30,6 +30,9 @@ class ExecutionSettings:
     - ``settle_after_s``: a venue's "no such order" is final only this long after the send (a
       request still in flight may arrive later; Binance's ``recvWindow`` is 5 s by default);
     - ``max_attempts``: orders sent for one execution, at most;
+    - ``emergency``: once nothing qualifies under the order's constraints, try any healthy
+      venue (a split, preferences and the router's liquidity and latency thresholds relaxed;
+      the limit price, slippage bound and exclusions still hold) before giving up;
     - ``market_orders``: send market orders as market orders; by default every order is an IOC
       limit at the worst price the order's slippage bound (and limit price) accepts;
     - ``client_id_prefix``: the start of every client order id sor sends.
@@ -45,6 +48,7 @@ class ExecutionSettings:
     settle_after_s: float = 5.0
     max_attempts: int = 10
     market_orders: bool = False
+    emergency: bool = True
     client_id_prefix: str = "sor"
 
     def __post_init__(self) -> None:
@@ -67,8 +71,9 @@ class ExecutionSettings:
             raise InvalidInput("order_timeout_s: expected a positive number of seconds")
         to_int(self.retries, "retries", low=0, high=100)
         to_int(self.max_attempts, "max_attempts", low=1, high=1_000)
-        if not isinstance(self.market_orders, bool):
-            raise InvalidInput("market_orders: expected true or false")
+        for name in ("market_orders", "emergency"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidInput(f"{name}: expected true or false")
         prefix = self.client_id_prefix
         if not isinstance(prefix, str) or not prefix.isalnum() or not prefix.isascii():
             raise InvalidInput("client_id_prefix: expected ASCII letters and digits")

@@ -142,6 +142,18 @@ class SmartOrderRouter:
         """The book registered for ``symbol`` on ``venue``, if any."""
         return self._books.get((venue, symbol))
 
+    def with_settings(self, settings: RouterSettings) -> SmartOrderRouter:
+        """A router over the same venues, books (the very objects the feeds keep live), health
+        source and clock, under other ``settings``: for instance an executor's emergency stage,
+        with the quality thresholds relaxed. Venues and books set on this router afterwards are
+        not seen by it."""
+        other = SmartOrderRouter(
+            self._venues.values(), settings=settings, health=self._health, clock_ns=self._clock_ns
+        )
+        for (venue, symbol), book in self._books.items():
+            other.set_book(venue, symbol, book)
+        return other
+
     # -- routing ------------------------------------------------------------------------------
 
     def route(self, order: OrderRequest) -> RoutingDecision:
