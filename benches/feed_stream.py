@@ -209,7 +209,7 @@ class SorStringAdapter(BinanceSpotAdapter):
         message = orjson.loads(data)
         if type(message) is not dict or message.get("e") != "depthUpdate":
             raise MalformedMessage("expected a depthUpdate event")
-        symbol = self._by_exchange_symbol.get(message.get("s"))  # type: ignore[arg-type]
+        symbol = self._symbols.unified(message.get("s"))
         if symbol is None:
             raise MalformedMessage("depthUpdate for a symbol not subscribed")
         first = message.get("U")
