@@ -75,7 +75,7 @@ from sor.feeds import (
     OkxAdapter,
     Outcome,
 )
-from sor.feeds.kraken import decode_exact
+from sor.feeds.exchanges.kraken import decode_exact
 from sor.feeds.sync import FAILURES, SyncState
 from sor.sim import coinbase as coinbase_sim
 from sor.sim import okx as okx_sim

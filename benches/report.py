@@ -97,6 +97,11 @@ ALLOCATE_GROUP = "allocate ~1 BTC across 5 venues"
 ALLOCATE_LOTS_GROUP = "allocate 1 BTC across 5 venues, a lot step per venue"
 """Group of the allocations with mixed lot steps (reference: every venue on one step)."""
 
+EXECUTE_ONE_GROUP = "execute(): 0.1 BTC on one venue, zero-latency simulated client"
+"""Group of single-venue executions."""
+EXECUTE_SPLIT_GROUP = "execute(): 1 BTC split across 3 venues, zero-latency simulated clients"
+"""Group of split executions."""
+
 GROUP_ORDER = (
     *(walk_group(n) for n in WALK_LEVELS),
     *(decision_group(n) for n in DECISION_VENUES),
@@ -107,6 +112,8 @@ GROUP_ORDER = (
     ALLOCATE_GROUP,
     ALLOCATE_LOTS_GROUP,
     *(route_group(s, n) for n in DECISION_VENUES for s in ROUTE_STRATEGIES),
+    EXECUTE_ONE_GROUP,
+    EXECUTE_SPLIT_GROUP,
 )
 """The order groups are reported in (any other group follows, by name)."""
 
@@ -184,6 +191,11 @@ TARGETS = (
         route_group("best_execution", 5),
         baseline=PYTHON,
         min_ratio=50,
+    ),
+    Target(
+        "execute(): one venue, durable journal (synchronous=FULL), under 1 ms",
+        EXECUTE_ONE_GROUP,
+        max_seconds=1e-3,
     ),
 )
 """The targets of the issues (the Rust core, the router), in their order."""

@@ -12,7 +12,7 @@ import sor
 from sor.config import Settings
 from sor.feeds import BookMarket, Feed
 from sor.feeds.backoff import Backoff
-from sor.feeds.binance import BinanceSpotAdapter
+from sor.feeds.exchanges.binance import BinanceSpotAdapter
 from sor.samples import sample_levels
 
 NOW_NS = time.time_ns()

@@ -23,8 +23,8 @@ import sor
 from reference import BOOK_SIDES
 from sor import InvalidInput, NoRouteError, OrderRequest, RouterSettings
 from sor.feeds.ccxt_feed import exact_decimal
-from sor.feeds.coinbase import levels_best_first
 from sor.feeds.events import MalformedMessage
+from sor.feeds.exchanges.coinbase import levels_best_first
 from sor.samples import sample_book
 
 ROUNDINGS = [

@@ -24,8 +24,8 @@ from sor._core import BybitOrderbookParser, DepthChanges, OkxBooksParser, split_
 from sor.errors import InvalidInput
 from sor.feeds import BookDelta, BookMarket, BookSnapshot, FeedEvent, MalformedMessage
 from sor.feeds.adapter import ExchangeAdapter
-from sor.feeds.bybit import BybitSpotAdapter
-from sor.feeds.okx import OkxAdapter
+from sor.feeds.exchanges.bybit import BybitSpotAdapter
+from sor.feeds.exchanges.okx import OkxAdapter
 from sor.sim.book_model import SimMarket
 from sor.sim.okx import OkxSimulator
 

@@ -26,7 +26,7 @@ from sor.feeds import (
     Outcome,
     Reconnect,
 )
-from sor.feeds.binance import binance_symbol, depth_weight, parse_snapshot
+from sor.feeds.exchanges.binance import binance_symbol, depth_weight, parse_snapshot
 
 # web-socket-streams.md, "Diff. Depth Stream", the payload with its comments removed.
 DIFF_DEPTH_SAMPLE = b"""{

@@ -28,7 +28,7 @@ from sor.feeds import (
     Outcome,
     SequenceVerdict,
 )
-from sor.feeds.bybit import bybit_symbol
+from sor.feeds.exchanges.bybit import bybit_symbol
 
 # orderbook.mdx, "Response Example", Snapshot.
 SNAPSHOT_SAMPLE = b"""{

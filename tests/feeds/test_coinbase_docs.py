@@ -29,7 +29,7 @@ from sor.feeds import (
     Reconnect,
     SequenceVerdict,
 )
-from sor.feeds.coinbase import coinbase_product
+from sor.feeds.exchanges.coinbase import coinbase_product
 
 # websocket-channels, "Level2 Channel", the example message.
 L2_SNAPSHOT_SAMPLE = b"""{

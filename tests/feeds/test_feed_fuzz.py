@@ -62,8 +62,8 @@ from sor.feeds import (
     SyncState,
     WeightLimiter,
 )
-from sor.feeds.binance import parse_snapshot
 from sor.feeds.events import FeedEvent
+from sor.feeds.exchanges.binance import parse_snapshot
 from sor.sim import (
     BinanceSimulator,
     BybitSimulator,

@@ -34,7 +34,7 @@ from sor.feeds import (
     SequenceVerdict,
     SyncState,
 )
-from sor.feeds.okx import OkxAdapter
+from sor.feeds.exchanges.okx import OkxAdapter
 from sor.sim import BybitSimulator, SimMarket
 from sor.sim.okx import OkxSimulator
 

@@ -28,7 +28,7 @@ from sor.feeds import (
     SyncState,
     WeightLimiter,
 )
-from sor.feeds.binance import parse_snapshot
+from sor.feeds.exchanges.binance import parse_snapshot
 from sor.sim import BinanceSimulator, CoinbaseSimulator, SimMarket
 
 BTC_USDT = BookMarket("BTC/USDT", price_decimals=2, size_decimals=8)

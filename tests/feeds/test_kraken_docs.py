@@ -25,7 +25,7 @@ from sor.feeds import (
     MalformedMessage,
     Outcome,
 )
-from sor.feeds.kraken import decode_exact
+from sor.feeds.exchanges.kraken import decode_exact
 
 MATIC = BookMarket("MATIC/USD", price_decimals=4, size_decimals=8)
 ALGO = BookMarket("ALGO/USD", price_decimals=5, size_decimals=8)

@@ -29,7 +29,7 @@ from sor.feeds import (
     Reconnect,
     SequenceVerdict,
 )
-from sor.feeds.okx import PING_MESSAGE, OkxAdapter, okx_inst_id
+from sor.feeds.exchanges.okx import PING_MESSAGE, OkxAdapter, okx_inst_id
 from sor.sim.okx import checksum_string, signed_crc32
 
 BTC = BookMarket("BTC/USDT", price_decimals=2, size_decimals=8)

@@ -17,7 +17,7 @@ import pytest
 from feed_support import FAST, describe_difference, market_of, poll_until
 
 from sor.feeds import Feed, SyncState
-from sor.feeds.okx import OkxAdapter
+from sor.feeds.exchanges.okx import OkxAdapter
 from sor.sim import SimMarket
 from sor.sim.okx import ChecksumMode, OkxSimulator
 

@@ -25,10 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sor.feeds.adapter import ExchangeAdapter
     from sor.feeds.backoff import Backoff, BackoffPolicy
-    from sor.feeds.binance import BinanceSpotAdapter
-    from sor.feeds.bybit import BybitSpotAdapter
     from sor.feeds.ccxt_feed import CcxtFeed, CcxtFeedConfig, CcxtMode
-    from sor.feeds.coinbase import CoinbaseAdvancedAdapter
     from sor.feeds.config import FeedConfig
     from sor.feeds.events import (
         BookDelta,
@@ -40,10 +37,13 @@ if TYPE_CHECKING:
         Reconnect,
         SequenceVerdict,
     )
+    from sor.feeds.exchanges.binance import BinanceSpotAdapter
+    from sor.feeds.exchanges.bybit import BybitSpotAdapter
+    from sor.feeds.exchanges.coinbase import CoinbaseAdvancedAdapter
+    from sor.feeds.exchanges.kraken import KrakenAdapter
+    from sor.feeds.exchanges.okx import OkxAdapter
     from sor.feeds.feed import Feed
     from sor.feeds.http import HttpError
-    from sor.feeds.kraken import KrakenAdapter
-    from sor.feeds.okx import OkxAdapter
     from sor.feeds.ratelimit import WeightLimiter
     from sor.feeds.source import BookSource
     from sor.feeds.stats import BookHealth, FeedHealth, FeedStats
@@ -54,17 +54,17 @@ if TYPE_CHECKING:
 _MODULES = {
     "Backoff": "backoff",
     "BackoffPolicy": "backoff",
-    "BinanceSpotAdapter": "binance",
+    "BinanceSpotAdapter": "exchanges.binance",
     "BookDelta": "events",
     "BookHealth": "stats",
     "BookSnapshot": "events",
     "BookSource": "source",
     "BookSync": "sync",
-    "BybitSpotAdapter": "bybit",
+    "BybitSpotAdapter": "exchanges.bybit",
     "CcxtFeed": "ccxt_feed",
     "CcxtFeedConfig": "ccxt_feed",
     "CcxtMode": "ccxt_feed",
-    "CoinbaseAdvancedAdapter": "coinbase",
+    "CoinbaseAdvancedAdapter": "exchanges.coinbase",
     "Control": "events",
     "ExchangeAdapter": "adapter",
     "Feed": "feed",
@@ -73,10 +73,10 @@ _MODULES = {
     "FeedHealth": "stats",
     "FeedStats": "stats",
     "HttpError": "http",
-    "KrakenAdapter": "kraken",
+    "KrakenAdapter": "exchanges.kraken",
     "MalformedMessage": "events",
     "BookMarket": "events",
-    "OkxAdapter": "okx",
+    "OkxAdapter": "exchanges.okx",
     "Outcome": "sync",
     "Reconnect": "events",
     "SyncState": "sync",

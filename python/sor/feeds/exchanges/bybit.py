@@ -52,7 +52,6 @@ import orjson
 from sor._core import BybitOrderbookParser, split_sides
 from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter, ExchangeSymbols
-from sor.feeds.coinbase import levels_best_first
 from sor.feeds.events import (
     BookDelta,
     BookMarket,
@@ -65,6 +64,7 @@ from sor.feeds.events import (
     read_levels,
     refuse_what_the_core_refused,
 )
+from sor.feeds.exchanges.coinbase import levels_best_first
 
 __all__ = [
     "BYBIT_SPOT_WS_URL",
