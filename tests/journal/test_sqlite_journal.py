@@ -61,6 +61,32 @@ def test_a_client_order_id_is_written_once() -> None:
         journal.settled("c9", "filled", Decimal(1), Decimal(1), Decimal(0), None)
 
 
+def test_an_execution_is_written_with_its_first_attempt_or_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = SqliteJournal(path)
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "1"), 1)
+    assert SqliteJournal(path).executions() == []  # nothing sent yet: nothing to recover
+    journal.sent("e1", "binance", place("c1"), 2)
+    reopened = SqliteJournal(path)  # another connection sees what is durable
+    assert [e.execution_id for e in reopened.executions()] == ["e1"]
+    assert [a.client_order_id for a in reopened.in_flight()] == ["c1"]
+    # An execution that sent nothing is written when it ends.
+    journal.begin("e2", OrderRequest("BTC/USDT", "sell", "2"), 5)
+    journal.finish("e2", "failed", Decimal(0), 6)
+    e2 = next(e for e in SqliteJournal(path).executions() if e.execution_id == "e2")
+    assert (e2.status, e2.filled, e2.finished_ns) == ("failed", Decimal(0), 6)
+    # A refused first attempt leaves the execution to be written with the next write.
+    journal.begin("e3", OrderRequest("BTC/USDT", "buy", "1"), 7)
+    with pytest.raises(JournalError, match="UNIQUE"):
+        journal.sent("e3", "okx", place("c1"), 8)
+    assert "e3" not in {e.execution_id for e in SqliteJournal(path).executions()}
+    journal.sent("e3", "okx", place("c3"), 9)
+    assert [a.client_order_id for a in SqliteJournal(path).attempts("e3")] == ["c3"]
+    with pytest.raises(JournalError, match="already begun"):
+        journal.begin("e4", OrderRequest("BTC/USDT", "buy", "1"), 10)
+        journal.begin("e4", OrderRequest("BTC/USDT", "buy", "1"), 11)
+
+
 def test_bad_settings_and_unreadable_files_are_journal_errors(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="synchronous"):
         SqliteJournal(":memory:", synchronous="OFF")

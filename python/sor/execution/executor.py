@@ -171,12 +171,11 @@ class Executor:
                 excluded.update(blocked)
                 continue
             parts = list(decision.parts)
-            results = await asyncio.gather(
-                *(
-                    self._send(execution_id, order, part, decision.max_slippage_bps)
-                    for part in parts
-                )
-            )
+            sends = [
+                self._send(execution_id, order, part, decision.max_slippage_bps) for part in parts
+            ]
+            # A split's parts go out concurrently; a single part needs no task of its own.
+            results = [await sends[0]] if len(sends) == 1 else await asyncio.gather(*sends)
             for part, sent in zip(parts, results, strict=True):
                 sent = [replace(a, stage=stage) for a in sent]
                 attempts.extend(sent)

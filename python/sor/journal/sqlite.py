@@ -52,6 +52,10 @@ class SqliteJournal:
 
     ``synchronous`` is SQLite's durability setting: ``"FULL"`` (the default) makes every write
     survive a power loss once it returns; ``"NORMAL"`` survives a crash of the process only.
+
+    A new execution is written in the same transaction as its first attempt (or its end, when
+    nothing was sent): one durable write fewer per order, and still before anything is sent.
+    Until then it is not listed by :meth:`executions`.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL") -> None:
@@ -65,19 +69,38 @@ class SqliteJournal:
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as error:
             raise JournalError(f"journal {os.fspath(path)!r}: {error}") from error
+        #: Executions begun and not written yet, with the statement that writes each.
+        self._pending: dict[str, tuple[str, tuple[object, ...]]] = {}
 
-    def _write(self, sql: str, values: tuple[object, ...]) -> int:
+    def _write(self, sql: str, values: tuple[object, ...], execution_id: str = "") -> int:
+        """Runs ``sql`` in one transaction, with the pending begin of ``execution_id`` first if
+        there is one (both or neither are written); its row count."""
+        begin = self._pending.get(execution_id)
+        db = self._db
         try:
-            with self._db:
-                return self._db.execute(sql, values).rowcount
+            if begin is None:
+                count = db.execute(sql, values).rowcount  # one statement: its own transaction
+            else:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.execute(*begin)
+                    count = db.execute(sql, values).rowcount
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                del self._pending[execution_id]
+            return count
         except sqlite3.IntegrityError as error:
             raise JournalError(f"journal: {error}") from error
         except sqlite3.Error as error:
             raise JournalError(f"journal: cannot write: {error}") from error
 
     def begin(self, execution_id: str, order: OrderRequest, created_ns: int) -> None:
-        """Writes a new execution of ``order``."""
-        self._write(
+        """Records a new execution of ``order``: written with its first attempt, or its end."""
+        if execution_id in self._pending:
+            raise JournalError(f"journal: execution {execution_id!r} is already begun")
+        self._pending[execution_id] = (
             "INSERT INTO executions (execution_id, symbol, side, amount, created_ns)"
             " VALUES (?, ?, ?, ?, ?)",
             (execution_id, order.symbol, order.side.value, str(order.amount), created_ns),
@@ -100,6 +123,7 @@ class SqliteJournal:
                 IN_FLIGHT,
                 sent_ns,
             ),
+            execution_id,
         )
 
     def settled(
@@ -125,6 +149,7 @@ class SqliteJournal:
         self._write(
             "UPDATE executions SET status = ?, filled = ?, finished_ns = ? WHERE execution_id = ?",
             (status, str(filled), finished_ns, execution_id),
+            execution_id,
         )
 
     def in_flight(self) -> list[AttemptRecord]:
