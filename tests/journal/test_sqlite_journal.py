@@ -82,8 +82,8 @@ def test_an_execution_is_written_with_its_first_attempt_or_its_end(tmp_path: Pat
     assert "e3" not in {e.execution_id for e in SqliteJournal(path).executions()}
     journal.sent("e3", "okx", place("c3"), 9)
     assert [a.client_order_id for a in SqliteJournal(path).attempts("e3")] == ["c3"]
+    journal.begin("e4", OrderRequest("BTC/USDT", "buy", "1"), 10)
     with pytest.raises(JournalError, match="already begun"):
-        journal.begin("e4", OrderRequest("BTC/USDT", "buy", "1"), 10)
         journal.begin("e4", OrderRequest("BTC/USDT", "buy", "1"), 11)
 
 
