@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
+import orjson
+
 from sor.markets.book_market import BookMarket as BookMarket
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "Reconnect",
     "SequenceVerdict",
     "describe_json",
+    "load_json",
     "read_levels",
     "refuse_what_the_core_refused",
 ]
@@ -107,6 +110,15 @@ class MalformedMessage(Exception):  # noqa: N818 (reads better at the raise site
         self.reason = reason
         self.symbol = symbol
         self.resync_all = resync_all
+
+
+def load_json(data: bytes) -> object:
+    """The JSON value of a websocket message; raises :class:`MalformedMessage` if it is not
+    JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise MalformedMessage("invalid JSON") from None
 
 
 def describe_json(value: object) -> str:

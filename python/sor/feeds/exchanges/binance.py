@@ -54,6 +54,7 @@ from sor.feeds.events import (
     MalformedMessage,
     Reconnect,
     SequenceVerdict,
+    load_json,
     read_levels,
     refuse_what_the_core_refused,
 )
@@ -186,10 +187,7 @@ class BinanceSpotAdapter(ExchangeAdapter):
 
     def _parse_python(self, data: bytes) -> Sequence[FeedEvent]:
         """:meth:`parse` in Python: for what the core does not read, and to name what is wrong."""
-        try:
-            message = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise MalformedMessage("invalid JSON") from None
+        message = load_json(data)
         if type(message) is dict and "stream" in message and "data" in message:
             message = message["data"]  # a combined-stream wrapper
         if type(message) is not dict:

@@ -61,6 +61,7 @@ from sor.feeds.events import (
     FeedEvent,
     MalformedMessage,
     SequenceVerdict,
+    load_json,
     read_levels,
     refuse_what_the_core_refused,
 )
@@ -175,10 +176,7 @@ class BybitSpotAdapter(ExchangeAdapter):
 
     def _parse_python(self, data: bytes) -> Sequence[FeedEvent]:
         """:meth:`parse` in Python: for what the core does not read, and to name what is wrong."""
-        try:
-            message = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise MalformedMessage("invalid JSON") from None
+        message = load_json(data)
         if type(message) is not dict:
             raise MalformedMessage("expected a JSON object")
         topic = message.get("topic")

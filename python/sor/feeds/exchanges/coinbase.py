@@ -71,6 +71,7 @@ from sor.feeds.events import (
     Reconnect,
     SequenceVerdict,
     describe_json,
+    load_json,
     refuse_what_the_core_refused,
 )
 
@@ -216,10 +217,7 @@ class CoinbaseAdvancedAdapter(ExchangeAdapter):
         to a subscribed product raises :class:`MalformedMessage` with ``resync_all``: no later
         number would show that one of the books missed it.
         """
-        try:
-            message = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise MalformedMessage("invalid JSON") from None
+        message = load_json(data)
         if type(message) is not dict:
             raise MalformedMessage("expected a JSON object")
         if message.get("type") == "error":

@@ -78,6 +78,7 @@ from sor.feeds.events import (
     MalformedMessage,
     Reconnect,
     SequenceVerdict,
+    load_json,
     read_levels,
 )
 
@@ -189,10 +190,7 @@ class OkxAdapter(ExchangeAdapter):
             parsed = self._parse_in_core(data)
             if parsed is not None:
                 return parsed
-        try:
-            message = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            raise MalformedMessage("invalid JSON") from None
+        message = load_json(data)
         if type(message) is not dict:
             raise MalformedMessage("expected a JSON object")
         if "event" in message:
