@@ -1,6 +1,6 @@
 """Execution: orders sent for the router's decisions, with automatic failover, reconciliation
 of unknown outcomes by client order id, and risk limits (:class:`Executor`,
-:class:`ExecutionReport`)."""
+:class:`ExecutionReport`), and a decision as ccxt's ``RouteResult`` (:func:`route_result`)."""
 
 from sor.execution.executor import Executor
 from sor.execution.report import (
@@ -11,6 +11,7 @@ from sor.execution.report import (
     ExecutionStatus,
     VenueFill,
 )
+from sor.execution.route_result import route_result
 from sor.execution.settings import ExecutionSettings
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "ExecutionStatus",
     "Executor",
     "VenueFill",
+    "route_result",
 ]
