@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,7 +13,8 @@ import pytest
 from sor import OrderRequest
 from sor.clients import PlaceOrder
 from sor.errors import JournalError
-from sor.journal import IN_FLIGHT, SqliteJournal
+from sor.journal import IN_FLIGHT, SqliteJournal, export_csv, export_json, listing
+from sor.journal.export import ATTEMPT_COLUMNS
 from sor.orders import OrderSide
 
 
@@ -92,3 +96,40 @@ def test_bad_settings_and_unreadable_files_are_journal_errors(tmp_path: Path) ->
         SqliteJournal(":memory:", synchronous="OFF")
     with pytest.raises(JournalError, match="journal"):
         SqliteJournal(tmp_path / "missing" / "dir" / "journal.db")
+
+
+def test_the_journal_is_listed_and_exported_exactly_as_json_and_csv() -> None:
+    journal = SqliteJournal(":memory:")
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "3"), 1_000)
+    journal.sent("e1", "binance", place("c1"), 2_000)
+    journal.sent("e1", "okx", place("c2", price=None), 3_000)
+    journal.settled("c1", "partial", Decimal("0.7"), Decimal("70.175"), Decimal("0.070175"), None)
+    journal.settled("c2", "rejected", Decimal(0), Decimal(0), Decimal(0), "InvalidOrder: x, y")
+    journal.finish("e1", "partial", Decimal("0.7"), 4_000)
+    journal.begin("e2", OrderRequest("ETH/USDT", "sell", "1"), 5_000)
+    journal.finish("e2", "failed", Decimal(0), 6_000)
+
+    (e2, e1) = listing(journal)
+    assert (e2["execution_id"], e2["attempts"]) == ("e2", [])
+    assert e1["filled"] == "0.7"
+    assert [a["client_order_id"] for a in e1["attempts"]] == ["c1", "c2"]  # type: ignore[attr-defined]
+
+    text = io.StringIO()
+    assert export_json(journal, text) == 2
+    document = json.loads(text.getvalue())
+    assert document == {"executions": listing(journal)}
+    first = document["executions"][1]["attempts"][0]
+    assert (first["cost"], first["fee"], first["price"]) == ("70.175", "0.070175", "100.25")
+
+    text = io.StringIO()
+    assert export_csv(journal, text) == 3  # two attempts, and one row for e2 that sent nothing
+    rows = list(csv.DictReader(io.StringIO(text.getvalue())))
+    assert tuple(rows[0]) == ATTEMPT_COLUMNS
+    assert [(r["execution_id"], r["client_order_id"], r["state"]) for r in rows] == [
+        ("e2", "", ""),
+        ("e1", "c1", "partial"),
+        ("e1", "c2", "rejected"),
+    ]
+    assert rows[2]["error"] == "InvalidOrder: x, y"  # quoted, so the comma stays in its cell
+    assert rows[1]["attempt_filled"] == "0.7"
+    assert rows[1]["amount"] == "3"

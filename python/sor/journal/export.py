@@ -1,0 +1,103 @@
+"""The journal listed and exported: executions with their attempts, as JSON or CSV.
+
+Figures stay exact: decimals are written as their decimal strings, times as integer
+nanoseconds since the epoch. Works on any :class:`sor.journal.Journal` backend.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from decimal import Decimal
+from typing import TextIO
+
+from sor.journal.records import Journal
+
+__all__ = ["ATTEMPT_COLUMNS", "export_csv", "export_json", "listing"]
+
+#: The CSV columns: the execution's, then its attempt's (one row per attempt; an execution
+#: that sent nothing has one row with empty attempt columns).
+ATTEMPT_COLUMNS = (
+    "execution_id",
+    "symbol",
+    "side",
+    "amount",
+    "created_ns",
+    "status",
+    "filled",
+    "finished_ns",
+    "client_order_id",
+    "venue",
+    "attempt_amount",
+    "price",
+    "sent_ns",
+    "state",
+    "attempt_filled",
+    "cost",
+    "fee",
+    "error",
+)
+
+Value = str | int | None
+
+
+def _plain(value: object) -> Value:
+    if isinstance(value, Decimal):
+        return str(value)
+    if value is None or isinstance(value, str | int):
+        return value
+    raise TypeError(f"unexpected journal value {value!r}")  # pragma: no cover - records are typed
+
+
+def listing(journal: Journal, limit: int = 100) -> list[dict[str, object]]:
+    """The latest ``limit`` executions, newest first, each with its attempts in the order they
+    were sent (``"attempts"``), as plain values (decimals as strings)."""
+    result: list[dict[str, object]] = []
+    for execution in journal.executions(limit):
+        entry: dict[str, object] = {k: _plain(v) for k, v in asdict(execution).items()}
+        entry["attempts"] = [
+            {k: _plain(v) for k, v in asdict(a).items() if k not in ("execution_id", "symbol")}
+            for a in journal.attempts(execution.execution_id)
+        ]
+        result.append(entry)
+    return result
+
+
+def export_json(journal: Journal, out: TextIO, limit: int = 100) -> int:
+    """Writes :func:`listing` to ``out`` as one JSON document; the number of executions."""
+    executions = listing(journal, limit)
+    json.dump({"executions": executions}, out, indent=2)
+    out.write("\n")
+    return len(executions)
+
+
+def export_csv(journal: Journal, out: TextIO, limit: int = 100) -> int:
+    """Writes one CSV row per attempt (:data:`ATTEMPT_COLUMNS`) to ``out``; the number of rows."""
+    writer = csv.writer(out)
+    writer.writerow(ATTEMPT_COLUMNS)
+    rows = 0
+    for execution in listing(journal, limit):
+        head = [execution[c] for c in ATTEMPT_COLUMNS[:8]]
+        attempts = execution["attempts"]
+        assert isinstance(attempts, list)
+        for attempt in attempts or [None]:
+            tail = (
+                [None] * 10
+                if attempt is None
+                else [
+                    attempt["client_order_id"],
+                    attempt["venue"],
+                    attempt["amount"],
+                    attempt["price"],
+                    attempt["sent_ns"],
+                    attempt["state"],
+                    attempt["filled"],
+                    attempt["cost"],
+                    attempt["fee"],
+                    attempt["error"],
+                ]
+            )
+            writer.writerow(head + tail)
+            rows += 1
+    return rows
