@@ -8,9 +8,11 @@ import ccxt.async_support as ccxt_async
 import pytest
 
 from sor import InvalidInput, OrderRequest, Settings
+from sor.clients import PlaceOrder, SimulatedClient
 from sor.execution import ExecutionStatus
 from sor.feeds import BinanceSpotAdapter, BookSource, CcxtFeed, CcxtFeedConfig, Feed
 from sor.markets import BookMarket, Venue
+from sor.orders import OrderSide
 from sor.runtime import Runtime
 from sor.samples import DEMO_VENUES
 from sor.sim import BinanceSimulator, SimMarket
@@ -138,3 +140,24 @@ async def test_a_ccxt_feed_serves_a_venue_through_the_same_protocol_as_a_native_
             assert not feed.running, "and stops it"
         finally:
             await exchange.close()
+
+
+async def test_embedded_clients_fill_on_the_simulators_true_books_read_at_every_order() -> None:
+    exchanges = EmbeddedExchanges(seed=2, levels=30, interval=None)
+    books = exchanges.true_books("binance")
+    assert list(books) == [SYMBOL]
+    assert "ETH/USDT" not in books
+    with pytest.raises(KeyError):
+        books["ETH/USDT"]
+    async with exchanges:
+        client = SimulatedClient("binance", [demo_market(DEMO_VENUES[0])], books)
+        before = books[SYMBOL]
+        simulator = exchanges._simulators["binance"]
+        await simulator.publish(20, SYMBOL)  # the exchange's book moves
+        after = books[SYMBOL]
+        assert after != before, "every lookup reads the simulator's book as it is now"
+        best = after.best_ask()
+        assert best is not None
+        order = PlaceOrder(SYMBOL, OrderSide.BUY, best.size, "t-1", best.price)
+        filled = await client.create_order(order)
+        assert (filled.filled, filled.cost) == (best.size, best.size * best.price)

@@ -9,7 +9,7 @@ waits until every book is live, and hands a :class:`sor.SmartOrderRouter` the bo
 keep exact, and (given venue clients) an :class:`sor.execution.Executor` over them; stopped, it
 stops everything it started, in reverse order. The demo, the service and the command line all
 run through it; :meth:`Runtime.embedded` runs it on the five embedded exchange simulators, with
-simulated clients filling against the books the feeds keep live::
+simulated clients filling against the simulators' true books::
 
     async with Runtime.embedded(seed=7) as runtime:
         decision = runtime.router.route(sor.OrderRequest("BTC/USDT", "buy", "2.5"))
@@ -124,18 +124,20 @@ class Runtime(AsyncService):
     ) -> Runtime:
         """A runtime on the five embedded exchange simulators (:mod:`sor.sim.embedded`),
         which it starts and stops with its feeds, and simulated clients that fill against the
-        books its feeds keep live, answering with each demo venue's latency. Health figures
+        simulators' true books, answering with each demo venue's latency. Health figures
         come from a monitor of those clients."""
         exchanges = EmbeddedExchanges(seed, levels=levels, interval=interval)
         venues = exchanges.venues()
         latency_s = {demo.name: demo.latency_ms / 1_000 for demo in exchanges.demo_venues}
 
-        def paper_clients(feeds: Mapping[str, BookSource]) -> dict[str, VenueClient]:
+        def simulated_clients(feeds: Mapping[str, BookSource]) -> dict[str, VenueClient]:
+            # Each exchange fills on its own true book, as a real one does; the router decides
+            # on the feeds' copies of them.
             return {
                 venue.name: SimulatedClient(
                     venue.name,
                     list(venue.markets.values()),
-                    feeds[venue.name].books,
+                    exchanges.true_books(venue.name),
                     latency_s=latency_s[venue.name],
                 )
                 for venue in venues
@@ -146,7 +148,7 @@ class Runtime(AsyncService):
             exchanges.adapters,
             settings=settings,
             services=(exchanges,),
-            clients=paper_clients,
+            clients=simulated_clients,
             execution=execution,
             journal=journal,
             clock_ns=clock_ns,

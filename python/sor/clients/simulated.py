@@ -98,6 +98,9 @@ class FaultRates:
 class SimulatedClient:
     """A :class:`sor.clients.VenueClient` filling against ``books`` (by symbol).
 
+    ``books`` is read at every order, never copied: the books a feed keeps live (paper
+    trading), or a simulator's true books (:meth:`sor.sim.embedded.EmbeddedExchanges.true_books`).
+
     ``balances`` (free, by currency) are checked and updated by every fill; None leaves them
     unchecked. ``latency_s`` delays every call. ``faults`` are drawn per order with ``seed``;
     :meth:`fail_next` scripts the next orders' faults first. ``down`` makes every call fail.
@@ -120,7 +123,7 @@ class SimulatedClient:
         missing = [symbol for symbol in self._markets if symbol not in books]
         if missing:
             raise InvalidInput(f"books: no book for {', '.join(missing)}")
-        self._books = dict(books)
+        self._books = books
         self._balances = (
             None
             if balances is None

@@ -11,10 +11,11 @@ that reads each simulator through sor's native adapter, and health figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Protocol
 
+from sor._core import OrderBook
 from sor._lifecycle import AsyncService
 from sor.feeds import (
     BinanceSpotAdapter,
@@ -34,7 +35,7 @@ from sor.sim.coinbase import CoinbaseSimulator
 from sor.sim.kraken import KrakenSimulator
 from sor.sim.okx import OkxSimulator
 
-__all__ = ["SYMBOL", "EmbeddedExchanges", "demo_market"]
+__all__ = ["SYMBOL", "EmbeddedExchanges", "TrueBooks", "demo_market"]
 
 #: The market every embedded exchange lists.
 SYMBOL = "BTC/USDT"
@@ -53,6 +54,31 @@ class _Simulator(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    def true_book(self, symbol: str) -> OrderBook: ...
+
+
+class TrueBooks(Mapping[str, OrderBook]):
+    """A simulator's true books by symbol, built afresh at every lookup: what the exchange
+    itself fills against (a feed's copy of it may lag by the messages in flight)."""
+
+    def __init__(self, simulator: _Simulator, symbols: Sequence[str]) -> None:
+        self._simulator = simulator
+        self._symbols = tuple(symbols)
+
+    def __getitem__(self, symbol: str) -> OrderBook:
+        if symbol not in self._symbols:
+            raise KeyError(symbol)
+        return self._simulator.true_book(symbol)
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._symbols
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._symbols)
+
+    def __len__(self) -> int:
+        return len(self._symbols)
 
 
 def demo_market(venue: DemoVenue) -> Market:
@@ -157,6 +183,10 @@ class EmbeddedExchanges(AsyncService):
             )
             for venue in self.demo_venues
         }
+
+    def true_books(self, venue: str) -> TrueBooks:
+        """The true books of ``venue``'s simulator (what a simulated client of it fills on)."""
+        return TrueBooks(self._simulators[venue], [SYMBOL])
 
     def health(self) -> InMemoryHealth:
         """Health figures of the five exchanges (illustrative; a health monitor replaces them)."""
