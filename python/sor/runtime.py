@@ -213,8 +213,9 @@ class Runtime(AsyncService):
         self._built_clients = built
         monitor = self.health if isinstance(self.health, HealthMonitor) else None
         if monitor is not None:
-            await monitor.check(built)  # first figures before the first order
-            self._tasks.append(asyncio.create_task(monitor.run(built, check_first=False)))
+            feeds = dict(self._feeds)
+            await monitor.check(built, feeds)  # first figures before the first order
+            self._tasks.append(asyncio.create_task(monitor.run(built, feeds, check_first=False)))
         assert self._router is not None
         executor = Executor(
             self._router, built, self._execution, journal=self.journal, health=monitor

@@ -16,7 +16,10 @@ from sor import (
 )
 from sor.clients import Fault, SimulatedClient
 from sor.execution import AttemptOutcome, ExecutionSettings, ExecutionStatus, Executor
+from sor.feeds import BinanceSpotAdapter, Feed
 from sor.health import BreakerState, CircuitBreaker, HealthMonitor, HealthSettings
+from sor.markets import BookMarket
+from sor.sim import BinanceSimulator, SimMarket
 
 SYMBOL = "BTC/USDT"
 
@@ -132,3 +135,28 @@ async def test_failures_open_the_breaker_and_orders_go_around_the_venue() -> Non
     assert monitor.breaker_state("a") is BreakerState.OPEN
     report = await executor.execute(OrderRequest(SYMBOL, "buy", "1"))
     assert report.failover_path == ("b",)  # routed around a, which costs less
+
+
+async def test_a_stale_feed_counts_against_uptime_but_never_opens_the_breaker() -> None:
+    sim = BinanceSimulator([SimMarket(SYMBOL, price_decimals=2, size_decimals=5)], interval=0.01)
+    clients = {n: SimulatedClient(n, [market()], {SYMBOL: book("100")}) for n in "ab"}
+    monitor = HealthMonitor("ab", HealthSettings(failure_threshold=1))
+    async with sim:
+        adapter = BinanceSpotAdapter(
+            [BookMarket(SYMBOL, 2, 5)], ws_url=sim.ws_url, rest_url=sim.rest_url
+        )
+        never_started = Feed(BinanceSpotAdapter([BookMarket(SYMBOL, 2, 5)]))
+        async with Feed(adapter) as live:
+            await live.wait_live(timeout=10)
+            feeds = {"a": live, "b": never_started}
+            for _ in range(4):
+                await monitor.check(clients, feeds)
+    a, b = monitor.metrics("a"), monitor.metrics("b")
+    assert a is not None
+    assert b is not None
+    assert a.uptime == 1.0
+    # b answered its pings (4 of 8 checks passed) but its book was never live.
+    assert b.uptime == pytest.approx(0.5)
+    assert b.health_score < a.health_score
+    assert (b.circuit_open, b.success_rate, b.consecutive_failures) == (False, 1.0, 0)
+    assert monitor.breaker_state("b") is BreakerState.CLOSED

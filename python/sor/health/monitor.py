@@ -22,7 +22,7 @@ from sor.errors import InvalidInput
 from sor.health.breaker import BreakerState, CircuitBreaker
 from sor.health.metrics import ExchangeMetrics
 
-__all__ = ["HealthMonitor", "HealthSettings", "Pingable"]
+__all__ = ["FreshnessSource", "HealthMonitor", "HealthSettings", "Pingable"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,19 @@ class HealthSettings:
         to_int(self.failure_threshold, "failure_threshold", low=1, high=1_000)
         to_float(self.open_for_s, "open_for_s", high=86_400.0)
         to_float(self.check_interval_s, "check_interval_s", high=86_400.0, above_low=True)
+
+
+class FreshnessSource(Protocol):
+    """What a health check needs of a venue's feed (a :class:`sor.feeds.BookSource`)."""
+
+    @property
+    def symbols(self) -> list[str]:
+        """The symbols it keeps books for."""
+        ...
+
+    def is_fresh(self, symbol: str) -> bool:
+        """True if the book of ``symbol`` is live and recent."""
+        ...
 
 
 class Pingable(Protocol):
@@ -130,6 +143,12 @@ class HealthMonitor:
         else:
             self._version += 1
 
+    def record_feed(self, venue: str, fresh: bool) -> None:
+        """Counts one check of ``venue``'s feed: a stale feed counts against its uptime (and so
+        its health score), not against its requests, so it never opens the breaker."""
+        self._venue(venue).checks.append(fresh)
+        self._version += 1
+
     def allow(self, venue: str) -> bool:
         """True if a request may go to ``venue`` now (its breaker closed, or its one probe)."""
         return self._venue(venue).breaker.allow()
@@ -157,8 +176,13 @@ class HealthMonitor:
             circuit_open=state.breaker.state is BreakerState.OPEN,
         )
 
-    async def check(self, clients: Mapping[str, Pingable]) -> None:
-        """Pings every monitored venue's client once, concurrently, and records the results."""
+    async def check(
+        self,
+        clients: Mapping[str, Pingable],
+        feeds: Mapping[str, FreshnessSource] | None = None,
+    ) -> None:
+        """Pings every monitored venue's client once, concurrently, and records the results;
+        with ``feeds``, also whether every book of each venue's feed is fresh."""
 
         async def one(name: str, client: Pingable) -> None:
             try:
@@ -171,12 +195,21 @@ class HealthMonitor:
         await asyncio.gather(
             *(one(name, client) for name, client in clients.items() if name in self._venues)
         )
+        for name, feed in (feeds or {}).items():
+            if name in self._venues:
+                self.record_feed(name, all(feed.is_fresh(symbol) for symbol in feed.symbols))
 
-    async def run(self, clients: Mapping[str, Pingable], *, check_first: bool = True) -> None:
+    async def run(
+        self,
+        clients: Mapping[str, Pingable],
+        feeds: Mapping[str, FreshnessSource] | None = None,
+        *,
+        check_first: bool = True,
+    ) -> None:
         """Checks every venue (at once unless ``check_first`` is False), then every
         ``check_interval_s`` seconds, until cancelled."""
         if check_first:
-            await self.check(clients)
+            await self.check(clients, feeds)
         while True:
             await asyncio.sleep(self.settings.check_interval_s)
-            await self.check(clients)
+            await self.check(clients, feeds)
