@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
+from typing import TypeVar
 
 from sor._decimal import APPROX, EXACT, total
 from sor.clients import (
@@ -379,9 +381,7 @@ class Executor:
         """Sends ``place`` and sorts what came back (looking the order up when unknown)."""
         cid = place.client_order_id
         try:
-            answer = await asyncio.wait_for(
-                client.create_order(place), self.settings.order_timeout_s
-            )
+            answer = await _within(client.create_order(place), self.settings.order_timeout_s)
         except Exception as error:
             outcome = classify_error(error, http_status=getattr(client, "last_http_status", None))
             text = f"{type(error).__name__}: {error}"[:200]
@@ -400,11 +400,22 @@ class Executor:
         return attempt(AttemptOutcome.FILLED, answer)
 
 
+T = TypeVar("T")
+
 #: Outcomes that count against the venue's health: it did not answer as a venue should.
 _VENUE_FAILED = frozenset({AttemptOutcome.RETRY, AttemptOutcome.NOT_PLACED, AttemptOutcome.UNKNOWN})
 
 #: The error of an attempt not sent because its journal record could not be written.
 _JOURNAL_FAILED = "not sent: the journal could not be written"
+
+
+async def _within(call: Awaitable[T], seconds: float) -> T:
+    """``await call``, raising :class:`TimeoutError` after ``seconds``: in the running task on
+    Python 3.11+ (``asyncio.timeout``), without the task ``asyncio.wait_for`` makes there."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await call
+    return await asyncio.wait_for(call, seconds)  # pragma: no cover - Python 3.10
 
 
 async def _resync_clock(client: VenueClient) -> None:
@@ -435,6 +446,8 @@ def _remainder(
     a preference); ``anywhere``: as a split over any venue it does not exclude (the emergency
     stage). Raises :class:`NoRouteError` when the order allows only preferred venues and every
     one of them has failed."""
+    if not anywhere and remaining == order.amount and excluded == set(order.excluded_exchanges):
+        return order  # the first decision: the order as it was given
     preferred = [name for name in order.preferred_exchanges if name not in excluded]
     only_preferred = order.only_preferred and not anywhere
     if only_preferred and not preferred:
