@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -229,7 +230,7 @@ async def test_when_the_orders_constraints_leave_no_venue_any_healthy_one_takes_
     # Without the emergency stage the order's constraints are the last word.
     router, clients = venues({"a": "100", "b": "101"})
     clients["a"].fail_next(Fault.REJECT)
-    strict = ExecutionSettings(**{**FAST.__dict__, "emergency": False})
+    strict = replace(FAST, emergency=False)
     report = await Executor(router, clients, strict).execute(order)
     assert report.status is ExecutionStatus.FAILED
     assert [a.venue for a in report.attempts] == ["a"]

@@ -174,12 +174,12 @@ class Executor:
                 continue
             parts = list(decision.parts)
             sends = [
-                self._send(execution_id, order, part, decision.max_slippage_bps) for part in parts
+                self._send(execution_id, order, part, decision.max_slippage_bps, stage)
+                for part in parts
             ]
             # A split's parts go out concurrently; a single part needs no task of its own.
             results = [await sends[0]] if len(sends) == 1 else await asyncio.gather(*sends)
             for part, sent in zip(parts, results, strict=True):
-                sent = [replace(a, stage=stage) for a in sent]
                 attempts.extend(sent)
                 last = sent[-1]
                 if last.outcome is AttemptOutcome.UNKNOWN or last.error == _JOURNAL_FAILED:
@@ -275,14 +275,19 @@ class Executor:
             )
 
     async def _send(
-        self, execution_id: str, order: OrderRequest, part: RoutePart, slippage_bps: float
+        self,
+        execution_id: str,
+        order: OrderRequest,
+        part: RoutePart,
+        slippage_bps: float,
+        stage: AttemptStage,
     ) -> list[Attempt]:
         """Sends ``part`` to its venue (again after a rate limit); the attempts it took."""
         client = self.clients[part.venue]
         price = None if self._as_market(order) else self._limit_price(order, part, slippage_bps)
         attempts: list[Attempt] = []
         for retry in range(self.settings.retries + 1):
-            attempt = await self._send_once(execution_id, client, order, part, price)
+            attempt = await self._send_once(execution_id, client, order, part, price, stage)
             attempts.append(attempt)
             if attempt.outcome is not AttemptOutcome.RETRY or retry == self.settings.retries:
                 break
@@ -321,6 +326,7 @@ class Executor:
         order: OrderRequest,
         part: RoutePart,
         price: Decimal | None,
+        stage: AttemptStage,
     ) -> Attempt:
         cid = f"{self.settings.client_id_prefix}-{uuid.uuid4().hex[:24]}"
         place = PlaceOrder(order.symbol, order.side, part.quantity, cid, price)
@@ -357,6 +363,7 @@ class Executor:
                 fee=Decimal(0) if answer is None else answer.fee,
                 error=error,
                 reconciled=reconciled,
+                stage=stage,
             )
 
         if self.journal is not None:

@@ -39,6 +39,21 @@ ATTEMPT_COLUMNS = (
     "error",
 )
 
+#: The fields of a listing's execution and attempt behind the CSV columns, in their order.
+_EXECUTION_FIELDS = ATTEMPT_COLUMNS[:8]
+_ATTEMPT_FIELDS = (
+    "client_order_id",
+    "venue",
+    "amount",
+    "price",
+    "sent_ns",
+    "state",
+    "filled",
+    "cost",
+    "fee",
+    "error",
+)
+
 Value = str | int | None
 
 
@@ -78,26 +93,11 @@ def export_csv(journal: Journal, out: TextIO, limit: int = 100) -> int:
     writer.writerow(ATTEMPT_COLUMNS)
     rows = 0
     for execution in listing(journal, limit):
-        head = [execution[c] for c in ATTEMPT_COLUMNS[:8]]
+        head = [execution[c] for c in _EXECUTION_FIELDS]
         attempts = execution["attempts"]
         assert isinstance(attempts, list)
         for attempt in attempts or [None]:
-            tail = (
-                [None] * 10
-                if attempt is None
-                else [
-                    attempt["client_order_id"],
-                    attempt["venue"],
-                    attempt["amount"],
-                    attempt["price"],
-                    attempt["sent_ns"],
-                    attempt["state"],
-                    attempt["filled"],
-                    attempt["cost"],
-                    attempt["fee"],
-                    attempt["error"],
-                ]
-            )
+            tail = [None if attempt is None else attempt[f] for f in _ATTEMPT_FIELDS]
             writer.writerow(head + tail)
             rows += 1
     return rows
