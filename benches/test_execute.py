@@ -2,9 +2,10 @@
 
 On zero-latency ``SimulatedClient``s (every order fills at once against the router's books), so
 what is timed is sor's own work per order: the decision, the IOC limit price, one client order
-id per part, the attempts, the report, and with a journal its durable writes (four SQLite
-transactions per single-venue order: the execution, the attempt before it is sent, its outcome,
-the execution's end). The rows of a group are the same execution with a journal at
+id per part, the attempts, the report, and with a journal its durable writes (SQLite
+transactions: one per order sent, before it is sent, carrying the execution's start with the
+first; and the execution's end with the attempts' outcomes: two for a single-venue order, four
+for a split over three venues). The rows of a group are the same execution with a journal at
 ``synchronous=FULL`` (the default: an fsync per transaction), at ``NORMAL`` (WAL without the
 fsync per commit: the fsync cost is the difference), without a journal, and ``route()`` alone.
 Each benchmark checks that the order filled in full, at the decision's venues.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
@@ -31,7 +32,7 @@ from sor.execution import (
     ExecutionStatus,
     Executor,
 )
-from sor.journal import SqliteJournal
+from sor.journal import Settlement, SqliteJournal
 from sor.orders import OrderSide
 
 SYMBOL = "BTC/USDT"
@@ -326,6 +327,70 @@ async def test_every_attempt_is_journaled_with_its_final_outcome() -> None:
     assert [(r.client_order_id, r.state, r.filled) for r in records] == [
         (a.client_order_id, a.outcome.value, a.filled) for a in report.attempts
     ]
+    assert journal.in_flight() == []
+
+
+class CountingJournal(SqliteJournal):
+    """The SQLite journal, noting each durable write and how many settlements it carried."""
+
+    def __init__(self) -> None:
+        super().__init__(":memory:")
+        self.writes: list[tuple[str, int]] = []
+
+    def sent(
+        self,
+        execution_id: str,
+        venue: str,
+        order: PlaceOrder,
+        sent_ns: int,
+        settled: Sequence[Settlement] = (),
+    ) -> None:
+        super().sent(execution_id, venue, order, sent_ns, settled)
+        self.writes.append(("sent", len(settled)))
+
+    def finish(
+        self,
+        execution_id: str,
+        status: str,
+        filled: Decimal,
+        finished_ns: int,
+        settled: Sequence[Settlement] = (),
+    ) -> None:
+        super().finish(execution_id, status, filled, finished_ns, settled)
+        self.writes.append(("finish", len(settled)))
+
+
+async def test_each_outcome_is_written_with_the_next_attempt_or_the_end() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    journal = CountingJournal()
+    executor = Executor(router, clients, FAST, journal=journal)
+    await executor.execute(buy())
+    assert journal.writes == [("sent", 0), ("finish", 1)]  # two durable writes per order
+    journal.writes.clear()
+    clients["a"].fail_next(Fault.REJECT)
+    report = await executor.execute(buy())
+    assert journal.writes == [("sent", 0), ("sent", 1), ("finish", 1)]
+    records = journal.attempts(journal.executions()[0].execution_id)
+    assert [r.state for r in records] == [a.outcome.value for a in report.attempts]
+    assert journal.in_flight() == []
+
+
+async def test_an_interrupted_execution_leaves_its_order_for_the_next_to_look_up() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    journal = SqliteJournal(":memory:")
+    executor = Executor(router, clients, FAST, journal=journal)
+    clients["a"].latency_s = 5.0
+    task = asyncio.ensure_future(executor.execute(buy()))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (interrupted,) = journal.in_flight()
+    clients["a"].latency_s = 0.0
+    report = await executor.execute(buy())  # looks the interrupted order up first
+    assert report.status is ExecutionStatus.FILLED
+    (settled,) = journal.attempts(interrupted.execution_id)
+    assert settled.state == "not_placed"
     assert journal.in_flight() == []
 
 

@@ -13,7 +13,7 @@ import pytest
 from sor import OrderRequest
 from sor.clients import PlaceOrder
 from sor.errors import JournalError
-from sor.journal import IN_FLIGHT, SqliteJournal, export_csv, export_json, listing
+from sor.journal import IN_FLIGHT, Settlement, SqliteJournal, export_csv, export_json, listing
 from sor.journal.export import ATTEMPT_COLUMNS
 from sor.orders import OrderSide
 
@@ -24,13 +24,16 @@ def place(cid: str, amount: str = "1.5", price: str | None = "100.25") -> PlaceO
     )
 
 
+PARTIAL = Settlement("c1", "partial", Decimal("0.7"), Decimal("70.175"), Decimal("0.070175"))
+
+
 def test_records_survive_a_reopen_and_keep_exact_figures(tmp_path: Path) -> None:
     path = tmp_path / "journal.db"
     journal = SqliteJournal(path)
     journal.begin("e1", OrderRequest("BTC/USDT", "buy", "3"), 1_000)
     journal.sent("e1", "binance", place("c1"), 2_000)
     journal.sent("e1", "okx", place("c2", price=None), 3_000)
-    journal.settled("c1", "partial", Decimal("0.7"), Decimal("70.175"), Decimal("0.070175"), None)
+    journal.settle([PARTIAL])
     journal.close()
     journal = SqliteJournal(path)
     (first, second) = journal.attempts("e1")
@@ -62,7 +65,8 @@ def test_a_client_order_id_is_written_once() -> None:
     with pytest.raises(JournalError, match="FOREIGN KEY"):
         journal.sent("no-such-execution", "okx", place("c2"), 3)
     with pytest.raises(JournalError, match="no attempt 'c9'"):
-        journal.settled("c9", "filled", Decimal(1), Decimal(1), Decimal(0), None)
+        journal.settle([Settlement("c1", "filled", Decimal(1)), Settlement("c9", "filled")])
+    assert journal.attempts("e1")[0].state == IN_FLIGHT  # all or nothing: c1 is not settled
 
 
 def test_an_execution_is_written_with_its_first_attempt_or_its_end(tmp_path: Path) -> None:
@@ -91,6 +95,34 @@ def test_an_execution_is_written_with_its_first_attempt_or_its_end(tmp_path: Pat
         journal.begin("e4", OrderRequest("BTC/USDT", "buy", "1"), 11)
 
 
+def test_settlements_are_written_with_the_next_attempt_or_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = SqliteJournal(path)
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "2"), 1)
+    journal.sent("e1", "binance", place("c1", "1"), 2)
+    filled = Settlement("c1", "filled", Decimal(1), Decimal("100.25"), Decimal("0.1"))
+    journal.sent("e1", "okx", place("c2", "1"), 3, [filled])
+    reopened = SqliteJournal(path)
+    assert [(a.client_order_id, a.state) for a in reopened.attempts("e1")] == [
+        ("c1", "filled"),
+        ("c2", IN_FLIGHT),
+    ]
+    # A refused write writes none of its settlements.
+    late = Settlement("c2", "rejected", error="InvalidOrder")
+    with pytest.raises(JournalError, match="UNIQUE"):
+        journal.sent("e1", "okx", place("c1"), 4, [late])
+    assert [a.client_order_id for a in reopened.in_flight()] == ["c2"]
+    journal.finish("e1", "partial", Decimal(1), 5, [late])
+    assert reopened.in_flight() == []
+    (execution,) = reopened.executions()
+    assert (execution.status, execution.filled) == ("partial", Decimal(1))
+    # An end whose settlement names no attempt is not written either.
+    journal.begin("e2", OrderRequest("BTC/USDT", "buy", "1"), 6)
+    with pytest.raises(JournalError, match="no attempt 'c7'"):
+        journal.finish("e2", "failed", Decimal(0), 7, [Settlement("c7", "rejected")])
+    assert [e.execution_id for e in reopened.executions()] == ["e1"]
+
+
 def test_bad_settings_and_unreadable_files_are_journal_errors(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="synchronous"):
         SqliteJournal(":memory:", synchronous="OFF")
@@ -103,8 +135,8 @@ def test_the_journal_is_listed_and_exported_exactly_as_json_and_csv() -> None:
     journal.begin("e1", OrderRequest("BTC/USDT", "buy", "3"), 1_000)
     journal.sent("e1", "binance", place("c1"), 2_000)
     journal.sent("e1", "okx", place("c2", price=None), 3_000)
-    journal.settled("c1", "partial", Decimal("0.7"), Decimal("70.175"), Decimal("0.070175"), None)
-    journal.settled("c2", "rejected", Decimal(0), Decimal(0), Decimal(0), "InvalidOrder: x, y")
+    journal.settle([PARTIAL])
+    journal.settle([Settlement("c2", "rejected", error="InvalidOrder: x, y")])
     journal.finish("e1", "partial", Decimal("0.7"), 4_000)
     journal.begin("e2", OrderRequest("ETH/USDT", "sell", "1"), 5_000)
     journal.finish("e2", "failed", Decimal(0), 6_000)

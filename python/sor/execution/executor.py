@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TypeVar
 
@@ -44,7 +44,7 @@ from sor.execution.report import (
 from sor.execution.settings import ExecutionSettings
 from sor.health import HealthMonitor
 from sor.health.metrics import MAX_LATENCY_MS
-from sor.journal import IN_FLIGHT, AttemptRecord, Journal
+from sor.journal import IN_FLIGHT, AttemptRecord, Journal, Settlement
 from sor.orders import OrderRequest, OrderSide, OrderType, RoutingStrategy
 from sor.routing import NoRouteReason, RoutePart, RoutingDecision, SmartOrderRouter
 
@@ -112,25 +112,9 @@ class Executor:
         assert self.journal is not None
         return [r for r in self.journal.in_flight() if r.client_order_id not in self._active]
 
-    def _settle_record(
-        self,
-        cid: str,
-        outcome: AttemptOutcome,
-        answer: VenueOrder | None,
-        error: str | None = None,
-    ) -> None:
-        if self.journal is None:
-            return
-        state = IN_FLIGHT if outcome is AttemptOutcome.UNKNOWN else outcome.value
-        zero = Decimal(0)
-        self.journal.settled(
-            cid,
-            state,
-            zero if answer is None else answer.filled,
-            zero if answer is None else answer.cost,
-            zero if answer is None else answer.fee,
-            error,
-        )
+    def _settle_record(self, cid: str, outcome: AttemptOutcome, answer: VenueOrder | None) -> None:
+        assert self.journal is not None
+        self.journal.settle([_settlement(cid, outcome, answer)])
 
     async def execute(self, order: OrderRequest) -> ExecutionReport:
         """Routes and executes ``order``; the report says what filled where, and why not more.
@@ -138,15 +122,20 @@ class Executor:
         Raises :class:`sor.InvalidInput` when the order breaks a risk limit (nothing is sent).
         """
         started = time.perf_counter()
-        execution_id = uuid.uuid4().hex
-        attempts: list[Attempt] = []
+        run = _Run(uuid.uuid4().hex, order)
         if self.journal is not None:
             unknown = await self.recover() if self._left_in_flight() else []
             if unknown:
                 ids = ", ".join(record.client_order_id for record in unknown)
-                why = f"held: {ids} still unknown"
-                return self._report(execution_id, order, [], None, why, started, 0, held=True)
-            self.journal.begin(execution_id, order, time.time_ns())
+                return self._report(run, None, f"held: {ids} still unknown", started, 0, held=True)
+            self.journal.begin(run.execution_id, order, time.time_ns())
+        try:
+            return await self._execute(run, started)
+        finally:
+            self._write_settlements(run)
+
+    async def _execute(self, run: _Run, started: float) -> ExecutionReport:
+        order, attempts = run.order, run.attempts
         excluded = set(order.excluded_exchanges)
         expected: Decimal | None = None
         reason: str | None = None
@@ -173,10 +162,7 @@ class Executor:
                 excluded.update(blocked)
                 continue
             parts = list(decision.parts)
-            sends = [
-                self._send(execution_id, order, part, decision.max_slippage_bps, stage)
-                for part in parts
-            ]
+            sends = [self._send(run, part, decision.max_slippage_bps, stage) for part in parts]
             # A split's parts go out concurrently; a single part needs no task of its own.
             results = [await sends[0]] if len(sends) == 1 else await asyncio.gather(*sends)
             for part, sent in zip(parts, results, strict=True):
@@ -201,15 +187,11 @@ class Executor:
         else:
             if remaining > 0:
                 reason = f"stopped after {len(attempts)} attempts"
-        return self._report(
-            execution_id, order, attempts, expected, reason, started, decisions, held, begun=True
-        )
+        return self._report(run, expected, reason, started, decisions, held, begun=True)
 
     def _report(
         self,
-        execution_id: str,
-        order: OrderRequest,
-        attempts: list[Attempt],
+        run: _Run,
         expected: Decimal | None,
         reason: str | None,
         started: float,
@@ -218,6 +200,7 @@ class Executor:
         *,
         begun: bool = False,
     ) -> ExecutionReport:
+        order, attempts = run.order, run.attempts
         filled = total(a.filled for a in attempts)
         if held:
             status = ExecutionStatus.HELD
@@ -228,7 +211,15 @@ class Executor:
         else:
             status = ExecutionStatus.FAILED
         if self.journal is not None and begun:
-            self.journal.finish(execution_id, status.value, filled, time.time_ns())
+            try:  # the end, with the attempts' outcomes not written yet: one durable write
+                self.journal.finish(
+                    run.execution_id, status.value, filled, time.time_ns(), run.unwritten
+                )
+            except JournalError as error:
+                # The attempts stay in flight in the journal: the next execution looks them up.
+                reason = f"{reason or status.value}; the journal could not record it: {error}"
+            else:
+                self._written(run, len(run.unwritten))
         return ExecutionReport(
             order=order,
             status=status,
@@ -238,6 +229,22 @@ class Executor:
             elapsed_ms=(time.perf_counter() - started) * 1_000,
             decisions=decisions,
         )
+
+    def _written(self, run: _Run, count: int) -> None:
+        """The first ``count`` unwritten settlements of ``run`` are durable now."""
+        self._active.difference_update(s.client_order_id for s in run.unwritten[:count])
+        del run.unwritten[:count]
+
+    def _write_settlements(self, run: _Run) -> None:
+        """Writes what ``run`` left unwritten (an execution interrupted, or whose end could not
+        be written); what still fails stays in flight, for :meth:`recover` to look up."""
+        if run.unwritten:
+            assert self.journal is not None
+            with contextlib.suppress(JournalError):
+                self.journal.settle(run.unwritten)
+            self._active.difference_update(s.client_order_id for s in run.unwritten)
+            run.unwritten.clear()
+        self._active.difference_update(run.sending)
 
     def _route(
         self, order: OrderRequest, remaining: Decimal, excluded: set[str], stage: AttemptStage
@@ -275,19 +282,15 @@ class Executor:
             )
 
     async def _send(
-        self,
-        execution_id: str,
-        order: OrderRequest,
-        part: RoutePart,
-        slippage_bps: float,
-        stage: AttemptStage,
+        self, run: _Run, part: RoutePart, slippage_bps: float, stage: AttemptStage
     ) -> list[Attempt]:
         """Sends ``part`` to its venue (again after a rate limit); the attempts it took."""
+        order = run.order
         client = self.clients[part.venue]
         price = None if self._as_market(order) else self._limit_price(order, part, slippage_bps)
         attempts: list[Attempt] = []
         for retry in range(self.settings.retries + 1):
-            attempt = await self._send_once(execution_id, client, order, part, price, stage)
+            attempt = await self._send_once(run, client, part, price, stage)
             attempts.append(attempt)
             if attempt.outcome is not AttemptOutcome.RETRY or retry == self.settings.retries:
                 break
@@ -321,13 +324,13 @@ class Executor:
 
     async def _send_once(
         self,
-        execution_id: str,
+        run: _Run,
         client: VenueClient,
-        order: OrderRequest,
         part: RoutePart,
         price: Decimal | None,
         stage: AttemptStage,
     ) -> Attempt:
+        order = run.order
         cid = f"{self.settings.client_id_prefix}-{uuid.uuid4().hex[:24]}"
         place = PlaceOrder(order.symbol, order.side, part.quantity, cid, price)
         sent_ns, sent_at = time.time_ns(), time.monotonic()
@@ -341,15 +344,14 @@ class Executor:
             filled = Decimal(0) if answer is None else answer.filled
             if answer is not None and outcome is AttemptOutcome.FILLED:
                 outcome = _filled_outcome(filled, part.quantity)
-            if self.health is not None and error != _JOURNAL_FAILED:
-                answered = outcome not in _VENUE_FAILED
-                latency = (time.monotonic() - sent_at) * 1_000 if answered else None
-                self.health.record(client.name, latency, answered)
             if error != _JOURNAL_FAILED:
-                try:
-                    self._settle_record(cid, outcome, answer, error)
-                except JournalError as failed:
-                    error = f"{error or ''} (and its outcome could not be journaled: {failed})"
+                if self.health is not None:
+                    answered = outcome not in _VENUE_FAILED
+                    latency = (time.monotonic() - sent_at) * 1_000 if answered else None
+                    self.health.record(client.name, latency, answered)
+                if self.journal is not None:  # written with the next attempt, or the end
+                    run.unwritten.append(_settlement(cid, outcome, answer, error))
+                    run.sending.discard(cid)
             return Attempt(
                 venue=client.name,
                 client_order_id=cid,
@@ -367,15 +369,18 @@ class Executor:
             )
 
         if self.journal is not None:
+            earlier = len(run.unwritten)  # how earlier attempts ended goes in the same write
             try:
-                self.journal.sent(execution_id, client.name, place, sent_ns)
+                self.journal.sent(
+                    run.execution_id, client.name, place, sent_ns, run.unwritten[:earlier]
+                )
             except JournalError:
                 return attempt(AttemptOutcome.REJECTED, None, _JOURNAL_FAILED)
-        self._active.add(cid)
-        try:
-            return await self._outcome(client, order, place, sent_at, attempt)
-        finally:
-            self._active.discard(cid)
+            self._written(run, earlier)
+            # In flight in the journal, and this executor's own until its outcome is written.
+            self._active.add(cid)
+            run.sending.add(cid)
+        return await self._outcome(client, order, place, sent_at, attempt)
 
     async def _outcome(
         self,
@@ -408,6 +413,30 @@ class Executor:
 
 
 T = TypeVar("T")
+
+
+@dataclass
+class _Run:
+    """One execution under way: its id, its order, the attempts made, and (with a journal) the
+    attempts sent whose outcome is not known yet (``sending``) or not written yet
+    (``unwritten``, written with the next attempt or the execution's end)."""
+
+    execution_id: str
+    order: OrderRequest
+    attempts: list[Attempt] = field(default_factory=list)
+    unwritten: list[Settlement] = field(default_factory=list)
+    sending: set[str] = field(default_factory=set)
+
+
+def _settlement(
+    cid: str, outcome: AttemptOutcome, answer: VenueOrder | None, error: str | None = None
+) -> Settlement:
+    """What the journal writes of an attempt's ``outcome`` (an unknown one stays in flight)."""
+    state = IN_FLIGHT if outcome is AttemptOutcome.UNKNOWN else outcome.value
+    if answer is None:
+        return Settlement(cid, state, error=error)
+    return Settlement(cid, state, answer.filled, answer.cost, answer.fee, error)
+
 
 #: Outcomes that count against the venue's health: it did not answer as a venue should.
 _VENUE_FAILED = frozenset({AttemptOutcome.RETRY, AttemptOutcome.NOT_PLACED, AttemptOutcome.UNKNOWN})

@@ -2,7 +2,7 @@
 after, so that nothing is lost in a crash and no client order id is ever sent twice."""
 
 from sor.journal.export import export_csv, export_json, listing
-from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord, Journal
+from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord, Journal, Settlement
 from sor.journal.sqlite import SqliteJournal
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "AttemptRecord",
     "ExecutionRecord",
     "Journal",
+    "Settlement",
     "SqliteJournal",
     "export_csv",
     "export_json",

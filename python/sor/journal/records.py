@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -9,7 +10,7 @@ from typing import Protocol
 from sor.clients import PlaceOrder
 from sor.orders import OrderRequest
 
-__all__ = ["IN_FLIGHT", "AttemptRecord", "ExecutionRecord", "Journal"]
+__all__ = ["IN_FLIGHT", "AttemptRecord", "ExecutionRecord", "Journal", "Settlement"]
 
 #: The state of an attempt written before its order was sent and not settled since.
 IN_FLIGHT = "in_flight"
@@ -48,36 +49,59 @@ class AttemptRecord:
     error: str | None
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """How an attempt ended, to be written over its in-flight record: ``state`` is its outcome
+    (``IN_FLIGHT`` while it is still unknown), with what the venue said it filled."""
+
+    client_order_id: str
+    state: str
+    filled: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+    fee: Decimal = Decimal(0)
+    error: str | None = None
+
+
 class Journal(Protocol):
     """Where executions and attempts are written durably, before and after each order is sent.
 
     A client order id is written once: writing it again raises :class:`sor.JournalError`, so two
-    writers (two instances on one shared journal) can never both send it.
+    writers (two instances on one shared journal) can never both send it. An attempt's
+    settlement may be written late (with the next attempt of its execution, or its end): until
+    then it is in flight, and a restart looks it up at its venue, which is always safe.
     """
 
     def begin(self, execution_id: str, order: OrderRequest, created_ns: int) -> None:
         """Writes a new execution of ``order``."""
         ...
 
-    def sent(self, execution_id: str, venue: str, order: PlaceOrder, sent_ns: int) -> None:
-        """Writes an attempt as in flight; called before the order is sent."""
-        ...
-
-    def settled(
+    def sent(
         self,
-        client_order_id: str,
-        state: str,
-        filled: Decimal,
-        cost: Decimal,
-        fee: Decimal,
-        error: str | None,
+        execution_id: str,
+        venue: str,
+        order: PlaceOrder,
+        sent_ns: int,
+        settled: Sequence[Settlement] = (),
     ) -> None:
-        """Writes how an attempt ended: ``state`` is its outcome (``IN_FLIGHT`` while it is
-        still unknown)."""
+        """Writes an attempt as in flight; called before the order is sent. ``settled``, how
+        earlier attempts ended, is written in the same transaction (all or nothing)."""
         ...
 
-    def finish(self, execution_id: str, status: str, filled: Decimal, finished_ns: int) -> None:
-        """Writes how the execution ended."""
+    def settle(self, settled: Sequence[Settlement]) -> None:
+        """Writes how attempts ended, in one transaction; raises :class:`sor.JournalError`
+        (writing none) when one of them was never sent."""
+        ...
+
+    def finish(
+        self,
+        execution_id: str,
+        status: str,
+        filled: Decimal,
+        finished_ns: int,
+        settled: Sequence[Settlement] = (),
+    ) -> None:
+        """Writes how the execution ended, with how its last attempts ended (``settled``) in the
+        same transaction."""
         ...
 
     def in_flight(self) -> list[AttemptRecord]:

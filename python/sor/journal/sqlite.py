@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sor.clients import PlaceOrder
 from sor.errors import JournalError
-from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord
+from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord, Settlement
 from sor.orders import OrderRequest
 
 __all__ = ["SqliteJournal"]
@@ -54,8 +55,9 @@ class SqliteJournal:
     survive a power loss once it returns; ``"NORMAL"`` survives a crash of the process only.
 
     A new execution is written in the same transaction as its first attempt (or its end, when
-    nothing was sent): one durable write fewer per order, and still before anything is sent.
-    Until then it is not listed by :meth:`executions`.
+    nothing was sent), and settlements in the transaction of the write they come with: a
+    single-venue order costs two durable writes (its attempt before it is sent; its outcome and
+    end after), and a new execution is not listed by :meth:`executions` until the first.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL") -> None:
@@ -72,23 +74,33 @@ class SqliteJournal:
         #: Executions begun and not written yet, with the statement that writes each.
         self._pending: dict[str, tuple[str, tuple[object, ...]]] = {}
 
-    def _write(self, sql: str, values: tuple[object, ...], execution_id: str = "") -> int:
-        """Runs ``sql`` in one transaction, with the pending begin of ``execution_id`` first if
-        there is one (both or neither are written); its row count."""
+    def _write(
+        self,
+        sql: str,
+        values: tuple[object, ...],
+        execution_id: str = "",
+        settled: Sequence[Settlement] = (),
+    ) -> int:
+        """Runs ``sql`` in one transaction with the pending begin of ``execution_id`` (if there
+        is one) before it and the settlements ``settled`` after it: all are written or none.
+        Returns ``sql``'s row count."""
         begin = self._pending.get(execution_id)
         db = self._db
         try:
-            if begin is None:
-                count = db.execute(sql, values).rowcount  # one statement: its own transaction
-            else:
-                db.execute("BEGIN IMMEDIATE")
-                try:
+            if begin is None and not settled:
+                return db.execute(sql, values).rowcount  # one statement: its own transaction
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if begin is not None:
                     db.execute(*begin)
-                    count = db.execute(sql, values).rowcount
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
+                count = db.execute(sql, values).rowcount if sql else 0
+                if settled:
+                    _settle(db, settled)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            if begin is not None:
                 del self._pending[execution_id]
             return count
         except sqlite3.IntegrityError as error:
@@ -106,8 +118,16 @@ class SqliteJournal:
             (execution_id, order.symbol, order.side.value, str(order.amount), created_ns),
         )
 
-    def sent(self, execution_id: str, venue: str, order: PlaceOrder, sent_ns: int) -> None:
-        """Writes an attempt as in flight, before it is sent (a client order id only once)."""
+    def sent(
+        self,
+        execution_id: str,
+        venue: str,
+        order: PlaceOrder,
+        sent_ns: int,
+        settled: Sequence[Settlement] = (),
+    ) -> None:
+        """Writes an attempt as in flight, before it is sent (a client order id only once),
+        with how earlier attempts ended."""
         self._write(
             "INSERT INTO attempts (client_order_id, execution_id, venue, symbol, side, amount,"
             " price, sent_ns, state, updated_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -124,32 +144,28 @@ class SqliteJournal:
                 sent_ns,
             ),
             execution_id,
+            settled,
         )
 
-    def settled(
+    def settle(self, settled: Sequence[Settlement]) -> None:
+        """Writes how attempts ended, all or none."""
+        if settled:
+            self._write("", (), settled=settled)
+
+    def finish(
         self,
-        client_order_id: str,
-        state: str,
+        execution_id: str,
+        status: str,
         filled: Decimal,
-        cost: Decimal,
-        fee: Decimal,
-        error: str | None,
+        finished_ns: int,
+        settled: Sequence[Settlement] = (),
     ) -> None:
-        """Writes how an attempt ended."""
-        changed = self._write(
-            "UPDATE attempts SET state = ?, filled = ?, cost = ?, fee = ?, error = ?,"
-            " updated_ns = ? WHERE client_order_id = ?",
-            (state, str(filled), str(cost), str(fee), error, time.time_ns(), client_order_id),
-        )
-        if changed != 1:
-            raise JournalError(f"journal: no attempt {client_order_id!r} to settle")
-
-    def finish(self, execution_id: str, status: str, filled: Decimal, finished_ns: int) -> None:
-        """Writes how the execution ended."""
+        """Writes how the execution ended, with how its last attempts ended."""
         self._write(
             "UPDATE executions SET status = ?, filled = ?, finished_ns = ? WHERE execution_id = ?",
             (status, str(filled), finished_ns, execution_id),
             execution_id,
+            settled,
         )
 
     def in_flight(self) -> list[AttemptRecord]:
@@ -209,3 +225,28 @@ class SqliteJournal:
     def close(self) -> None:
         """Closes the database."""
         self._db.close()
+
+
+def _settle(db: sqlite3.Connection, settled: Sequence[Settlement]) -> None:
+    """Writes ``settled`` in the open transaction; raises :class:`JournalError` when one of them
+    names an attempt never sent (the caller rolls back)."""
+    now = time.time_ns()
+    changed = db.executemany(
+        "UPDATE attempts SET state = ?, filled = ?, cost = ?, fee = ?, error = ?,"
+        " updated_ns = ? WHERE client_order_id = ?",
+        [
+            (s.state, str(s.filled), str(s.cost), str(s.fee), s.error, now, s.client_order_id)
+            for s in settled
+        ],
+    ).rowcount
+    if changed != len(settled):
+        known = {
+            row[0]
+            for row in db.execute(
+                f"SELECT client_order_id FROM attempts WHERE client_order_id IN"
+                f" ({', '.join('?' * len(settled))})",
+                [s.client_order_id for s in settled],
+            )
+        }
+        missing = ", ".join(repr(cid) for s in settled if (cid := s.client_order_id) not in known)
+        raise JournalError(f"journal: no attempt {missing} to settle")
