@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sor.config.loader import load
+from sor.config.service import ServiceSettings
 from sor.errors import InvalidInput
 from sor.execution.settings import ExecutionSettings
 from sor.feeds.config import FeedConfig
 from sor.health.monitor import HealthSettings
+from sor.journal.settings import JournalSettings
 from sor.routing.settings import RouterSettings
 
 __all__ = ["Settings", "load_settings"]
@@ -23,7 +25,8 @@ class Settings:
     ``router`` is what :class:`sor.SmartOrderRouter` takes (``settings=settings.router``);
     ``feeds`` is what a :class:`sor.feeds.Feed` takes (``config=settings.feeds``);
     ``execution`` what :class:`sor.execution.Executor` takes; ``health`` what
-    :class:`sor.health.HealthMonitor` takes. Build it with
+    :class:`sor.health.HealthMonitor` takes; ``journal`` where the journal lives;
+    ``service`` how ``sor serve`` runs. Build it with
     :func:`load_settings`, or directly (``Settings(router=RouterSettings(cache_size=0))``). A new
     section is a new field here: the loader follows the fields and their types.
     """
@@ -32,6 +35,8 @@ class Settings:
     feeds: FeedConfig = field(default_factory=FeedConfig)
     execution: ExecutionSettings = field(default_factory=ExecutionSettings)
     health: HealthSettings = field(default_factory=HealthSettings)
+    journal: JournalSettings = field(default_factory=JournalSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
 
     def __post_init__(self) -> None:
         if not isinstance(self.router, RouterSettings):
@@ -40,6 +45,8 @@ class Settings:
             ("feeds", FeedConfig),
             ("execution", ExecutionSettings),
             ("health", HealthSettings),
+            ("journal", JournalSettings),
+            ("service", ServiceSettings),
         )
         for name, kind in sections:
             value = getattr(self, name)

@@ -228,6 +228,7 @@ class Executor:
             reason=reason,
             elapsed_ms=(time.perf_counter() - started) * 1_000,
             decisions=decisions,
+            execution_id=run.execution_id,
         )
 
     def _written(self, run: _Run, count: int) -> None:

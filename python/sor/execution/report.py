@@ -102,7 +102,9 @@ class VenueFill:
 class ExecutionReport:
     """The result of :meth:`sor.execution.Executor.execute`.
 
-    ``expected_price`` is the first decision's average price (None when no route was found);
+    ``execution_id`` is the execution's id in the journal (and in :mod:`sor.service`'s
+    ``/api/orders/{id}``); ``expected_price`` is the first decision's average price (None when
+    no route was found);
     ``failover_path`` the venues in the order they were tried; ``reason`` says why the order
     did not fill in full, in a trader's words (None when it did).
     """
@@ -114,6 +116,7 @@ class ExecutionReport:
     reason: str | None
     elapsed_ms: float
     decisions: int
+    execution_id: str = ""
 
     @property
     def filled(self) -> Decimal:

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from decimal import Decimal
 from typing import TextIO
 
-from sor.journal.records import Journal
+from sor.journal.records import ExecutionRecord, Journal
 
-__all__ = ["ATTEMPT_COLUMNS", "export_csv", "export_json", "listing"]
+__all__ = ["ATTEMPT_COLUMNS", "Where", "export_csv", "export_json", "listing"]
+
+#: Which executions to list (None: all).
+Where = Callable[[ExecutionRecord], bool] | None
+#: How many of the latest executions a filtered listing looks through, at most.
+SCAN_LIMIT = 100_000
 
 #: The CSV columns: the execution's, then its attempt's (one row per attempt; an execution
 #: that sent nothing has one row with empty attempt columns).
@@ -65,11 +71,15 @@ def _plain(value: object) -> Value:
     raise TypeError(f"unexpected journal value {value!r}")  # pragma: no cover - records are typed
 
 
-def listing(journal: Journal, limit: int = 100) -> list[dict[str, object]]:
-    """The latest ``limit`` executions, newest first, each with its attempts in the order they
-    were sent (``"attempts"``), as plain values (decimals as strings)."""
+def listing(journal: Journal, limit: int = 100, where: Where = None) -> list[dict[str, object]]:
+    """The latest ``limit`` executions (of those ``where`` keeps, among the latest 100,000),
+    newest first, each with its attempts in the order they were sent (``"attempts"``), as plain
+    values (decimals as strings)."""
     result: list[dict[str, object]] = []
-    for execution in journal.executions(limit):
+    executions = journal.executions(limit if where is None else SCAN_LIMIT)
+    for execution in executions if where is None else filter(where, executions):
+        if len(result) == limit:
+            break
         entry: dict[str, object] = {k: _plain(v) for k, v in asdict(execution).items()}
         entry["attempts"] = [
             {k: _plain(v) for k, v in asdict(a).items() if k not in ("execution_id", "symbol")}
@@ -79,20 +89,20 @@ def listing(journal: Journal, limit: int = 100) -> list[dict[str, object]]:
     return result
 
 
-def export_json(journal: Journal, out: TextIO, limit: int = 100) -> int:
+def export_json(journal: Journal, out: TextIO, limit: int = 100, where: Where = None) -> int:
     """Writes :func:`listing` to ``out`` as one JSON document; the number of executions."""
-    executions = listing(journal, limit)
+    executions = listing(journal, limit, where)
     json.dump({"executions": executions}, out, indent=2)
     out.write("\n")
     return len(executions)
 
 
-def export_csv(journal: Journal, out: TextIO, limit: int = 100) -> int:
+def export_csv(journal: Journal, out: TextIO, limit: int = 100, where: Where = None) -> int:
     """Writes one CSV row per attempt (:data:`ATTEMPT_COLUMNS`) to ``out``; the number of rows."""
     writer = csv.writer(out)
     writer.writerow(ATTEMPT_COLUMNS)
     rows = 0
-    for execution in listing(journal, limit):
+    for execution in listing(journal, limit, where):
         head = [execution[c] for c in _EXECUTION_FIELDS]
         attempts = execution["attempts"]
         assert isinstance(attempts, list)

@@ -45,6 +45,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from sor._core import OrderBook
+from sor._decimal import EXACT
 from sor.errors import InvalidInput
 from sor.sim.book_model import SimMarket, Step, format_decimal
 from sor.sim.server import SimulatorBase
@@ -515,7 +516,7 @@ class BinanceSimulator(SimulatorBase[_Client]):
                 {
                     "filterType": "NOTIONAL",
                     "minNotional": format_decimal(
-                        int(Decimal(self.min_notional).scaleb(WIRE_DECIMALS)),
+                        int(Decimal(self.min_notional).scaleb(WIRE_DECIMALS, EXACT)),
                         WIRE_DECIMALS,
                     ),
                     "applyMinToMarket": True,

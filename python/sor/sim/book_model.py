@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Literal
 
 from sor._core import OrderBook
+from sor._decimal import EXACT
 from sor.errors import InvalidInput
 
 __all__ = ["BookModel", "Side", "SimMarket", "Step", "format_decimal"]
@@ -43,8 +44,8 @@ class SimMarket:
             raise InvalidInput(f"levels_per_side: expected >= 10, got {self.levels_per_side}")
         if not self.median_size > 0:
             raise InvalidInput(f"median_size: expected > 0, got {self.median_size}")
-        ticks = Decimal(self.mid).scaleb(self.price_decimals)
-        if ticks != ticks.to_integral_value() or ticks < 10 * self.levels_per_side:
+        ticks = Decimal(self.mid).scaleb(self.price_decimals, EXACT)
+        if ticks != ticks.to_integral_value(context=EXACT) or ticks < 10 * self.levels_per_side:
             raise InvalidInput(
                 f"mid: {self.mid} is not a whole number of ticks far enough from 0 for the depth"
             )
@@ -76,7 +77,7 @@ class BookModel:
         self.rng = rng
         self.update_id = rng.randrange(1_000_000, 100_000_000)
         """The last update ID, as an exchange numbers its book updates."""
-        self.mid = int(Decimal(market.mid).scaleb(market.price_decimals))
+        self.mid = int(Decimal(market.mid).scaleb(market.price_decimals, EXACT))
         """Mid price in ticks: every bid is below it, every ask above it."""
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}

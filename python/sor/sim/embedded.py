@@ -12,10 +12,11 @@ that reads each simulator through sor's native adapter, and health figures.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from typing import Protocol
 
 from sor._core import OrderBook
+from sor._decimal import EXACT
 from sor._lifecycle import AsyncService
 from sor.feeds import (
     BinanceSpotAdapter,
@@ -87,15 +88,16 @@ def demo_market(venue: DemoVenue) -> Market:
         symbol=SYMBOL,
         base="BTC",
         quote="USDT",
-        price_tick=Decimal(1).scaleb(-venue.price_decimals),
+        price_tick=Decimal(1).scaleb(-venue.price_decimals, EXACT),
         amount_step=Decimal(venue.amount_step),
-        taker_fee=Decimal(venue.taker_fee_bps) / 10_000,
+        taker_fee=EXACT.divide(Decimal(venue.taker_fee_bps), 10_000),
         min_cost=Decimal(venue.min_cost),
     )
 
 
 def _sim_market(venue: DemoVenue, mid: Decimal, levels: int) -> SimMarket:
-    start = (mid + Decimal(venue.mid_offset)).quantize(Decimal(1).scaleb(-venue.price_decimals))
+    tick = Decimal(1).scaleb(-venue.price_decimals, EXACT)
+    start = EXACT.add(mid, Decimal(venue.mid_offset)).quantize(tick, context=EXACT)
     return SimMarket(
         SYMBOL,
         price_decimals=venue.price_decimals,
@@ -135,7 +137,9 @@ class EmbeddedExchanges(AsyncService):
     """The five simulated exchanges (an async context manager that starts and stops them).
 
     ``seed`` makes the books reproducible; ``levels`` is each book's depth per side;
-    ``interval`` how often each simulator publishes an update (seconds).
+    ``interval`` how often each simulator publishes an update (seconds). The simulators are
+    built and run in Python's default decimal context, whatever the caller's (their tasks
+    inherit it), so a program with its own context gets the same exchanges.
     """
 
     def __init__(
@@ -148,18 +152,23 @@ class EmbeddedExchanges(AsyncService):
         venues: Sequence[DemoVenue] = DEMO_VENUES,
     ) -> None:
         self.demo_venues = tuple(venues)
-        self._simulators: dict[str, _Simulator] = {
-            venue.name: _simulator(
-                venue.name, _sim_market(venue, Decimal(mid), levels), seed * 31 + index, interval
-            )
-            for index, venue in enumerate(self.demo_venues)
-        }
+        with localcontext(Context()):
+            self._simulators: dict[str, _Simulator] = {
+                venue.name: _simulator(
+                    venue.name,
+                    _sim_market(venue, Decimal(mid), levels),
+                    seed * 31 + index,
+                    interval,
+                )
+                for index, venue in enumerate(self.demo_venues)
+            }
 
     async def start(self) -> None:
         """Starts the simulators (each on a free port of 127.0.0.1)."""
         try:
-            for simulator in self._simulators.values():
-                await simulator.start()
+            with localcontext(Context()):  # the simulators' tasks copy this context
+                for simulator in self._simulators.values():
+                    await simulator.start()
         except BaseException:
             await self.stop()
             raise

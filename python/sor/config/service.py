@@ -1,0 +1,50 @@
+"""The service's section of the settings: where ``sor serve`` listens and who may execute."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from sor._validate import to_int
+from sor.errors import InvalidInput
+
+__all__ = ["ServiceSettings"]
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """How ``sor serve`` runs.
+
+    - ``host`` and ``port``: where it listens; ``127.0.0.1`` by default, so nothing off the
+      machine reaches it unless asked for;
+    - ``token``: what ``POST /api/execute`` requires as ``Authorization: Bearer <token>``
+      (``$SOR_API_TOKEN`` when it is not set here); without one, execution over HTTP is refused.
+      It is never shown: not in a repr, an error, a response or a log;
+    - ``log_json``: one JSON object per log line instead of text.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = field(default=None, repr=False)
+    log_json: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.host, str) or not _is_host(self.host):
+            raise InvalidInput("host: expected an IP address or a host name such as 127.0.0.1")
+        to_int(self.port, "port", low=0, high=65_535)
+        if self.token is not None and (not isinstance(self.token, str) or len(self.token) < 16):
+            raise InvalidInput("token: expected a string of at least 16 characters")
+        if not isinstance(self.log_json, bool):
+            raise InvalidInput("log_json: expected true or false")
+
+
+def _is_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        labels = host.split(".")
+        return 0 < len(host) <= 253 and all(
+            0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
+            for label in labels
+        )
+    return True

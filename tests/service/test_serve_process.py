@@ -1,0 +1,142 @@
+"""``sor serve`` as a process: it starts, answers, and on SIGTERM lets the executions under way
+finish, writes them, and exits 0; ``sor status`` and ``sor orders`` read it and its journal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from service_support import TOKEN
+
+from sor.journal import SqliteJournal
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _env(journal: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOR_")}
+    env.update(SOR_API_TOKEN=TOKEN, SOR_JOURNAL__URL=str(journal))
+    python_path = [str(ROOT / "python"), env.get("PYTHONPATH", "")]
+    if (ROOT / "python" / "sor" / "_core.abi3.so").exists() or any(
+        (ROOT / "python" / "sor").glob("_core*.so")
+    ):  # a development tree with its core built in place
+        env["PYTHONPATH"] = os.pathsep.join(p for p in python_path if p)
+    return env
+
+
+def _sor(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sor", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("sor serve did not become healthy within 60 s")
+
+
+async def _execute_many(url: str, count: int) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        order = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.01"}
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        return await asyncio.gather(
+            *(http.post("/api/execute", json=order, headers=headers) for _ in range(count))
+        )
+
+
+def test_serve_answers_then_stops_on_sigterm_with_every_execution_written(tmp_path: Path) -> None:
+    journal_path = tmp_path / "journal.db"
+    env = _env(journal_path)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sor", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_healthy(url, process)
+        status = _sor("status", "--url", url, env=env)
+        assert status.returncode == 0, status.stderr
+        for venue in ("binance", "coinbase", "kraken", "okx", "bybit"):
+            assert venue in status.stdout
+        first = asyncio.run(_execute_many(url, 5))
+        assert [r.status_code for r in first] == [200] * 5
+
+        async def execute_then_terminate() -> list[httpx.Response]:
+            sending = asyncio.ensure_future(_execute_many(url, 8))
+            await asyncio.sleep(0.01)  # the requests are under way
+            process.send_signal(signal.SIGTERM)
+            return await sending
+
+        during = asyncio.run(execute_then_terminate())
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert TOKEN not in stderr
+    answered = [r.json() for r in (*first, *during) if r.status_code == 200]
+    journal = SqliteJournal(journal_path)
+    records = {e.execution_id: e for e in journal.executions(limit=100)}
+    assert journal.in_flight() == []
+    for report in answered:  # every answered execution is in the journal, as it ended
+        record = records[report["execution_id"]]
+        assert (record.status, str(record.filled)) == (report["status"], report["filled"])
+    assert all(record.status is not None for record in records.values())
+    journal.close()
+
+    listed = _sor("orders", "--journal", str(journal_path), "--format", "json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    executions = json.loads(listed.stdout)["executions"]
+    assert {e["execution_id"] for e in executions} == set(records)
+    table = _sor("orders", "--journal", str(journal_path), "--limit", "3", env=env)
+    assert table.returncode == 0, table.stderr
+    assert "Journal: the latest 3 executions" in table.stdout
+
+
+def test_the_commands_fail_with_messages_a_shell_user_can_act_on(tmp_path: Path) -> None:
+    env = _env(tmp_path / "journal.db")
+    down = _sor("status", "--url", f"http://127.0.0.1:{_free_port()}", env=env)
+    assert down.returncode == 2
+    assert "no sor service answers at" in down.stderr
+    missing = _sor("orders", "--journal", str(tmp_path / "none.db"), env=env)
+    assert missing.returncode == 1
+    assert "no journal at" in missing.stderr
+    bad = _sor("serve", env={**env, "SOR_SERVICE__PORT": "99999"})
+    assert bad.returncode == 2
+    assert "service.port" in bad.stderr
+    short = _sor("serve", env={**env, "SOR_API_TOKEN": "short"})
+    assert short.returncode == 2
+    assert "SOR_API_TOKEN" in short.stderr
+    assert "short" not in short.stderr.replace("SOR_API_TOKEN", "")
