@@ -41,3 +41,36 @@ def test_demo_refuses_a_bad_side_and_amount_by_name() -> None:
     result = CliRunner().invoke(app, ["demo", "--amount", "-1"])
     assert result.exit_code != 0
     assert "amount must be a positive number" in result.output
+
+
+def test_route_explains_a_decision_on_the_simulators() -> None:
+    result = CliRunner().invoke(app, ["route", "BTC/USDT", "buy", "0.5", "--sim"])
+    assert result.exit_code == 0, result.output
+    assert "Venues (simulated BTC/USDT books)" in result.output
+    assert "best_execution: buy 0.5 BTC ->" in result.output
+    assert "failover order: " in result.output
+    split = CliRunner().invoke(
+        app, ["route", "BTC/USDT", "sell", "30", "--sim", "--strategy", "split"]
+    )
+    assert split.exit_code == 0, split.output
+    assert "split: sell 30 BTC ->" in split.output
+    only = CliRunner().invoke(
+        app, ["route", "BTC/USDT", "buy", "0.5", "--sim", "--exchanges", "kraken,okx"]
+    )
+    assert only.exit_code == 0, only.output
+    chain = only.output.split("failover order: ")[1].split()[0:3]
+    assert set(chain) - {"->"} <= {"kraken", "okx"}
+
+
+def test_route_fails_with_a_reason_and_an_exit_code() -> None:
+    unknown = CliRunner().invoke(
+        app, ["route", "BTC/USDT", "buy", "1", "--sim", "--exchanges", "ftx"]
+    )
+    assert unknown.exit_code == 2
+    assert "unknown exchange: ftx" in unknown.output
+    huge = CliRunner().invoke(app, ["route", "BTC/USDT", "buy", "50000", "--sim"])
+    assert huge.exit_code == 1
+    assert "no route: insufficient liquidity" in huge.output
+    bad = CliRunner().invoke(app, ["route", "BTCUSDT", "buy", "1", "--sim"])
+    assert bad.exit_code == 2
+    assert "BASE/QUOTE" in bad.output

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -16,6 +15,7 @@ from rich.console import Console
 
 from sor.cli.app import app
 from sor.cli.inputs import amount_arg, side_arg
+from sor.cli.tables import console as make_console
 from sor.cli.tables import decision_table, report_table, split_table, summary, venue_table
 from sor.clients import Fault, SimulatedClient
 from sor.config import Settings
@@ -63,8 +63,7 @@ def demo(
     Starts Binance, Coinbase, Kraken, OKX and Bybit simulators on 127.0.0.1 (each speaking its
     exchange's wire protocol), keeps their books live through sor's feeds, then routes.
     """
-    # Piped output has no terminal width: give the tables room instead of rich's 80 columns.
-    console = Console() if sys.stdout.isatty() else Console(width=132)
+    console = make_console()
     code = asyncio.run(_demo(console, side_arg(side), amount_arg(amount), seed))
     if code:
         raise typer.Exit(code)

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from sor.cli.app import app
 from sor.cli.inputs import settings_from
+from sor.cli.tables import console
 from sor.errors import JournalError
 from sor.journal import ExecutionRecord, export_csv, export_json, listing
 from sor.service.server import open_configured_journal
@@ -65,7 +65,7 @@ def orders(
     keep = None if status is None and symbol is None else where
     try:
         if output is Format.TABLE:
-            Console().print(_table(listing(opened, limit, keep)))
+            console().print(_table(listing(opened, limit, keep)))
         elif output is Format.JSON:
             export_json(opened, sys.stdout, limit, keep)
         else:

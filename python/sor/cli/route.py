@@ -6,15 +6,17 @@ import asyncio
 from pathlib import Path
 from typing import Annotated
 
+import ccxt
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sor.cli.app import app
 from sor.cli.inputs import amount_arg, settings_from, side_arg
-from sor.cli.tables import decision_table, split_table, venue_table
+from sor.cli.tables import console, decision_table, split_table, venue_table
 from sor.config import Settings
 from sor.errors import InvalidInput, NoRouteError, SorError
+from sor.live import LIVE_EXCHANGES, live_runtime
 from sor.orders import OrderRequest, RoutingStrategy
 from sor.runtime import Runtime
 from sor.sim.embedded import SYMBOL, EmbeddedExchanges
@@ -40,8 +42,9 @@ def route(
         Path | None, typer.Option(help="settings file (TOML); default $SOR_CONFIG")
     ] = None,
 ) -> None:
-    """Route one order and explain the decision: every venue scored, the route, the failover
-    chain. Exits 1 when nothing can take the order (the reason is printed)."""
+    """Route one order on the exchanges' live public books (no credentials, nothing is sent)
+    and explain the decision: every venue scored, the route, the failover chain. Exits 1 when
+    nothing can take the order or the exchanges cannot be reached (the reason is printed)."""
     settings = settings_from(config)
     quantity = amount_arg(amount)
     chosen = None if exchanges is None else [n.strip() for n in exchanges.split(",") if n.strip()]
@@ -49,45 +52,61 @@ def route(
         order = OrderRequest(symbol, side_arg(side), quantity, strategy=strategy)  # type: ignore[arg-type]
     except InvalidInput as error:
         raise typer.BadParameter(str(error)) from None
-    if not sim:
-        typer.echo(
-            "sor route: routing on the exchanges' live books is not available in this version;"
-            " use --sim for the embedded simulators",
-            err=True,
-        )
-        raise typer.Exit(2)
-    if symbol != SYMBOL:
-        raise typer.BadParameter(f"the simulators trade {SYMBOL} only, got {symbol!r}")
-    code = asyncio.run(_route_on_simulators(Console(), settings, order, chosen))
+    code = asyncio.run(_route(console(), settings, order, chosen, sim))
     if code:
         raise typer.Exit(code)
 
 
-async def _route_on_simulators(
-    console: Console, settings: Settings, order: OrderRequest, chosen: list[str] | None
+async def _route(
+    console: Console,
+    settings: Settings,
+    order: OrderRequest,
+    chosen: list[str] | None,
+    sim: bool,
 ) -> int:
-    names = [v.name for v in EmbeddedExchanges(7).venues()]
+    names = [v.name for v in EmbeddedExchanges(7).venues()] if sim else list(LIVE_EXCHANGES)
     unknown = sorted(set(chosen or ()) - set(names))
     if unknown:
         console.print(
-            f"[red]unknown exchange:[/red] {', '.join(unknown)} (venues: {', '.join(names)})"
+            f"[red]unknown exchange:[/red] {', '.join(unknown)} (known: {', '.join(names)})"
         )
         return 2
-    if chosen is not None:
-        excluded = [n for n in names if n not in chosen]
-        order = OrderRequest(
-            order.symbol, order.side, order.amount, strategy=order.strategy,
-            excluded_exchanges=excluded,
-        )  # fmt: skip
-    runtime = Runtime.embedded(settings)
+    if sim and order.symbol != SYMBOL:
+        console.print(f"[red]the simulators trade {SYMBOL} only[/red], not {order.symbol}")
+        return 2
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
         console=console, transient=True,
     ) as progress:  # fmt: skip
-        progress.add_task("starting the simulators and bringing their books live", total=None)
-        await runtime.start()
+        if sim:
+            if chosen is not None:
+                order = _without(order, [n for n in names if n not in chosen])
+            runtime = Runtime.embedded(settings)
+            progress.add_task("starting the simulators and bringing their books live", total=None)
+        else:
+            venues = chosen or names
+            task = progress.add_task(f"loading {order.symbol} markets from {', '.join(venues)}")
+            try:
+                runtime = await live_runtime(settings, venues, [order.symbol])
+            except ccxt.BaseError as error:
+                console.print(
+                    f"[red]cannot load the markets:[/red] {type(error).__name__}: {error}"
+                )
+                return 1
+            except InvalidInput as error:
+                console.print(f"[red]cannot route:[/red] {error}")
+                return 2
+            progress.update(task, description="bringing the books live through the native feeds")
+        try:
+            await runtime.start(timeout=30.0)
+        except (TimeoutError, OSError) as error:
+            console.print(
+                f"[red]the books did not come live:[/red] {error or type(error).__name__}"
+            )
+            return 1
     try:
-        console.print(venue_table(runtime, order.symbol, f"Venues (live {order.symbol} books)"))
+        title = f"Venues ({'simulated' if sim else 'live'} {order.symbol} books)"
+        console.print(venue_table(runtime, order.symbol, title))
         try:
             decision = runtime.router.route(order)
         except NoRouteError as error:
@@ -109,3 +128,10 @@ async def _route_on_simulators(
         return 0
     finally:
         await runtime.stop()
+
+
+def _without(order: OrderRequest, excluded: list[str]) -> OrderRequest:
+    return OrderRequest(
+        order.symbol, order.side, order.amount, strategy=order.strategy,
+        excluded_exchanges=excluded,
+    )  # fmt: skip

@@ -8,10 +8,10 @@ import urllib.request
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from sor.cli.app import app
+from sor.cli.tables import console
 
 __all__ = ["status"]
 
@@ -45,9 +45,9 @@ def status(
         reason = getattr(error, "reason", error)
         typer.echo(f"sor status: no sor service answers at {base}: {reason}", err=True)
         raise typer.Exit(2) from None
-    console = Console()
-    console.print(_table(venues.get("exchanges", []), base))
-    console.print(
+    out = console()
+    out.print(_table(venues.get("exchanges", []), base))
+    out.print(
         f"{health.get('status')}: {health.get('fresh_books')} of {health.get('books')} books fresh,"
         f" open breakers: {', '.join(health.get('open_breakers') or []) or 'none'},"
         f" orders in flight: {health.get('in_flight')}"

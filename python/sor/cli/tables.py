@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
+from rich.console import Console
 from rich.table import Table
 
 from sor._decimal import fmt
@@ -9,7 +12,13 @@ from sor.execution import ExecutionReport
 from sor.routing.decision import RoutingDecision
 from sor.runtime import Runtime
 
-__all__ = ["decision_table", "report_table", "split_table", "summary", "venue_table"]
+__all__ = ["console", "decision_table", "report_table", "split_table", "summary", "venue_table"]
+
+
+def console() -> Console:
+    """The console the commands print to; piped output, which has no terminal width, gets room
+    for the tables instead of rich's 80 columns."""
+    return Console() if sys.stdout.isatty() else Console(width=132)
 
 
 def venue_table(runtime: Runtime, symbol: str, title: str) -> Table:

@@ -4,6 +4,7 @@ book (the embedded venues and paper trading)."""
 
 from sor.clients.ccxt_client import BINANCE_SPOT_OPTIONS, CcxtClient, credentials
 from sor.clients.outcomes import ErrorOutcome, classify_error, needs_clock_resync
+from sor.clients.paper import PaperClient
 from sor.clients.protocol import OrderStatus, PlaceOrder, VenueClient, VenueOrder
 from sor.clients.simulated import Fault, FaultRates, SimulatedClient
 
@@ -14,6 +15,7 @@ __all__ = [
     "Fault",
     "FaultRates",
     "OrderStatus",
+    "PaperClient",
     "PlaceOrder",
     "SimulatedClient",
     "VenueClient",

@@ -20,13 +20,20 @@ class ServiceSettings:
     - ``token``: what ``POST /api/execute`` requires as ``Authorization: Bearer <token>``
       (``$SOR_API_TOKEN`` when it is not set here); without one, execution over HTTP is refused.
       It is never shown: not in a repr, an error, a response or a log;
-    - ``log_json``: one JSON object per log line instead of text.
+    - ``log_json``: one JSON object per log line instead of text;
+    - ``exchanges``: the exchanges to trade on, comma-separated (``"binance,okx"``; each needs
+      its credentials in ``$SOR_<EXCHANGE>_API_KEY`` / ``_SECRET`` / ``_PASSWORD``); empty, the
+      default: the five embedded simulators. With ``sor serve --paper``, these exchanges' live
+      public books with simulated fills (all five when empty);
+    - ``symbols``: the markets to keep live on them, comma-separated.
     """
 
     host: str = "127.0.0.1"
     port: int = 8000
     token: str | None = field(default=None, repr=False)
     log_json: bool = False
+    exchanges: str = ""
+    symbols: str = "BTC/USDT"
 
     def __post_init__(self) -> None:
         if not isinstance(self.host, str) or not _is_host(self.host):
@@ -36,6 +43,25 @@ class ServiceSettings:
             raise InvalidInput("token: expected a string of at least 16 characters")
         if not isinstance(self.log_json, bool):
             raise InvalidInput("log_json: expected true or false")
+        for name in ("exchanges", "symbols"):
+            if not isinstance(getattr(self, name), str):
+                raise InvalidInput(f"{name}: expected a comma-separated string")
+        if not self.symbol_list:
+            raise InvalidInput("symbols: expected at least one symbol, such as 'BTC/USDT'")
+
+    @property
+    def exchange_list(self) -> list[str]:
+        """``exchanges`` as a list (empty: the embedded simulators)."""
+        return _items(self.exchanges)
+
+    @property
+    def symbol_list(self) -> list[str]:
+        """``symbols`` as a list."""
+        return _items(self.symbols)
+
+
+def _items(text: str) -> list[str]:
+    return list(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
 
 
 def _is_host(host: str) -> bool:

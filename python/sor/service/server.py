@@ -1,7 +1,8 @@
 """Running the service: the journal, the runtime and the app on uvicorn, from the settings.
 
-:func:`serve` opens the journal (``settings.journal``), builds the runtime (the embedded
-simulators, or with ``paper`` the exchanges' live public books with simulated fills), and runs
+:func:`serve` opens the journal (``settings.journal``), builds the runtime
+(:func:`build_runtime`: the embedded simulators, the exchanges' live public books with simulated
+fills, or the exchanges themselves), and runs
 the app until SIGINT or SIGTERM; uvicorn then stops taking requests, lets those under way
 finish (an execution writes its outcome to the journal before its answer), stops the runtime,
 and the journal is closed last.
@@ -23,6 +24,7 @@ from sor.config import Settings
 from sor.config.service import ServiceSettings
 from sor.errors import ConfigError, InvalidInput
 from sor.journal import Journal, SqliteJournal
+from sor.live import LIVE_EXCHANGES, live_runtime
 from sor.runtime import Runtime
 from sor.service.app import create_app
 from sor.service.logs import log_config
@@ -58,11 +60,29 @@ def open_configured_journal(settings: Settings) -> Journal:
     return SqliteJournal(journal.url, synchronous=journal.synchronous)
 
 
-def build_runtime(settings: Settings, journal: Journal, *, paper: bool = False) -> Runtime:
-    """The runtime ``sor serve`` runs: the five embedded simulators with simulated clients."""
-    if paper:
-        raise ConfigError(["--paper: no live exchange is configured"])
-    return Runtime.embedded(settings, journal=journal)
+async def build_runtime(settings: Settings, journal: Journal, *, paper: bool = False) -> Runtime:
+    """The runtime ``sor serve`` runs: with no exchange in ``service.exchanges``, the five
+    embedded simulators with simulated clients; with ``paper``, the exchanges' live public books
+    (all five when none is named) with simulated fills; otherwise the exchanges themselves,
+    trading through ccxt with the credentials of the environment."""
+    service = settings.service
+    names = service.exchange_list
+    if not names and not paper:
+        return Runtime.embedded(settings, journal=journal)
+    chosen = names or list(LIVE_EXCHANGES)
+    unknown = [name for name in chosen if name not in LIVE_EXCHANGES]
+    if unknown:
+        raise ConfigError(
+            [f"service.exchanges: no native feed for {', '.join(unknown)}"
+             f" (known: {', '.join(LIVE_EXCHANGES)})"]
+        )  # fmt: skip
+    return await live_runtime(
+        settings,
+        chosen,
+        service.symbol_list,
+        journal=journal,
+        trade_env=None if paper else os.environ,
+    )
 
 
 async def serve(
@@ -86,7 +106,7 @@ async def serve(
     journal = open_configured_journal(settings)
     try:
         if runtime_factory is None:
-            runtime = build_runtime(settings, journal, paper=paper)
+            runtime = await build_runtime(settings, journal, paper=paper)
         else:
             runtime = runtime_factory(settings, journal)
         app = create_app(runtime, token=token)
