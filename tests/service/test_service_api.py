@@ -15,6 +15,7 @@ from sor import OrderRequest
 from sor.clients import Fault, SimulatedClient
 from sor.execution import ExecutionSettings
 from sor.journal import SqliteJournal
+from sor.service.models import DecisionOut, ExecutionOut, NoRouteOut
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ORDER = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.5"}
@@ -25,6 +26,7 @@ async def test_route_answers_a_decision_whose_parts_sum_exactly_to_the_order() -
         answer = await http.post("/api/route", json=ORDER)
         assert answer.status_code == 200, answer.text
         body = answer.json()
+        DecisionOut.model_validate(body, strict=True)  # the body is what the spec says
         assert (body["symbol"], body["side"], body["amount"]) == ("BTC/USDT", "buy", "0.5")
         assert sum(Decimal(p["quantity"]) for p in body["parts"]) == Decimal("0.5")
         assert body["venues"] == [p["venue"] for p in body["parts"]]
@@ -112,6 +114,7 @@ async def test_an_order_nothing_can_take_is_a_409_with_the_reason() -> None:
         answer = await http.post("/api/route", json={**ORDER, "amount": "50000"})
         assert answer.status_code == 409
         body = answer.json()
+        NoRouteOut.model_validate(body, strict=True)
         assert body["reason"] == "insufficient_liquidity"
         assert body["message"].startswith("insufficient liquidity")
         assert {r["venue"] for r in body["rejections"]} == {
@@ -180,6 +183,7 @@ async def test_an_execution_fails_over_and_is_journaled_counted_and_exported() -
         answer = await http.post("/api/execute", json=ORDER, headers=AUTH)
         assert answer.status_code == 200, answer.text
         report = answer.json()
+        ExecutionOut.model_validate(report, strict=True)
         assert report["status"] == "filled"
         assert report["failover_path"][0] == primary
         assert len(report["failover_path"]) == 2

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -83,14 +84,15 @@ def _order(body: OrderBody) -> OrderRequest | JSONResponse:
         return _invalid(error, set(OrderBody.model_fields))
 
 
-def _no_route(error: NoRouteError) -> JSONResponse:
-    body = NoRouteOut(
-        reason=error.reason.value,
-        message=str(error),
-        available=None if error.available is None else format(error.available, "f"),
-        rejections=[RejectionOut.of(r) for r in error.rejections],
-    )
-    return JSONResponse(body.model_dump(), status_code=409)
+def _no_route(error: NoRouteError) -> Response:
+    body = {
+        "error": "no_route",
+        "reason": error.reason.value,
+        "message": str(error),
+        "available": None if error.available is None else format(error.available, "f"),
+        "rejections": [RejectionOut.of(r) for r in error.rejections],
+    }
+    return Response(orjson.dumps(body), status_code=409, media_type="application/json")
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorOut, "description": "bad input"}}
@@ -140,7 +142,7 @@ def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
         response_model=DecisionOut,
         responses={**_ERRORS, **_STARTING, 409: {"model": NoRouteOut, "description": "no route"}},
     )
-    async def route(body: OrderBody) -> DecisionOut | JSONResponse:
+    async def route(body: OrderBody) -> Response:
         """The routing decision for an order: where, how much, at what all-in price, and why."""
         live = state.require_started()
         order = _order(body)
@@ -155,7 +157,7 @@ def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
         except InvalidInput as error:
             return _invalid(error, set(OrderBody.model_fields))
         state.stats.decided(decision, time.perf_counter() - started)
-        return DecisionOut.of(decision)
+        return _json(DecisionOut.of(decision))
 
     @api.post(
         "/api/execute",
@@ -168,7 +170,7 @@ def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
             403: {"description": "execution over HTTP is disabled (no token configured)"},
         },
     )
-    async def execute(body: OrderBody) -> ExecutionOut | JSONResponse:
+    async def execute(body: OrderBody) -> Response:
         """Routes and executes an order with automatic failover; the report of what filled."""
         live = state.require_started()
         order = _order(body)
@@ -187,7 +189,7 @@ def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
         except JournalError as error:
             raise HTTPException(503, f"nothing was sent: {error}") from error
         state.stats.executed(report, journaled=live.journal is not None)
-        return ExecutionOut.of(report)
+        return _json(ExecutionOut.of(report))
 
     @api.get("/api/exchanges/status", responses=_STARTING)
     async def exchanges_status() -> dict[str, object]:
@@ -254,6 +256,12 @@ def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
         )
 
     return app
+
+
+def _json(body: dict[str, object]) -> Response:
+    """``body`` as a JSON response, serialized once (the endpoint's ``response_model`` documents
+    it; FastAPI would build and validate the model on the way out)."""
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _journal(state: ServiceState) -> Any:

@@ -5,6 +5,10 @@ same names, enums and defaults (a test keeps them equal). Amounts and prices may
 or decimal strings; both are read exactly (the service parses JSON numbers as ``Decimal``, see
 :mod:`sor.service.exact_json`). Every figure that is exact in sor (quantities, prices, notional,
 fills, fees of fills) is a decimal string in a response; scores, estimates and times are numbers.
+
+A response model's ``of`` gives its body as plain JSON values, which the service serializes
+once (orjson) without building the model: the models are the OpenAPI spec's, and the tests hold
+every body to them (each one validated, and schemathesis against the spec).
 """
 
 from __future__ import annotations
@@ -100,10 +104,14 @@ class RejectionOut(BaseModel):
     reason: str
     detail: str
 
-    @classmethod
-    def of(cls, rejection: Rejection) -> RejectionOut:
+    @staticmethod
+    def of(rejection: Rejection) -> dict[str, object]:
         """The body of ``rejection``."""
-        return cls(venue=rejection.venue, reason=rejection.reason.value, detail=rejection.detail)
+        return {
+            "venue": rejection.venue,
+            "reason": rejection.reason.value,
+            "detail": rejection.detail,
+        }
 
 
 class NoRouteOut(BaseModel):
@@ -130,22 +138,22 @@ class PartOut(BaseModel):
     slippage_bps: float
     levels: int
 
-    @classmethod
-    def of(cls, part: RoutePart) -> PartOut:
+    @staticmethod
+    def of(part: RoutePart) -> dict[str, object]:
         """The body of ``part``."""
         worst = part.worst_price
-        return cls(
-            venue=part.venue,
-            quantity=fmt(part.quantity),
-            average_price=part.average_price,
-            worst_price=None if worst is None else fmt(worst),
-            notional=fmt(part.notional),
-            fee=part.fee,
-            total=part.total,
-            effective_price=part.effective_price,
-            slippage_bps=part.slippage_bps,
-            levels=part.levels,
-        )
+        return {
+            "venue": part.venue,
+            "quantity": fmt(part.quantity),
+            "average_price": part.average_price,
+            "worst_price": None if worst is None else fmt(worst),
+            "notional": fmt(part.notional),
+            "fee": part.fee,
+            "total": part.total,
+            "effective_price": part.effective_price,
+            "slippage_bps": part.slippage_bps,
+            "levels": part.levels,
+        }
 
 
 class ScoreOut(BaseModel):
@@ -163,23 +171,23 @@ class ScoreOut(BaseModel):
     qualified: bool
     rejection: RejectionOut | None
 
-    @classmethod
-    def of(cls, score: CandidateScore) -> ScoreOut:
+    @staticmethod
+    def of(score: CandidateScore) -> dict[str, object]:
         """The body of ``score``."""
         parts = score.contributions
-        return cls(
-            venue=score.venue,
-            total=score.total,
-            price=parts.price,
-            liquidity=parts.liquidity,
-            latency=parts.latency,
-            reliability=parts.reliability,
-            liquidity_ratio=score.liquidity_ratio,
-            latency_ms=score.latency_ms,
-            latency_category=score.latency_category.value,
-            qualified=score.qualified,
-            rejection=None if score.rejection is None else RejectionOut.of(score.rejection),
-        )
+        return {
+            "venue": score.venue,
+            "total": score.total,
+            "price": parts.price,
+            "liquidity": parts.liquidity,
+            "latency": parts.latency,
+            "reliability": parts.reliability,
+            "liquidity_ratio": score.liquidity_ratio,
+            "latency_ms": score.latency_ms,
+            "latency_category": score.latency_category.value,
+            "qualified": score.qualified,
+            "rejection": None if score.rejection is None else RejectionOut.of(score.rejection),
+        }
 
 
 class DecisionOut(BaseModel):
@@ -207,33 +215,33 @@ class DecisionOut(BaseModel):
     notes: list[str]
     book_versions: dict[str, int]
 
-    @classmethod
-    def of(cls, decision: RoutingDecision) -> DecisionOut:
+    @staticmethod
+    def of(decision: RoutingDecision) -> dict[str, object]:
         """The body of ``decision``."""
         order = decision.order
-        return cls(
-            symbol=order.symbol,
-            side=order.side.value,
-            amount=fmt(order.amount),
-            strategy=decision.strategy.value,
-            reason=decision.reason.value,
-            venues=list(decision.venues),
-            parts=[PartOut.of(part) for part in decision.parts],
-            alternatives=[PartOut.of(part) for part in decision.alternatives],
-            scores=[ScoreOut.of(score) for score in decision.scores],
-            rejections=[RejectionOut.of(r) for r in decision.rejections],
-            notional=fmt(decision.notional),
-            fee=decision.fee,
-            total=decision.total,
-            average_price=decision.average_price,
-            effective_price=decision.effective_price,
-            max_slippage_bps=decision.max_slippage_bps,
-            decision_time_us=decision.decision_time_us,
-            cached=decision.cached,
-            proven_optimal=decision.proven_optimal,
-            notes=list(decision.notes),
-            book_versions=dict(decision.book_versions),
-        )
+        return {
+            "symbol": order.symbol,
+            "side": order.side.value,
+            "amount": fmt(order.amount),
+            "strategy": decision.strategy.value,
+            "reason": decision.reason.value,
+            "venues": list(decision.venues),
+            "parts": [PartOut.of(part) for part in decision.parts],
+            "alternatives": [PartOut.of(part) for part in decision.alternatives],
+            "scores": [ScoreOut.of(score) for score in decision.scores],
+            "rejections": [RejectionOut.of(r) for r in decision.rejections],
+            "notional": fmt(decision.notional),
+            "fee": decision.fee,
+            "total": decision.total,
+            "average_price": decision.average_price,
+            "effective_price": decision.effective_price,
+            "max_slippage_bps": decision.max_slippage_bps,
+            "decision_time_us": decision.decision_time_us,
+            "cached": decision.cached,
+            "proven_optimal": decision.proven_optimal,
+            "notes": list(decision.notes),
+            "book_versions": dict(decision.book_versions),
+        }
 
 
 class AttemptOut(BaseModel):
@@ -253,24 +261,24 @@ class AttemptOut(BaseModel):
     error: str | None
     reconciled: bool
 
-    @classmethod
-    def of(cls, attempt: Attempt) -> AttemptOut:
+    @staticmethod
+    def of(attempt: Attempt) -> dict[str, object]:
         """The body of ``attempt``."""
-        return cls(
-            venue=attempt.venue,
-            client_order_id=attempt.client_order_id,
-            stage=attempt.stage.value,
-            amount=fmt(attempt.amount),
-            price=None if attempt.price is None else fmt(attempt.price),
-            sent_at_ns=attempt.sent_at_ns,
-            duration_ms=attempt.duration_ms,
-            outcome=attempt.outcome.value,
-            filled=fmt(attempt.filled),
-            cost=fmt(attempt.cost),
-            fee=fmt(attempt.fee),
-            error=attempt.error,
-            reconciled=attempt.reconciled,
-        )
+        return {
+            "venue": attempt.venue,
+            "client_order_id": attempt.client_order_id,
+            "stage": attempt.stage.value,
+            "amount": fmt(attempt.amount),
+            "price": None if attempt.price is None else fmt(attempt.price),
+            "sent_at_ns": attempt.sent_at_ns,
+            "duration_ms": attempt.duration_ms,
+            "outcome": attempt.outcome.value,
+            "filled": fmt(attempt.filled),
+            "cost": fmt(attempt.cost),
+            "fee": fmt(attempt.fee),
+            "error": attempt.error,
+            "reconciled": attempt.reconciled,
+        }
 
 
 class FillOut(BaseModel):
@@ -304,30 +312,30 @@ class ExecutionOut(BaseModel):
     fills: list[FillOut]
     attempts: list[AttemptOut]
 
-    @classmethod
-    def of(cls, report: ExecutionReport) -> ExecutionOut:
+    @staticmethod
+    def of(report: ExecutionReport) -> dict[str, object]:
         """The body of ``report``."""
         order, average, expected = report.order, report.average_price, report.expected_price
-        return cls(
-            execution_id=report.execution_id,
-            status=report.status.value,
-            symbol=order.symbol,
-            side=order.side.value,
-            amount=fmt(order.amount),
-            filled=fmt(report.filled),
-            remaining=fmt(report.remaining),
-            cost=fmt(report.cost),
-            fees=fmt(report.fees),
-            average_price=None if average is None else fmt(average),
-            expected_price=None if expected is None else fmt(expected),
-            slippage_bps=report.slippage_bps,
-            reason=report.reason,
-            elapsed_ms=report.elapsed_ms,
-            decisions=report.decisions,
-            failover_path=list(report.failover_path),
-            fills=[
-                FillOut(venue=f.venue, filled=fmt(f.filled), cost=fmt(f.cost), fee=fmt(f.fee))
+        return {
+            "execution_id": report.execution_id,
+            "status": report.status.value,
+            "symbol": order.symbol,
+            "side": order.side.value,
+            "amount": fmt(order.amount),
+            "filled": fmt(report.filled),
+            "remaining": fmt(report.remaining),
+            "cost": fmt(report.cost),
+            "fees": fmt(report.fees),
+            "average_price": None if average is None else fmt(average),
+            "expected_price": None if expected is None else fmt(expected),
+            "slippage_bps": report.slippage_bps,
+            "reason": report.reason,
+            "elapsed_ms": report.elapsed_ms,
+            "decisions": report.decisions,
+            "failover_path": list(report.failover_path),
+            "fills": [
+                {"venue": f.venue, "filled": fmt(f.filled), "cost": fmt(f.cost), "fee": fmt(f.fee)}
                 for f in report.fills
             ],
-            attempts=[AttemptOut.of(a) for a in report.attempts],
-        )
+            "attempts": [AttemptOut.of(a) for a in report.attempts],
+        }

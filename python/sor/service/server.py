@@ -116,7 +116,7 @@ async def serve(
             port=service.port,
             log_config=log_config(service.log_json),
             lifespan="on",
-            access_log=True,
+            access_log=service.access_log,
         )
         server = _Server(config)
         if on_ready is not None:
