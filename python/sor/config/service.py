@@ -22,7 +22,7 @@ class ServiceSettings:
       It is never shown: not in a repr, an error, a response or a log;
     - ``log_json``: one JSON object per log line instead of text;
     - ``access_log``: a log line per request (method, path, status; never a header or body);
-      it costs about a fifth of the route throughput (see the README's load run);
+      it costs about a tenth of the route throughput (see the README's load run);
     - ``exchanges``: the exchanges to trade on, comma-separated (``"binance,okx"``; each needs
       its credentials in ``$SOR_<EXCHANGE>_API_KEY`` / ``_SECRET`` / ``_PASSWORD``); empty, the
       default: the five embedded simulators. With ``sor serve --paper``, these exchanges' live
