@@ -140,3 +140,32 @@ def test_the_commands_fail_with_messages_a_shell_user_can_act_on(tmp_path: Path)
     assert short.returncode == 2
     assert "SOR_API_TOKEN" in short.stderr
     assert "short" not in short.stderr.replace("SOR_API_TOKEN", "")
+
+
+def test_json_logs_are_one_object_per_line_without_the_token(tmp_path: Path) -> None:
+    env = {**_env(tmp_path / "journal.db"), "SOR_SERVICE__LOG_JSON": "true"}
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sor", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_healthy(url, process)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        order = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.01"}
+        assert httpx.post(f"{url}/api/execute", json=order, headers=headers).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert lines
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    assert any('"POST /api/execute HTTP/1.1" 200' in line["message"] for line in lines)
+    assert TOKEN not in stderr
