@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -49,6 +51,28 @@ def _sor(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Co
     )
 
 
+@contextmanager
+def serving(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``sor serve`` on a free port, once healthy: the process and its URL (killed at the end
+    if the block did not stop it)."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sor", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_healthy(url, process)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -74,17 +98,7 @@ async def _execute_many(url: str, count: int) -> list[httpx.Response]:
 def test_serve_answers_then_stops_on_sigterm_with_every_execution_written(tmp_path: Path) -> None:
     journal_path = tmp_path / "journal.db"
     env = _env(journal_path)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sor", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_healthy(url, process)
+    with serving(env) as (process, url):
         status = _sor("status", "--url", url, env=env)
         assert status.returncode == 0, status.stderr
         for venue in ("binance", "coinbase", "kraken", "okx", "bybit"):
@@ -100,10 +114,6 @@ def test_serve_answers_then_stops_on_sigterm_with_every_execution_written(tmp_pa
 
         during = asyncio.run(execute_then_terminate())
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr
     assert TOKEN not in stderr
     answered = [r.json() for r in (*first, *during) if r.status_code == 200]
@@ -144,26 +154,12 @@ def test_the_commands_fail_with_messages_a_shell_user_can_act_on(tmp_path: Path)
 
 def test_json_logs_are_one_object_per_line_without_the_token(tmp_path: Path) -> None:
     env = {**_env(tmp_path / "journal.db"), "SOR_SERVICE__LOG_JSON": "true"}
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sor", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        _wait_healthy(url, process)
+    with serving(env) as (process, url):
         headers = {"Authorization": f"Bearer {TOKEN}"}
         order = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.01"}
         assert httpx.post(f"{url}/api/execute", json=order, headers=headers).status_code == 200
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
     lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]
     assert lines
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
