@@ -11,7 +11,7 @@ that reads each simulator through sor's native adapter, and health figures.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Context, Decimal, localcontext
 from typing import Protocol
 
@@ -57,6 +57,8 @@ class _Simulator(Protocol):
     async def stop(self) -> None: ...
 
     def true_book(self, symbol: str) -> OrderBook: ...
+
+    published_at: float | None
 
 
 class TrueBooks(Mapping[str, OrderBook]):
@@ -177,6 +179,16 @@ class EmbeddedExchanges(AsyncService):
         """Stops the simulators."""
         for simulator in self._simulators.values():
             await simulator.stop()
+
+    @property
+    def names(self) -> list[str]:
+        """The exchanges' names, in order."""
+        return [venue.name for venue in self.demo_venues]
+
+    def sent_at(self, venue: str) -> Callable[[], float | None]:
+        """Reads when ``venue``'s simulator last began to publish an update (monotonic s)."""
+        simulator = self._simulators[venue]
+        return lambda: simulator.published_at
 
     def venues(self) -> list[Venue]:
         """What the router knows of each exchange: its BTC/USDT market."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Sequence
 from http import HTTPStatus
@@ -75,6 +76,9 @@ class SimulatorBase(AsyncService, Generic[_C]):
         """The connected clients."""
         self._tasks: list[asyncio.Task[None]] = []
         self._paused = False
+        #: When the interval streaming last began to publish an update (``time.monotonic()``;
+        #: None before the first): what a tick-to-decision measurement counts from.
+        self.published_at: float | None = None
         self._pending_mutations: dict[str, deque[Mutation]] = {}
         self.connections = 0
         """Websocket connections accepted since the start."""
@@ -177,6 +181,7 @@ class SimulatorBase(AsyncService, Generic[_C]):
                 # Checked before every event: once paused, the books stop moving at once.
                 if self._paused:
                     break
+                self.published_at = time.monotonic()
                 await self.publish(1, symbol)
 
     # -- faults -------------------------------------------------------------------------------
