@@ -524,6 +524,33 @@ class OkxBooksParser:
         """
 
 @final
+class KrakenBookParser:
+    """Reads Kraken WebSocket v2 ``book`` channel messages in the core, at each market's
+    precision, keeping the text of every JSON number (Kraken writes prices and quantities as
+    numbers, never read through a float here).
+
+    ``markets`` maps Kraken's symbol (``"BTC/USD"``) to ``(symbol, price_decimals,
+    size_decimals)``: the unified symbol to report and the precision of the market's book.
+    """
+
+    def __new__(cls, markets: dict[str, tuple[str, int, int]]) -> KrakenBookParser: ...
+    def parse(
+        self, payload: bytes
+    ) -> tuple[str, Literal["snapshot", "update"], int, DepthChanges] | None:
+        """Parses one websocket payload.
+
+        Returns ``(symbol, type, checksum, changes)`` for a ``book`` message of exactly one data
+        item: the unified symbol, ``"snapshot"`` or ``"update"``, the CRC32 of the top 10
+        levels once applied, and the bids then the asks, in message order. Returns None for a
+        message of another channel (heartbeat, status) or without one (a method's answer).
+        Raises :class:`InvalidInput` for a ``book`` message of any other shape: an unknown
+        type, no data or several items, a symbol not in ``markets``, a checksum that is not a
+        32-bit unsigned integer, a snapshot without both sides, a side that is not an array of
+        ``{price, qty}`` objects of JSON numbers, or a number that is not a non-negative
+        decimal at the market's precision.
+        """
+
+@final
 class BybitOrderbookParser:
     """Reads Bybit v5 ``orderbook.{depth}.{symbol}`` messages in the core, at each market's
     precision.

@@ -49,7 +49,7 @@ from typing import Any
 
 import orjson
 
-from sor._core import OrderBook
+from sor._core import KrakenBookParser, OrderBook, split_sides
 from sor.errors import InvalidInput
 from sor.feeds.adapter import ExchangeAdapter, ExchangeSymbols
 from sor.feeds.events import (
@@ -145,6 +145,12 @@ class KrakenAdapter(ExchangeAdapter):
         self.ws_url = ws_url
         self._symbols = ExchangeSymbols(self.markets, kraken_symbol)
         self._sequences = dict.fromkeys(self.markets, 0)
+        self._book_parser = KrakenBookParser(
+            {
+                kraken_symbol(symbol): (symbol, market.price_decimals, market.size_decimals)
+                for symbol, market in self.markets.items()
+            }
+        )
         self._request_ids = count(1)
 
     def stream_url(self) -> str:
@@ -170,7 +176,16 @@ class KrakenAdapter(ExchangeAdapter):
         return orjson.dumps({"method": method, "params": params, "req_id": next(self._request_ids)})
 
     def parse(self, data: bytes) -> Sequence[FeedEvent]:
-        """The events of one message; raises :class:`MalformedMessage` if it cannot be read."""
+        """The events of one message; raises :class:`MalformedMessage` if it cannot be read.
+
+        A ``book`` message of one item is read by the core (the numbers' text kept, levels
+        parsed at the market's precision); anything else, or anything the core refuses, is
+        read here, which says what is wrong with it.
+        """
+        if type(data) is bytes:
+            parsed = self._parse_in_core(data)
+            if parsed is not None:
+                return parsed
         try:
             message = decode_exact(data)
         except ValueError as error:  # invalid JSON or UTF-8, nested too deeply
@@ -193,6 +208,31 @@ class KrakenAdapter(ExchangeAdapter):
             # A well-formed message of another channel: it cannot touch a book.
             return [Control(f"ignored a message of channel {channel!r}")]
         raise MalformedMessage("unexpected message")
+
+    def _parse_in_core(self, data: bytes) -> Sequence[FeedEvent] | None:
+        """The events of a ``book`` message read by the core; None for anything it refuses or
+        leaves to the Python reader."""
+        try:
+            message = self._book_parser.parse(data)
+        except InvalidInput:
+            return None
+        if message is None:
+            return None
+        symbol, kind, checksum, changes = message
+        sequence = self._sequences[symbol] + 1
+        events: list[FeedEvent]
+        if kind == "snapshot":
+            bids, asks = split_sides(changes)
+            # v2 snapshots carry a checksum too: an empty delta has it checked at once.
+            events = [
+                BookSnapshot(symbol, sequence, bids, asks),
+                BookDelta(symbol, sequence + 1, sequence + 1, [], checksum=checksum),
+            ]
+            sequence += 1
+        else:
+            events = [BookDelta(symbol, sequence, sequence, changes, checksum=checksum)]
+        self._sequences[symbol] = sequence
+        return events
 
     def _acknowledgement(self, method: str, message: dict[str, object]) -> Control:
         if message.get("success") is True:

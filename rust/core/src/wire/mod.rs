@@ -7,7 +7,8 @@
 //! plus the text each value was written as (so the batch can still be read back as the
 //! exchange's strings). One module per exchange: [`binance`] (spot `depthUpdate`,
 //! <https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams#diff-depth-stream>),
-//! [`coinbase`] (Advanced Trade `level2`), [`okx`] (v5 `books`) and [`bybit`] (v5 `orderbook`).
+//! [`coinbase`] (Advanced Trade `level2`), [`okx`] (v5 `books`), [`bybit`] (v5 `orderbook`) and
+//! [`kraken`] (v2 `book`, whose numbers are JSON numbers: read as their raw text).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -20,6 +21,7 @@ use thiserror::Error;
 pub mod binance;
 pub mod bybit;
 pub mod coinbase;
+pub mod kraken;
 pub mod okx;
 
 pub use binance::{DepthUpdate, parse_binance_depth_update};

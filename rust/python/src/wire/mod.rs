@@ -4,6 +4,7 @@
 mod binance;
 mod bybit;
 mod coinbase;
+mod kraken;
 mod okx;
 
 use pyo3::prelude::*;
@@ -213,6 +214,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<binance::BinanceDepthParser>()?;
     m.add_class::<coinbase::CoinbaseLevel2Parser>()?;
     m.add_class::<okx::OkxBooksParser>()?;
+    m.add_class::<kraken::KrakenBookParser>()?;
     m.add_class::<bybit::BybitOrderbookParser>()?;
     m.add_function(wrap_pyfunction!(split_sides, m)?)?;
     let py = m.py();
