@@ -58,13 +58,13 @@ pub struct BookMessage<K> {
 }
 
 #[derive(Deserialize)]
-struct RawMessage<'a> {
-    #[serde(borrow, default)]
-    channel: Option<Cow<'a, str>>,
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+struct RawBook<'a> {
+    #[serde(borrow)]
+    channel: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    data: Vec<Object<RawItem<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -72,17 +72,17 @@ struct RawItem<'a> {
     #[serde(borrow)]
     symbol: Cow<'a, str>,
     #[serde(borrow, default, deserialize_with = "present")]
-    bids: Option<&'a RawValue>,
+    bids: Option<Vec<Object<RawLevel<'a>>>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    asks: Option<&'a RawValue>,
+    asks: Option<Vec<Object<RawLevel<'a>>>>,
     checksum: u32,
 }
 
-/// A field's raw value when it is present, `null` included (serde reads `null` as absent).
+/// A side that is present, read as levels: `null` is refused (serde would read it as absent).
 fn present<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(deserializer).map(Some)
+) -> Result<Option<Vec<Object<RawLevel<'de>>>>, D::Error> {
+    Vec::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -98,37 +98,23 @@ fn json_error(err: &serde_json::Error) -> WireError {
 }
 
 /// The text of a JSON number (a string, even a decimal one, is not what Kraken sends).
-fn number<'a>(value: &'a RawValue, field: &str) -> Result<&'a str, WireError> {
+fn number<'a>(
+    value: &'a RawValue,
+    side: &str,
+    index: usize,
+    what: &str,
+) -> Result<&'a str, WireError> {
     let text = value.get();
     match text.as_bytes().first() {
         Some(b'-' | b'0'..=b'9') => Ok(text),
         _ => Err(WireError::Json(format!(
-            "{field}: expected a number, got {}",
+            "{side}[{index}].{what}: expected a number, got {}",
             excerpt(text)
         ))),
     }
 }
 
-fn push_side(
-    changes: &mut ChangeBatch,
-    side: BookSide,
-    levels: &RawValue,
-) -> Result<(), WireError> {
-    let name = match side {
-        BookSide::Bid => "bids",
-        BookSide::Ask => "asks",
-    };
-    let levels: Vec<Object<RawLevel<'_>>> =
-        serde_json::from_str(levels.get()).map_err(|err| json_error(&err))?;
-    for (index, Object(level)) in levels.iter().enumerate() {
-        let price = number(level.price, &format!("{name}[{index}].price"))?;
-        let qty = number(level.qty, &format!("{name}[{index}].qty"))?;
-        changes.push(side, index, price, qty)?;
-    }
-    Ok(())
-}
-
-/// Parses a Kraken v2 `book` message of one data item from its raw payload.
+/// Parses a Kraken v2 `book` message of one data item from its raw payload, in one pass.
 ///
 /// `market` maps Kraken's symbol (`"BTC/USD"`) to the caller's key and the precision to parse
 /// its levels at. Returns `Ok(None)` for a message of another channel, or without one (a
@@ -144,26 +130,37 @@ pub fn parse_kraken_book<K>(
     }
     let text =
         std::str::from_utf8(payload).map_err(|err| WireError::Json(format!("not UTF-8: {err}")))?;
-    let message: RawMessage<'_> = serde_json::from_str(text).map_err(|err| json_error(&err))?;
-    if message.channel.as_deref() != Some(BOOK_CHANNEL) {
+    let book: RawBook<'_> = match serde_json::from_str(text) {
+        Ok(book) => book,
+        Err(err) => {
+            // Not a book message of the documented shape: another channel's (or a method's
+            // answer) is the caller's to read; a book message's is an error.
+            #[derive(Deserialize)]
+            struct Probe<'a> {
+                #[serde(borrow, default)]
+                channel: Option<Cow<'a, str>>,
+            }
+            return match serde_json::from_str::<Probe<'_>>(text) {
+                Ok(Probe { channel }) if channel.as_deref() != Some(BOOK_CHANNEL) => Ok(None),
+                _ => Err(json_error(&err)),
+            };
+        }
+    };
+    if book.channel != BOOK_CHANNEL {
         return Ok(None);
     }
-    let kind = match message.kind.as_deref() {
-        Some("snapshot") => BookKind::Snapshot,
-        Some("update") => BookKind::Update,
+    let kind = match book.kind.as_ref() {
+        "snapshot" => BookKind::Snapshot,
+        "update" => BookKind::Update,
         other => {
             return Err(WireError::Json(format!(
                 "book message of unknown type {:?}",
-                other.map(excerpt)
+                excerpt(other)
             )));
         }
     };
-    let data = message
+    let [Object(item)]: [Object<RawItem<'_>>; 1] = book
         .data
-        .ok_or_else(|| WireError::Json("book message without data".to_owned()))?;
-    let items: Vec<Object<RawItem<'_>>> =
-        serde_json::from_str(data.get()).map_err(|err| json_error(&err))?;
-    let [Object(item)]: [Object<RawItem<'_>>; 1] = items
         .try_into()
         .map_err(|_| WireError::Json("expected exactly one data item".to_owned()))?;
     let (key, precision) = market(&item.symbol).ok_or_else(|| {
@@ -175,10 +172,16 @@ pub fn parse_kraken_book<K>(
     if kind == BookKind::Snapshot && (item.bids.is_none() || item.asks.is_none()) {
         return Err(WireError::Json("a snapshot needs bids and asks".to_owned()));
     }
-    let mut changes = ChangeBatch::with_capacity(precision, 64);
-    for (side, levels) in [(BookSide::Bid, item.bids), (BookSide::Ask, item.asks)] {
-        if let Some(levels) = levels {
-            push_side(&mut changes, side, levels)?;
+    let count = item.bids.as_ref().map_or(0, Vec::len) + item.asks.as_ref().map_or(0, Vec::len);
+    let mut changes = ChangeBatch::with_capacity(precision, count);
+    for (side, name, levels) in [
+        (BookSide::Bid, "bids", &item.bids),
+        (BookSide::Ask, "asks", &item.asks),
+    ] {
+        for (index, Object(level)) in levels.iter().flatten().enumerate() {
+            let price = number(level.price, name, index, "price")?;
+            let qty = number(level.qty, name, index, "qty")?;
+            changes.push(side, index, price, qty)?;
         }
     }
     Ok(Some(BookMessage {
@@ -265,7 +268,11 @@ mod tests {
     #[rstest]
     #[case::not_an_object(b"[1]", "expected a JSON object")]
     #[case::unknown_type(br#"{"channel":"book","type":"delta","data":[]}"#, "unknown type")]
-    #[case::no_data(br#"{"channel":"book","type":"update"}"#, "without data")]
+    #[case::mistyped_level(
+        br#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[[1,2]],"checksum":1}]}"#,
+        "invalid message"
+    )]
+    #[case::no_data(br#"{"channel":"book","type":"update"}"#, "missing field `data`")]
     #[case::two_items(
         br#"{"channel":"book","type":"update","data":[{"symbol":"BTC/USD","checksum":1},{"symbol":"BTC/USD","checksum":1}]}"#,
         "exactly one data item"
