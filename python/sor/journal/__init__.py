@@ -2,13 +2,15 @@
 after, so that nothing is lost in a crash and no client order id is ever sent twice.
 
 :class:`SqliteJournal` is the embedded default; :class:`PostgresJournal` is shared by several
-instances (imported on first use: it brings the PostgreSQL driver)."""
+instances (imported on first use: it brings the PostgreSQL driver). :func:`open_journal` picks
+one from a URL or path."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from sor.journal.export import export_csv, export_json, listing
+from sor.journal.open import open_journal
 from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord, Journal, Settlement
 from sor.journal.sqlite import SqliteJournal
 
@@ -26,6 +28,7 @@ __all__ = [
     "export_csv",
     "export_json",
     "listing",
+    "open_journal",
 ]
 
 
