@@ -141,6 +141,7 @@ def lockstep(
     job: Callable[[Journal, int], object],
     rounds: int,
     before: Callable[[int], None] = lambda n: None,
+    lease_s: float = 30.0,
 ) -> tuple[list[object], list[object]]:
     """Runs ``job(journal, n)`` for each round ``n`` on two instances ``x`` and ``y`` at once
     (each on a thread and a connection of its own), after ``before(n)``; returns what each
@@ -149,7 +150,8 @@ def lockstep(
     results: dict[str, list[object]] = {"x": [], "y": []}
 
     def run(instance_id: str) -> None:
-        journal = backend.open(instance_id=instance_id)  # opened on the thread that uses it
+        # Opened on the thread that uses it (a SQLite connection stays on its thread).
+        journal = backend.open(instance_id=instance_id, lease_s=lease_s)
         try:
             for n in range(rounds):
                 start.wait(60)
@@ -201,6 +203,31 @@ def test_two_instances_racing_to_take_over_never_both_get_an_attempt(backend: Ba
     owners = dict(backend.query("SELECT client_order_id, owner FROM attempts"))
     assert {owners[cid] for batch in sent for cid in batch} <= {"x", "y"}
     assert len(admin.in_flight()) == rounds * per_round
+
+
+def test_two_expired_instances_taking_each_others_attempts_at_once_both_go_on(
+    backend: Backend,
+) -> None:
+    lease_s, rounds = 0.05, 8
+
+    def send_then_claim(journal: Journal, n: int) -> object:
+        send(
+            journal,
+            f"{journal.instance_id}{n}",
+            *(f"{journal.instance_id}{n}-{i}" for i in range(3)),
+        )
+        time.sleep(lease_s * 1.5)  # both leases expire: each may take the other's attempts
+        claimed = cids(journal.claim_in_flight())  # type: ignore[arg-type]
+        journal.settle([Settlement(cid, "filled", Decimal("1.5")) for cid in claimed])
+        return claimed
+
+    x, y = lockstep(backend, send_then_claim, rounds, lease_s=lease_s)
+    for n, (got_x, got_y) in enumerate(zip(x, y, strict=True)):
+        assert isinstance(got_x, list), got_x  # no deadlock, no error
+        assert isinstance(got_y, list), got_y
+        assert not set(got_x) & set(got_y), n
+        assert set(got_x) | set(got_y) == {f"{who}{n}-{i}" for who in "xy" for i in range(3)}
+    assert backend.open().in_flight() == []
 
 
 def test_a_client_order_id_is_written_once_across_instances(backend: Backend) -> None:
