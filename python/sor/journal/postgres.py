@@ -124,7 +124,11 @@ class PostgresJournal:
         except psycopg.Error as error:
             conn.close()
             raise self._error(error, "cannot create the tables") from error
-        self.renew()
+        try:
+            self.renew()
+        except JournalError:
+            conn.close()
+            raise
 
     def _connection(self) -> psycopg.Connection[TupleRow]:
         """The open connection; a new one when there is none yet or the last one was lost."""

@@ -115,11 +115,17 @@ class SqliteJournal:
             self._db.executescript(_SCHEMA)
             _migrate(self._db)
         except sqlite3.Error as error:
+            if hasattr(self, "_db"):
+                self._db.close()
             raise JournalError(f"journal {os.fspath(path)!r}: {error}") from error
         #: Executions begun and not written yet, with the statement that writes each.
         self._pending: dict[str, tuple[str, tuple[object, ...]]] = {}
         self._closed = False
-        self.renew()
+        try:
+            self.renew()
+        except JournalError:
+            self._db.close()
+            raise
 
     def _write(
         self,
