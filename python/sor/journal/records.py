@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -69,7 +69,15 @@ class Journal(Protocol):
     writers (two instances on one shared journal) can never both send it. An attempt's
     settlement may be written late (with the next attempt of its execution, or its end): until
     then it is in flight, and a restart looks it up at its venue, which is always safe.
+
+    Several instances may share one journal: each attempt is owned by the instance that wrote
+    it (``instance_id``), which holds a lease on its attempts, renewed with its writes (and by
+    :meth:`renew`). An attempt in flight is looked up only by its owner, or, once the owner's
+    lease has expired, by the instance that takes it over (:meth:`claim_in_flight`).
     """
+
+    #: This instance's name in the journal: the owner of the attempts it writes.
+    instance_id: str
 
     def begin(self, execution_id: str, order: OrderRequest, created_ns: int) -> None:
         """Writes a new execution of ``order``."""
@@ -105,7 +113,19 @@ class Journal(Protocol):
         ...
 
     def in_flight(self) -> list[AttemptRecord]:
-        """Attempts sent and not settled (an unknown outcome counts as not settled)."""
+        """Attempts sent and not settled (an unknown outcome counts as not settled), whichever
+        instance owns them: for listings and status."""
+        ...
+
+    def claim_in_flight(self, exclude: Collection[str] = ()) -> list[AttemptRecord]:
+        """The attempts in flight this instance may look up now, oldest first: its own (but not
+        the client order ids in ``exclude``, being sent right now) and those of instances whose
+        lease has expired, which it takes over (atomically: two instances never both get one).
+        Writes nothing when there is nothing to take over (nor a lease due to be renewed)."""
+        ...
+
+    def renew(self) -> None:
+        """Renews this instance's lease: its attempts are not taken over before it runs out."""
         ...
 
     def executions(self, limit: int = 100) -> list[ExecutionRecord]:
@@ -117,5 +137,6 @@ class Journal(Protocol):
         ...
 
     def close(self) -> None:
-        """Closes the journal."""
+        """Closes the journal and gives up its lease: its attempts still in flight can be taken
+        over at once."""
         ...
