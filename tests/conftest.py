@@ -8,6 +8,10 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+from postgres_server import postgres_server, postgres_url
+
+__all__ = ["postgres_server", "postgres_url"]  # fixtures of every test
+
 settings.register_profile(
     "ci",
     max_examples=40,

@@ -19,13 +19,14 @@ simulated clients filling against the simulators' true books::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from sor._lifecycle import AsyncService
 from sor.clients import SimulatedClient, VenueClient
 from sor.config import Settings
-from sor.errors import InvalidInput
+from sor.errors import InvalidInput, JournalError
 from sor.execution import ExecutionSettings, Executor
 from sor.feeds import BookSource, ExchangeAdapter, Feed
 from sor.health import HealthMonitor, HealthSource, InMemoryHealth
@@ -222,6 +223,8 @@ class Runtime(AsyncService):
         )
         await executor.recover()
         self._executor = executor
+        if self.journal is not None:
+            self._tasks.append(asyncio.create_task(_renew_lease(self.journal)))
 
     def _build_router(self) -> SmartOrderRouter:
         kwargs = {} if self._clock_ns is None else {"clock_ns": self._clock_ns}
@@ -252,3 +255,13 @@ class Runtime(AsyncService):
             await self._started.pop().stop()
         self._router = None
         self._executor = None
+
+
+async def _renew_lease(journal: Journal) -> None:
+    """Renews the journal's lease on this instance's orders three times per lease, so that
+    another instance on the same journal never takes over an order this one is still sending
+    (writes renew it too; this covers the quiet spells)."""
+    while True:
+        await asyncio.sleep(max(0.05, journal.lease_s / 3))
+        with contextlib.suppress(JournalError):
+            journal.renew()

@@ -103,14 +103,14 @@ def test_instances_starting_together_create_the_tables_once(postgres_url: str) -
     opened: list[PostgresJournal] = []
     barrier = threading.Barrier(6)
 
-    def start() -> None:
+    def start(number: int) -> None:
         barrier.wait()
         try:
-            opened.append(PostgresJournal(postgres_url))
+            opened.append(PostgresJournal(postgres_url, instance_id=f"instance-{number}"))
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=start) for _ in range(6)]
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -87,11 +87,19 @@ def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
 
 
 async def _execute_many(url: str, count: int) -> list[httpx.Response]:
+    answers = await _try_execute_many(url, count)
+    assert all(isinstance(a, httpx.Response) for a in answers), answers
+    return answers  # type: ignore[return-value]
+
+
+async def _try_execute_many(url: str, count: int) -> list[httpx.Response | BaseException]:
+    """``count`` concurrent executes; a request the service never answered is its error."""
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         order = {"symbol": "BTC/USDT", "side": "buy", "amount": "0.01"}
         headers = {"Authorization": f"Bearer {TOKEN}"}
         return await asyncio.gather(
-            *(http.post("/api/execute", json=order, headers=headers) for _ in range(count))
+            *(http.post("/api/execute", json=order, headers=headers) for _ in range(count)),
+            return_exceptions=True,
         )
 
 
@@ -165,3 +173,67 @@ def test_json_logs_are_one_object_per_line_without_the_token(tmp_path: Path) -> 
     assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
     assert any('"POST /api/execute HTTP/1.1" 200' in line["message"] for line in lines)
     assert TOKEN not in stderr
+
+
+def test_two_instances_on_one_postgresql_journal_lose_nothing_when_one_is_killed(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Two ``sor serve`` on one PostgreSQL journal, executing at once: every client order id is
+    written once; one is killed (SIGKILL) mid-run; once its lease runs out, the other takes
+    over what it left in flight and settles it (each instance here trades on simulators of its
+    own, so the survivor finds none of the dead one's orders: they settle as not placed)."""
+    from sor.journal import PostgresJournal  # psycopg only where PostgreSQL is used
+
+    base = {
+        **_env(tmp_path / "unused.db"),
+        "SOR_JOURNAL__URL": postgres_url,
+        "SOR_JOURNAL__LEASE_S": "1",
+        "SOR_EXECUTION__SETTLE_AFTER_S": "0.2",
+    }
+    with (
+        serving({**base, "SOR_JOURNAL__INSTANCE_ID": "a"}) as (a, url_a),
+        serving({**base, "SOR_JOURNAL__INSTANCE_ID": "b"}) as (_, url_b),
+    ):
+
+        async def both() -> list[list[httpx.Response]]:
+            return list(await asyncio.gather(_execute_many(url_a, 10), _execute_many(url_b, 10)))
+
+        answered = [r.json() for answers in asyncio.run(both()) for r in answers]
+        assert all(r["status"] == "filled" for r in answered)
+
+        async def kill_a_mid_run() -> list[httpx.Response | BaseException]:
+            sending = asyncio.ensure_future(_try_execute_many(url_a, 12))
+            watcher = PostgresJournal(postgres_url, instance_id="watcher")
+            try:
+                for _ in range(500):  # until a has orders in flight
+                    if watcher.in_flight():
+                        break
+                    await asyncio.sleep(0.002)
+            finally:
+                watcher.close()
+            a.kill()
+            return await sending
+
+        during = asyncio.run(kill_a_mid_run())
+        answered += [r.json() for r in during if isinstance(r, httpx.Response)]
+        time.sleep(1.5)  # a's lease runs out
+        after = asyncio.run(_execute_many(url_b, 2))  # b looks a's orders up first
+        assert [r.status_code for r in after] == [200, 200]
+        answered += [r.json() for r in after]
+
+    journal = PostgresJournal(postgres_url, instance_id="auditor")
+    try:
+        assert journal.in_flight() == []  # nothing the dead instance sent is left unsettled
+        executions = {e.execution_id: e for e in journal.executions(limit=1_000)}
+        cids = [a.client_order_id for e in executions for a in journal.attempts(e)]
+        assert len(cids) == len(set(cids))
+        unanswered = set(executions) - {r["execution_id"] for r in answered}
+        taken_over = [a for e in unanswered for a in journal.attempts(e)]
+        assert taken_over  # the kill landed while a's orders were in flight
+        assert {a.state for a in taken_over} == {"not_placed"}
+        for report in answered:  # every answer is in the journal as it ended
+            assert executions[report["execution_id"]].status == report["status"]
+            recorded = {a.client_order_id for a in journal.attempts(report["execution_id"])}
+            assert recorded == {a["client_order_id"] for a in report["attempts"]}
+    finally:
+        journal.close()

@@ -109,8 +109,10 @@ class Executor:
         return unknown
 
     def _left_in_flight(self) -> list[AttemptRecord]:
+        """What the journal has in flight that this executor may look up: its instance's own
+        attempts that it is not sending now, and those a dead instance left (taken over)."""
         assert self.journal is not None
-        return [r for r in self.journal.in_flight() if r.client_order_id not in self._active]
+        return self.journal.claim_in_flight(self._active)
 
     def _settle_record(self, cid: str, outcome: AttemptOutcome, answer: VenueOrder | None) -> None:
         assert self.journal is not None

@@ -4,15 +4,22 @@ it may look up: the part every backend shares."""
 from __future__ import annotations
 
 import math
+import socket
 import time
-import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from sor.errors import JournalError
 from sor.journal.records import AttemptRecord
 
-__all__ = ["Lease", "Owned", "partition"]
+__all__ = ["Lease", "Owned", "default_instance_id", "partition"]
+
+
+def default_instance_id() -> str:
+    """The name of this machine: an instance restarted on it takes back at once what its
+    predecessor left in flight. Several instances on one machine and one journal need ids of
+    their own."""
+    return socket.gethostname() or "localhost"
 
 
 class Lease:
@@ -21,7 +28,7 @@ class Lease:
 
     def __init__(self, instance_id: str | None, lease_s: float) -> None:
         if instance_id is None:
-            instance_id = uuid.uuid4().hex
+            instance_id = default_instance_id()
         if not isinstance(instance_id, str) or not instance_id:
             raise JournalError(f"instance_id: expected a non-empty string, got {instance_id!r}")
         if isinstance(lease_s, bool) or not isinstance(lease_s, int | float):

@@ -97,7 +97,7 @@ class PostgresJournal:
     (``postgresql://user:password@host:port/database``; any libpq connection string works).
 
     The tables are created when missing (two instances starting at once create them once).
-    ``instance_id`` names this instance (default: a fresh random id), the owner of the attempts
+    ``instance_id`` names this instance (default: the host name), the owner of the attempts
     it writes; its lease on them lasts ``lease_s`` seconds from each renewal: when it is opened,
     with the first write after half of the lease has passed, and on :meth:`renew`.
 
@@ -110,6 +110,7 @@ class PostgresJournal:
         self._lease = Lease(instance_id, lease_s)
         #: This instance's name in the journal: the owner of the attempts it writes.
         self.instance_id = self._lease.instance_id
+        self.lease_s = lease_s
         self._url = url
         #: The URL as messages show it: without its password.
         self.url = redact(url)

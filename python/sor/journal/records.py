@@ -78,6 +78,8 @@ class Journal(Protocol):
 
     #: This instance's name in the journal: the owner of the attempts it writes.
     instance_id: str
+    #: How long this instance's lease on its attempts lasts without renewal, in seconds.
+    lease_s: float
 
     def begin(self, execution_id: str, order: OrderRequest, created_ns: int) -> None:
         """Writes a new execution of ``order``."""

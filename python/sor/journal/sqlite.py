@@ -87,7 +87,7 @@ class SqliteJournal:
     single-venue order costs two durable writes (its attempt before it is sent; its outcome and
     end after), and a new execution is not listed by :meth:`executions` until the first.
 
-    ``instance_id`` names this instance (default: a fresh random id), the owner of the attempts
+    ``instance_id`` names this instance (default: the host name), the owner of the attempts
     it writes; its lease on them lasts ``lease_s`` seconds from each renewal: when it is opened,
     with the first write after half of the lease has passed, and on :meth:`renew`. A file from
     before owners were recorded is migrated when opened: its attempts have no owner and can be
@@ -107,6 +107,7 @@ class SqliteJournal:
         self._lease = Lease(instance_id, lease_s)
         #: This instance's name in the journal: the owner of the attempts it writes.
         self.instance_id = self._lease.instance_id
+        self.lease_s = lease_s
         try:
             self._db = sqlite3.connect(os.fspath(path), isolation_level=None)
             _wal(self._db)

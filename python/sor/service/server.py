@@ -23,7 +23,7 @@ import uvicorn
 from sor.config import Settings
 from sor.config.service import ServiceSettings
 from sor.errors import ConfigError, InvalidInput
-from sor.journal import Journal, SqliteJournal
+from sor.journal import Journal, open_journal
 from sor.live import LIVE_EXCHANGES, live_runtime
 from sor.runtime import Runtime
 from sor.service.app import create_app
@@ -53,11 +53,16 @@ def api_token(service: ServiceSettings, env: Mapping[str, str] | None = None) ->
 
 
 def open_configured_journal(settings: Settings) -> Journal:
-    """The journal ``settings.journal`` names."""
+    """The journal ``settings.journal`` names: a SQLite file, or a PostgreSQL database that
+    several instances share."""
     journal = settings.journal
-    if journal.url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(["journal.url: a PostgreSQL journal needs sor's postgres backend"])
-    return SqliteJournal(journal.url, synchronous=journal.synchronous)
+    postgres = journal.url.startswith(("postgresql://", "postgres://"))
+    return open_journal(
+        journal.url,
+        lease_s=journal.lease_s,
+        instance_id=journal.instance_id or None,
+        synchronous=None if postgres else journal.synchronous,
+    )
 
 
 async def build_runtime(settings: Settings, journal: Journal, *, paper: bool = False) -> Runtime:
