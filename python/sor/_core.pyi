@@ -617,6 +617,11 @@ Verdict: TypeAlias = Literal[
     "below_min_notional",
 ]
 
+#: Why the first venue of a screen's ranking won (``Screen.reason``).
+Ranked: TypeAlias = Literal[
+    "only_venue", "best_price", "best_score", "lowest_latency", "best_liquidity", "lowest_cost"
+]
+
 @final
 class Screen:
     """What ``screen_venues`` found: a verdict per venue, the ranked candidates, the books'
@@ -628,6 +633,13 @@ class Screen:
     @property
     def qualified(self) -> list[int]:
         """Input positions of the qualified venues, best composite score first."""
+    @property
+    def ordered(self) -> list[int]:
+        """Input positions of the qualified venues in the order's ranking (its strategy's
+        order), best first."""
+    @property
+    def reason(self) -> Ranked | None:
+        """Why the first of ``ordered`` won; ``None`` if none qualified."""
     @property
     def candidates(self) -> list[Candidate]:
         """The walked venues (qualified or not), best composite score first."""
@@ -647,6 +659,10 @@ class Screen:
         walked."""
     def __len__(self) -> int: ...
 
+#: ``ranking`` (of ``screen_venues``, ``screen_set`` and ``ScreenRequest``) orders the qualified
+#: venues of a screen (``Screen.ordered``) by a strategy: ``"best_execution"`` (the default, and
+#: ``"split"``), ``"lowest_latency"``, ``"best_liquidity"`` or ``"cost_optimization"``.
+
 def screen_venues(
     books: Sequence[OrderBook],
     side: TakerSide,
@@ -661,6 +677,7 @@ def screen_venues(
     min_liquidity_ratio: float,
     now_ns: int,
     max_age_ns: int,
+    ranking: str | None = None,
 ) -> Screen:
     """Which venues can take the whole order on their own under every constraint, ranked.
 
@@ -692,6 +709,7 @@ class ScreenRequest:
         balance_caps: Sequence[DecimalLike | None] | None = None,
         weights: Weights | None = None,
         limit_price: DecimalLike | None = None,
+        ranking: str | None = None,
     ) -> ScreenRequest: ...
     def screen(self, now_ns: int, max_age_ns: int) -> Screen:
         """This request's screen at ``now_ns`` (``screen_venues`` with these arguments)."""
@@ -726,6 +744,7 @@ def screen_set(
     min_liquidity_ratio: float,
     now_ns: int,
     max_age_ns: int,
+    ranking: str | None = None,
 ) -> Screen:
     """``screen_venues`` over a prepared ``VenueSet``."""
 

@@ -101,4 +101,5 @@ def screen_request(ctx: Context, live: Sequence[Live], prepared: Prepared) -> Sc
         max_slippage_bps=ctx.max_slippage_bps,
         limit_price=order.limit_price,
         min_liquidity_ratio=ctx.settings.min_liquidity_score,
+        ranking=ctx.strategy,
     )

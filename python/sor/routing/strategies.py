@@ -12,7 +12,6 @@ from sor._core import (
     Weights,
     screen_set,
 )
-from sor._decimal import EXACT
 from sor.orders import OrderRequest, RoutingStrategy
 from sor.routing.decision import (
     CandidateScore,
@@ -46,10 +45,9 @@ def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision
     singles = Singles(ctx, live, pending.positions, pending.gate_rejections, screen)
     if ctx.strategy is RoutingStrategy.SPLIT:
         return singles.split_decision(started_ns)
-    qualified = screen.qualified
-    if not qualified:
+    if not screen.ordered:
         raise no_single_route(ctx, singles.walkable(), singles.rejections())
-    reason, ordered = order_qualified(ctx, live, screen, qualified)
+    reason, ordered = order_qualified(ctx, live, screen)
     singles.ordered = ordered
     return RoutingDecision.explained(
         ctx.order,
@@ -105,19 +103,18 @@ def route_order(
         settings.min_liquidity_score,
         now_ns,
         prepared.max_age_ns,
+        strategy,
     )
     singles = Singles(ctx, live, positions, rejections, screen)
-    qualified = screen.qualified
-    if not qualified:
+    ordered = screen.ordered
+    reason = screen.reason
+    if reason is None:
         raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
-    if strategy is RoutingStrategy.BEST_EXECUTION:
-        reason, singles.ordered = best_execution_reason(screen, qualified), qualified
-    else:
-        reason, singles.ordered = order_qualified(ctx, live, screen, qualified)
+    singles.ordered = ordered
     decision = RoutingDecision.explained(
         order,
         strategy,
-        reason,
+        RoutingReason(reason),
         ctx.max_slippage_bps,
         (time.perf_counter_ns() - started_ns) / 1_000,
         now_ns,
@@ -302,27 +299,11 @@ class Singles:
 
 
 def order_qualified(
-    ctx: Context, live: Sequence[Live], screen: Screen, qualified: list[int]
+    ctx: Context, live: Sequence[Live], screen: Screen
 ) -> tuple[RoutingReason, list[int]]:
-    """The qualified venues (positions in ``live``, given in ranking order) in the strategy's
-    order, preferred venues first, and why the first won."""
-    strategy = ctx.strategy
-    by_strategy = qualified
-    if strategy is RoutingStrategy.LOWEST_LATENCY:
-        rank = {index: r for r, index in enumerate(qualified)}
-        by_strategy = sorted(qualified, key=lambda i: (live[i].metrics.latency_ema_ms, rank[i]))
-    elif strategy is RoutingStrategy.BEST_LIQUIDITY:
-        rank = {index: r for r, index in enumerate(qualified)}
-        depth = {  # on the versions the screen walked
-            i: screen.book(i).depth_within_bps(ctx.consumed, ctx.max_slippage_bps)
-            for i in qualified
-        }
-        by_strategy = sorted(qualified, key=lambda i: (EXACT.minus(depth[i]), rank[i]))
-    elif strategy is RoutingStrategy.COST_OPTIMIZATION:
-        rank = {index: r for r, index in enumerate(qualified)}
-        sign = 1.0 if ctx.buy else -1.0
-        total = {i: sign * _total(screen, i) for i in qualified}
-        by_strategy = sorted(qualified, key=lambda i: (total[i], rank[i]))
+    """The qualified venues (positions in ``live``) in the strategy's order (the core's
+    ranking), preferred venues first, and why the first won."""
+    by_strategy = screen.ordered
     ordered = by_strategy
     if ctx.order.preferred_exchanges:
         preferred = sorted(
@@ -331,31 +312,7 @@ def order_qualified(
         )
         if preferred:
             ordered = preferred + [i for i in by_strategy if live[i].preference is None]
-    primary = ordered[0]
-    if primary != by_strategy[0]:
+    if ordered[0] != by_strategy[0]:
         return RoutingReason.PREFERRED_EXCHANGE, ordered
-    if len(ordered) == 1:
-        return RoutingReason.ONLY_VENUE, ordered
-    if strategy is RoutingStrategy.LOWEST_LATENCY:
-        return RoutingReason.LOWEST_LATENCY, ordered
-    if strategy is RoutingStrategy.BEST_LIQUIDITY:
-        return RoutingReason.BEST_LIQUIDITY, ordered
-    if strategy is RoutingStrategy.COST_OPTIMIZATION:
-        return RoutingReason.LOWEST_COST, ordered
-    return best_execution_reason(screen, ordered), ordered
-
-
-def best_execution_reason(screen: Screen, ordered: Sequence[int]) -> RoutingReason:
-    """Why best execution chose ``ordered[0]`` (the qualified venues, best first): the only
-    venue, the best all-in price as well as the best score, or the best score alone."""
-    if len(ordered) == 1:
-        return RoutingReason.ONLY_VENUE
-    if screen.has_best_price(ordered[0]):
-        return RoutingReason.BEST_PRICE
-    return RoutingReason.BEST_SCORE
-
-
-def _total(screen: Screen, index: int) -> float:
-    candidate = screen.candidate(index)
-    assert candidate is not None
-    return candidate.cost.total
+    assert screen.reason is not None  # set whenever a venue qualified
+    return RoutingReason(screen.reason), ordered

@@ -5,6 +5,8 @@
 //! near the end of a `Vec` moves almost nothing. Asks are stored under the key `!price`, so one
 //! ascending order serves both sides.
 
+use std::sync::{Mutex, TryLockError};
+
 use thiserror::Error;
 
 use crate::decimal::{DecimalError, check_decimals, excerpt, parse_fixed};
@@ -111,6 +113,56 @@ pub const fn key_price(side: BookSide, value: u64) -> u64 {
     }
 }
 
+/// Levels summed per chunk of depth: a chunk of this many sizes vectorises.
+const DEPTH_CHUNK: usize = 64;
+
+/// The cumulative depth of a ladder's best levels, per [`DEPTH_CHUNK`] levels from the best,
+/// for the version of the ladder it was computed on: `totals[c]` is the total size of the best
+/// `(c + 1) * DEPTH_CHUNK` levels. It is extended on demand (never further than a query
+/// needs) and emptied by every write, so every order reading a version shares the sums the
+/// first one computed.
+///
+/// A copy of a ladder starts with an empty cache, and two ladders compare equal whatever their
+/// caches hold: it is not part of the book's state.
+#[derive(Default)]
+struct DepthCache {
+    totals: Mutex<Vec<u128>>,
+}
+
+impl DepthCache {
+    /// Forgets the sums (the ladder is being written); no lock is taken.
+    #[inline]
+    fn invalidate(&mut self) {
+        let totals = self
+            .totals
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !totals.is_empty() {
+            totals.clear();
+        }
+    }
+}
+
+impl Clone for DepthCache {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl PartialEq for DepthCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for DepthCache {}
+
+impl std::fmt::Debug for DepthCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DepthCache")
+    }
+}
+
 /// One side of the book: levels sorted with the best one last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ladder {
@@ -118,6 +170,8 @@ pub struct Ladder {
     /// `price` for bids, `!price` for asks; ascending, so the best level is last.
     keys: Vec<u64>,
     sizes: Vec<u64>,
+    /// Depth sums of this version, shared by the orders that read it.
+    depth: DepthCache,
 }
 
 impl Ladder {
@@ -128,6 +182,7 @@ impl Ladder {
             side,
             keys: Vec::new(),
             sizes: Vec::new(),
+            depth: DepthCache::default(),
         }
     }
 
@@ -224,6 +279,7 @@ impl Ladder {
 
     /// Sets the size at a price (0 removes it) and returns the size that was there before.
     pub fn set(&mut self, price: u64, size: u64) -> u64 {
+        self.depth.invalidate();
         let key = self.key(price);
         match self.find(key) {
             Ok(i) if size == 0 => {
@@ -249,25 +305,44 @@ impl Ladder {
 
     /// Total size of the levels whose price is at least as good as `limit`, counting from the
     /// best level and stopping early once the total reaches `cap` (the result is then `>= cap`).
+    ///
+    /// The sums are cached per version of the ladder ([`DepthCache`]): the first query after a
+    /// write sums what it needs (as many levels as a plain sum would), later ones look it up
+    /// and add at most one chunk's levels.
     #[must_use]
     pub fn size_up_to_capped(&self, limit: u64, cap: u128) -> u128 {
         let limit_key = self.key(limit);
         let start = self.keys.partition_point(|&k| k < limit_key);
-        let mut total: u128 = 0;
-        // Sum chunks from the best end; each chunk sums 32-bit halves in u64 lanes, which
-        // vectorises, then the running total is checked against the cap once per chunk.
-        for chunk in self.sizes[start..].rchunks(64) {
-            let (mut low, mut high) = (0u64, 0u64);
-            for &size in chunk {
-                low += size & 0xFFFF_FFFF;
-                high += size >> 32;
-            }
-            total += (u128::from(high) << 32) + u128::from(low);
-            if total >= cap {
-                break;
-            }
+        let within = self.sizes.len() - start;
+        let (chunks, rest) = (within / DEPTH_CHUNK, within % DEPTH_CHUNK);
+        // The levels past the last whole chunk are the worst ones within the bound.
+        let partial = || chunk_sum(&self.sizes[start..start + rest]);
+        if chunks == 0 {
+            return partial();
         }
-        total
+        let mut totals = match self.depth.totals.try_lock() {
+            Ok(totals) => totals,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            // Another reader is extending the sums: sum directly rather than wait.
+            Err(TryLockError::WouldBlock) => return plain_sum(&self.sizes[start..], cap),
+        };
+        let end = self.sizes.len();
+        while totals.len() < chunks {
+            let last = totals.last().copied().unwrap_or(0);
+            if last >= cap {
+                return last; // the best levels already reach the cap
+            }
+            let c = totals.len();
+            let chunk = &self.sizes[end - (c + 1) * DEPTH_CHUNK..end - c * DEPTH_CHUNK];
+            totals.push(last + chunk_sum(chunk));
+        }
+        let whole = totals[chunks - 1];
+        drop(totals);
+        if whole >= cap {
+            whole
+        } else {
+            whole + partial()
+        }
     }
 
     /// Total size of the levels whose price is at least as good as `limit`.
@@ -279,6 +354,7 @@ impl Ladder {
     /// Replaces every level from a best-first list, refusing unsorted input without changing.
     fn replace(&mut self, levels: &[Level]) -> Result<(), BookError> {
         self.check_sorted(levels)?;
+        self.depth.invalidate();
         self.keys.clear();
         self.sizes.clear();
         self.keys.reserve(levels.len());
@@ -312,6 +388,31 @@ impl Ladder {
         }
         Ok(())
     }
+}
+
+/// The total of up to a few chunks of sizes: 32-bit halves summed in u64 lanes, which
+/// vectorises (a chunk of [`DEPTH_CHUNK`] sizes cannot overflow a lane).
+#[inline]
+fn chunk_sum(sizes: &[u64]) -> u128 {
+    let (mut low, mut high) = (0u64, 0u64);
+    for &size in sizes {
+        low += size & 0xFFFF_FFFF;
+        high += size >> 32;
+    }
+    (u128::from(high) << 32) + u128::from(low)
+}
+
+/// The total of `sizes` summed from the best end (the last element) a chunk at a time,
+/// stopping once it reaches `cap`.
+fn plain_sum(sizes: &[u64], cap: u128) -> u128 {
+    let mut total: u128 = 0;
+    for chunk in sizes.rchunks(DEPTH_CHUNK) {
+        total += chunk_sum(chunk);
+        if total >= cap {
+            break;
+        }
+    }
+    total
 }
 
 /// The plural name of a side as used in field paths (`bids`, `asks`).
@@ -821,6 +922,49 @@ mod tests {
                 BookSide::Ask => model.iter().map(|(&p, &s)| (p, s)).collect(),
             };
             prop_assert_eq!(got, want);
+        }
+
+        /// Depth up to a price, capped, equals a plain sum of the model's levels whatever was
+        /// queried before (the per-version cache) and after any writes (which empty it): exact
+        /// below the cap, at least the cap otherwise.
+        #[test]
+        fn cached_depth_equals_a_plain_sum(
+            side in arb_side(),
+            sizes in proptest::collection::vec(1u64..u64::MAX / 2, 0..400),
+            steps in proptest::collection::vec(
+                (0u64..420, 0u128..u128::from(u64::MAX) * 200, 0u64..420, 0u64..3),
+                1..12,
+            ),
+        ) {
+            let mut ladder = Ladder::new(side);
+            let mut model = BTreeMap::new();
+            for (i, &size) in sizes.iter().enumerate() {
+                let price = i as u64 + 1;
+                ladder.set(price, size);
+                model.insert(price, size);
+            }
+            for (limit, cap, write_price, write_size) in steps {
+                let want: u128 = model
+                    .iter()
+                    .filter(|&(&p, _)| match side {
+                        BookSide::Bid => p >= limit,
+                        BookSide::Ask => p <= limit,
+                    })
+                    .map(|(_, &s)| u128::from(s))
+                    .sum();
+                let got = ladder.size_up_to_capped(limit, cap);
+                if want < cap {
+                    prop_assert_eq!(got, want);
+                } else {
+                    prop_assert!(got >= cap && got <= want, "got {} want {} cap {}", got, want, cap);
+                }
+                prop_assert_eq!(ladder.size_up_to(limit), want);
+                let copy = ladder.clone();
+                prop_assert_eq!(copy.size_up_to(limit), want);
+                let write_size = write_size * (u64::MAX / 4);
+                ladder.set(write_price + 1, write_size);
+                if write_size == 0 { model.remove(&(write_price + 1)); } else { model.insert(write_price + 1, write_size); }
+            }
         }
 
         /// A rejected delta batch never changes the book; an accepted one is never crossed.

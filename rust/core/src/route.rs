@@ -12,7 +12,10 @@
 
 use thiserror::Error;
 
+use std::cmp::Ordering;
+
 use crate::book::{Book, Bps, TakerSide};
+use crate::cost::exact_cost;
 use crate::decimal::{Quantity, Rounding};
 use crate::rules::VenueRules;
 use crate::score::{Candidate, ScoreError, VenueInput, Weights, rank_venues};
@@ -84,6 +87,69 @@ impl Verdict {
     }
 }
 
+/// How a single-venue strategy orders the venues that qualify (ties keep the best-execution
+/// score's order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ranking {
+    /// By the composite best-execution score.
+    #[default]
+    BestExecution,
+    /// By latency, lowest first.
+    LowestLatency,
+    /// By the whole depth within the slippage bound, deepest first (exact sizes).
+    BestLiquidity,
+    /// By the all-in total (the float nearest the exact fee-inclusive total): the lowest cost
+    /// of a buy, the highest proceeds of a sell.
+    CostOptimization,
+}
+
+impl Ranking {
+    /// The ranking of a strategy's name (`"best_execution"`, `"lowest_latency"`,
+    /// `"best_liquidity"`, `"cost_optimization"`; `"split"` screens by the score too).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "best_execution" | "split" => Some(Self::BestExecution),
+            "lowest_latency" => Some(Self::LowestLatency),
+            "best_liquidity" => Some(Self::BestLiquidity),
+            "cost_optimization" => Some(Self::CostOptimization),
+            _ => None,
+        }
+    }
+}
+
+/// Why the first venue of a ranking won.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Won {
+    /// It is the only venue that qualified.
+    OnlyVenue,
+    /// Best score, and also the best fee-inclusive price.
+    BestPrice,
+    /// Best score, won on liquidity, latency or reliability over a better price.
+    BestScore,
+    /// The lowest latency.
+    LowestLatency,
+    /// The most depth within the slippage bound.
+    BestLiquidity,
+    /// The lowest all-in cost (highest proceeds).
+    LowestCost,
+}
+
+impl Won {
+    /// A short, stable name (the router's reason: `"best_price"`, `"only_venue"`, ...).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OnlyVenue => "only_venue",
+            Self::BestPrice => "best_price",
+            Self::BestScore => "best_score",
+            Self::LowestLatency => "lowest_latency",
+            Self::BestLiquidity => "best_liquidity",
+            Self::LowestCost => "lowest_cost",
+        }
+    }
+}
+
 /// One venue to screen: its book, market rules (at the book's precision), balance cap and
 /// health figures.
 #[derive(Debug, Clone, Copy)]
@@ -118,6 +184,8 @@ pub struct ScreenOrder {
     pub now_ns: u64,
     /// A book not updated for longer than this is stale.
     pub max_age_ns: u64,
+    /// How the qualified venues are ordered ([`Screen::ordered`]).
+    pub ranking: Ranking,
 }
 
 /// What [`screen`] found.
@@ -128,6 +196,10 @@ pub struct Screen {
     /// The venues that passed the pre-walk checks, walked, scored and ranked best first
     /// (`Candidate::index` is the input position); qualified or not, see `verdicts`.
     pub candidates: Vec<Candidate>,
+    /// Input positions of the qualified venues in the order's ranking, best first.
+    pub ordered: Vec<usize>,
+    /// Why `ordered[0]` won (`None` when nothing qualified).
+    pub won: Option<Won>,
 }
 
 impl Screen {
@@ -248,6 +320,8 @@ pub fn screen(
         return Ok(Screen {
             verdicts,
             candidates: Vec::new(),
+            ordered: Vec::new(),
+            won: None,
         });
     }
     let books: Vec<&Book> = passed.iter().map(|&i| venues[i].book).collect();
@@ -280,10 +354,104 @@ pub fn screen(
         candidate.score.index = index;
         verdicts[index] = post_walk(candidate, &venues[index], order);
     }
-    Ok(Screen {
+    let mut screened = Screen {
         verdicts,
         candidates,
-    })
+        ordered: Vec::new(),
+        won: None,
+    };
+    (screened.ordered, screened.won) = rank(&screened, venues, order);
+    Ok(screened)
+}
+
+/// The qualified venues of `screen` in `order.ranking`'s order (ties in score order), and why
+/// the first won.
+fn rank(
+    screen: &Screen,
+    venues: &[ScreenVenue<'_>],
+    order: &ScreenOrder,
+) -> (Vec<usize>, Option<Won>) {
+    let mut ordered: Vec<usize> = screen.qualified().collect();
+    let won = match (ordered.first(), order.ranking) {
+        (None, _) => return (ordered, None),
+        _ if ordered.len() == 1 => Won::OnlyVenue,
+        (Some(&first), Ranking::BestExecution) => {
+            if screen.has_best_price(first) {
+                Won::BestPrice
+            } else {
+                Won::BestScore
+            }
+        }
+        (_, Ranking::LowestLatency) => {
+            // A stable sort keeps the score order among equal keys.
+            ordered.sort_by(|&a, &b| float_order(venues[a].latency_ms, venues[b].latency_ms));
+            Won::LowestLatency
+        }
+        (_, Ranking::BestLiquidity) => {
+            let consumed = order.side.consumes();
+            let mut depth: Vec<(usize, u128)> = ordered
+                .iter()
+                .map(|&i| {
+                    (
+                        i,
+                        venues[i]
+                            .book
+                            .depth_within_bps(consumed, order.max_slippage),
+                    )
+                })
+                .collect();
+            depth.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+            ordered = depth.into_iter().map(|(i, _)| i).collect();
+            Won::BestLiquidity
+        }
+        (_, Ranking::CostOptimization) => {
+            let by_input: Vec<Option<&Candidate>> = {
+                let mut found = vec![None; venues.len()];
+                for candidate in &screen.candidates {
+                    found[candidate.index] = Some(candidate);
+                }
+                found
+            };
+            let mut totals: Vec<(usize, f64)> = ordered
+                .iter()
+                .map(|&i| {
+                    let total =
+                        by_input[i].map_or(0.0, |c| all_in_total(c, &venues[i], order.side));
+                    (
+                        i,
+                        if order.side == TakerSide::Buy {
+                            total
+                        } else {
+                            -total
+                        },
+                    )
+                })
+                .collect();
+            totals.sort_by(|a, b| float_order(a.1, b.1));
+            ordered = totals.into_iter().map(|(i, _)| i).collect();
+            Won::LowestCost
+        }
+    };
+    (ordered, Some(won))
+}
+
+/// The float nearest a candidate's exact fee-inclusive total (the core's float figure when
+/// the exact one does not fit 128 bits): what the cost ranking compares.
+fn all_in_total(candidate: &Candidate, venue: &ScreenVenue<'_>, side: TakerSide) -> f64 {
+    let book = venue.book;
+    exact_cost(
+        &candidate.walk,
+        side,
+        venue.rules.taker_fee,
+        book.price_decimals(),
+        book.size_decimals(),
+    )
+    .map_or(candidate.cost.total, |exact| exact.total_f64())
+}
+
+/// Ascending order of finite floats (equal values, `-0.0` and `0.0` included, tie).
+fn float_order(a: f64, b: f64) -> Ordering {
+    a.partial_cmp(&b).unwrap_or(Ordering::Equal)
 }
 
 #[cfg(test)]
@@ -331,6 +499,7 @@ mod tests {
 
     fn order(quantity: &str) -> ScreenOrder {
         ScreenOrder {
+            ranking: Ranking::BestExecution,
             side: TakerSide::Buy,
             quantity: Quantity::parse(quantity).expect("quantity"),
             max_slippage: Bps::from_f64(100.0).expect("bps"),
@@ -345,6 +514,82 @@ mod tests {
         screen(venues, order, &Weights::DEFAULT)
             .expect("screen")
             .verdicts
+    }
+
+    #[test]
+    fn each_ranking_orders_the_qualified_venues_and_says_why_the_first_won() {
+        // cheap: best price, thin; deep: dearer, deepest; fast: dearest, lowest latency.
+        let cheap = book(
+            &[("100.0", "1.0"), ("100.1", "1.0")],
+            &[("99.0", "1.0")],
+            NOW,
+        );
+        let deep = book(
+            &[("100.2", "9.0"), ("100.3", "9.0")],
+            &[("99.0", "1.0")],
+            NOW,
+        );
+        let fast = book(&[("100.4", "3.0")], &[("99.0", "1.0")], NOW);
+        let mut venues = [venue(&cheap), venue(&deep), venue(&fast)];
+        venues[2].latency_ms = 1.0;
+        let ranked = |ranking: Ranking| {
+            let screened = screen(
+                &venues,
+                &ScreenOrder {
+                    ranking,
+                    ..order("1")
+                },
+                &Weights::DEFAULT,
+            )
+            .expect("screen");
+            (screened.ordered, screened.won)
+        };
+        let (by_score, won) = ranked(Ranking::BestExecution);
+        assert_eq!(by_score.len(), 3);
+        let expected = if by_score[0] == 0 {
+            Won::BestPrice
+        } else {
+            Won::BestScore
+        };
+        assert_eq!(won, Some(expected));
+        // Equal latencies keep the score's order.
+        let mut fastest_first = vec![2];
+        fastest_first.extend(by_score.iter().copied().filter(|&i| i != 2));
+        assert_eq!(
+            ranked(Ranking::LowestLatency),
+            (fastest_first, Some(Won::LowestLatency))
+        );
+        assert_eq!(
+            ranked(Ranking::BestLiquidity),
+            (vec![1, 2, 0], Some(Won::BestLiquidity))
+        );
+        assert_eq!(
+            ranked(Ranking::CostOptimization),
+            (vec![0, 1, 2], Some(Won::LowestCost))
+        );
+        let sell = |ranking: Ranking| {
+            let order = ScreenOrder {
+                ranking,
+                side: TakerSide::Sell,
+                ..order("1")
+            };
+            screen(&venues, &order, &Weights::DEFAULT)
+                .expect("screen")
+                .won
+        };
+        assert_eq!(sell(Ranking::CostOptimization), Some(Won::LowestCost));
+        let alone = screen(
+            &venues[..1],
+            &ScreenOrder {
+                ranking: Ranking::LowestLatency,
+                ..order("1")
+            },
+            &Weights::DEFAULT,
+        )
+        .expect("screen");
+        assert_eq!((alone.ordered, alone.won), (vec![0], Some(Won::OnlyVenue)));
+        let none = screen(&venues, &order("100"), &Weights::DEFAULT).expect("screen");
+        assert_eq!((none.ordered, none.won), (vec![], None));
     }
 
     #[test]

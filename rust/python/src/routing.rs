@@ -5,7 +5,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use sor_core::Book;
 use sor_core::book::TakerSide;
-use sor_core::route::{self as core_route, ScreenOrder, ScreenVenue};
+use sor_core::route::{self as core_route, Ranking, ScreenOrder, ScreenVenue};
 use sor_core::score::Weights as CoreWeights;
 
 use crate::allocation::{VenueRules, book_refs, venue_rules};
@@ -40,6 +40,18 @@ impl Screen {
     #[getter]
     fn qualified(&self) -> Vec<usize> {
         self.screen.qualified().collect()
+    }
+    /// Input positions of the qualified venues in the order's ranking (its strategy's
+    /// order), best first.
+    #[getter]
+    fn ordered(&self) -> Vec<usize> {
+        self.screen.ordered.clone()
+    }
+    /// Why the first of `ordered` won (`"best_price"`, `"best_score"`, `"only_venue"`,
+    /// `"lowest_latency"`, `"best_liquidity"`, `"lowest_cost"`); `None` if none qualified.
+    #[getter]
+    fn reason(&self) -> Option<&'static str> {
+        self.screen.won.map(core_route::Won::name)
     }
     /// True if the venue at input position `index` qualified with the best raw price factor
     /// (the best fee-inclusive price) among the qualified venues.
@@ -128,12 +140,13 @@ pub struct ScreenRequest {
     max_slippage_bps: Py<PyAny>,
     limit_price: Option<Py<PyAny>>,
     min_liquidity_ratio: Py<PyAny>,
+    ranking: Ranking,
 }
 
 #[pymethods]
 impl ScreenRequest {
     #[new]
-    #[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, *, max_slippage_bps, min_liquidity_ratio, balance_caps=None, weights=None, limit_price=None))]
+    #[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, *, max_slippage_bps, min_liquidity_ratio, balance_caps=None, weights=None, limit_price=None, ranking=None))]
     #[allow(clippy::too_many_arguments)]
     fn py_new(
         books: &Bound<'_, PyAny>,
@@ -147,6 +160,7 @@ impl ScreenRequest {
         balance_caps: Option<&Bound<'_, PyAny>>,
         weights: Option<&Bound<'_, PyAny>>,
         limit_price: Option<&Bound<'_, PyAny>>,
+        ranking: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let unbound = |v: &Bound<'_, PyAny>| v.clone().unbind();
         let present = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(unbound);
@@ -162,6 +176,7 @@ impl ScreenRequest {
             max_slippage_bps: unbound(max_slippage_bps),
             limit_price: present(limit_price),
             min_liquidity_ratio: unbound(min_liquidity_ratio),
+            ranking: ranking_arg(ranking)?,
         })
     }
 
@@ -223,11 +238,30 @@ impl ScreenRequest {
                 max_slippage_bps: &max_slippage_bps,
                 limit_price: limit_price.as_ref(),
                 min_liquidity_ratio: &min_liquidity_ratio,
+                ranking: self.ranking,
             },
             now_ns,
             max_age_ns,
         )
     }
+}
+
+/// The optional `ranking` argument: a strategy's name (`None`: best execution).
+fn ranking_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Ranking> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(Ranking::BestExecution);
+    };
+    let name = value
+        .cast::<pyo3::types::PyString>()
+        .ok()
+        .and_then(|s| s.to_str().ok().and_then(Ranking::from_name));
+    name.ok_or_else(|| {
+        invalid(format!(
+            "ranking: expected best_execution, lowest_latency, best_liquidity, \
+             cost_optimization or split, got {}",
+            crate::convert::describe(value)
+        ))
+    })
 }
 
 /// A request converted to the core's types (the books borrowed from their snapshots).
@@ -255,6 +289,7 @@ struct OrderArgs<'a, 'py> {
     max_slippage_bps: &'a Bound<'py, PyAny>,
     limit_price: Option<&'a Bound<'py, PyAny>>,
     min_liquidity_ratio: &'a Bound<'py, PyAny>,
+    ranking: Ranking,
 }
 
 /// Converts one screen's venues and order; errors name the argument.
@@ -278,6 +313,7 @@ fn prepare_parts<'a>(
         max_slippage_bps,
         limit_price,
         min_liquidity_ratio,
+        ranking,
     } = *order_args;
     let side: TakerSide = taker_side(side)?;
     let n = books.len();
@@ -301,6 +337,7 @@ fn prepare_parts<'a>(
         min_liquidity_ratio,
         now_ns,
         max_age_ns,
+        ranking,
     };
     let mut venues = Vec::with_capacity(n);
     for (index, book) in books.iter().enumerate() {
@@ -404,7 +441,7 @@ impl VenueSet {
 
 /// `screen_venues` over a prepared `VenueSet`.
 #[pyfunction]
-#[pyo3(signature = (venues, side, quantity, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
+#[pyo3(signature = (venues, side, quantity, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns, ranking=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_set<'py>(
     py: Python<'py>,
@@ -418,6 +455,7 @@ pub fn screen_set<'py>(
     min_liquidity_ratio: &Bound<'py, PyAny>,
     now_ns: &Bound<'py, PyAny>,
     max_age_ns: &Bound<'py, PyAny>,
+    ranking: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Screen> {
     let venues = instance::<VenueSet>("venues", "VenueSet", venues)?;
     let venues = venues.get();
@@ -439,6 +477,7 @@ pub fn screen_set<'py>(
             max_slippage_bps,
             limit_price,
             min_liquidity_ratio,
+            ranking: ranking_arg(ranking)?,
         },
         now_ns,
         max_age_ns,
@@ -451,7 +490,7 @@ pub fn screen_set<'py>(
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
 #[pyfunction]
-#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns))]
+#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns, ranking=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_venues<'py>(
     py: Python<'py>,
@@ -468,6 +507,7 @@ pub fn screen_venues<'py>(
     min_liquidity_ratio: &Bound<'py, PyAny>,
     now_ns: &Bound<'py, PyAny>,
     max_age_ns: &Bound<'py, PyAny>,
+    ranking: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Screen> {
     let request = ScreenRequest::py_new(
         books,
@@ -481,6 +521,7 @@ pub fn screen_venues<'py>(
         balance_caps,
         weights,
         limit_price,
+        ranking,
     )?;
     request.screen(py, now_ns, max_age_ns)
 }
