@@ -5,7 +5,7 @@
 //! status, health, latency) and hands the rest here. For each venue [`screen`] checks, in this
 //! order, the book's freshness, that the side the order takes from is not empty, the order's
 //! amount against the venue's lot size, minimum, maximum and balance cap; then ranks the venues
-//! that passed with [`rank_venues`] (so the score is normalised over exactly those) and checks
+//! that passed with [`rank_venues`](crate::score::rank_venues) (so the score is normalised over exactly those) and checks
 //! each walk: complete, within the limit price, within the slippage bound, deep enough
 //! (liquidity ratio), and worth at least the minimum notional. Every venue gets a [`Verdict`];
 //! the ones that qualify are the candidates a single-venue strategy orders.
@@ -18,7 +18,7 @@ use crate::book::{Book, Bps, TakerSide};
 use crate::cost::exact_cost;
 use crate::decimal::{Quantity, Rounding};
 use crate::rules::VenueRules;
-use crate::score::{Candidate, ScoreError, VenueInput, Weights, rank_venues};
+use crate::score::{Candidate, ScoreError, VenueInput, Weights, rank_with};
 
 /// Why an order cannot be screened at all.
 #[derive(Debug, Clone, PartialEq, Error)]
@@ -324,20 +324,19 @@ pub fn screen(
             won: None,
         });
     }
-    let books: Vec<&Book> = passed.iter().map(|&i| venues[i].book).collect();
-    let inputs: Vec<VenueInput> = passed
-        .iter()
-        .map(|&i| VenueInput {
-            taker_fee: venues[i].rules.taker_fee,
-            latency_ms: venues[i].latency_ms,
-            reliability: venues[i].reliability,
-        })
-        .collect();
-    let mut candidates = rank_venues(
-        &books,
+    let mut candidates = rank_with(
+        passed.len(),
+        |k| {
+            let venue = &venues[passed[k]];
+            let input = VenueInput {
+                taker_fee: venue.rules.taker_fee,
+                latency_ms: venue.latency_ms,
+                reliability: venue.reliability,
+            };
+            (venue.book, input)
+        },
         order.side,
         order.quantity,
-        &inputs,
         weights,
         order.max_slippage,
     )

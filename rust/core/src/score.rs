@@ -173,52 +173,76 @@ pub fn score_with_range(
     weights: &Weights,
     in_range: impl Fn(usize) -> bool,
 ) -> Result<Vec<Score>, ScoreError> {
-    for (index, factors) in raw.iter().enumerate() {
-        for (name, value) in factors.named() {
-            if !value.is_finite() {
-                return Err(ScoreError::BadFactor { index, name, value });
-            }
-        }
-    }
-    let any_in_range = (0..raw.len()).any(&in_range);
-    let mut low = [f64::INFINITY; 4];
-    let mut high = [f64::NEG_INFINITY; 4];
-    for (index, factors) in raw.iter().enumerate() {
-        if any_in_range && !in_range(index) {
-            continue;
-        }
-        for (k, value) in factors.to_array().into_iter().enumerate() {
-            low[k] = low[k].min(value);
-            high[k] = high[k].max(value);
-        }
-    }
-    let w = weights.factors().to_array();
+    let normaliser = Normaliser::over(raw.len(), |i| raw[i], in_range)?;
     Ok(raw
         .iter()
         .enumerate()
-        .map(|(index, factors)| {
-            let values = factors.to_array();
-            let normalised: [f64; 4] = std::array::from_fn(|k| {
-                // Halving is exact and keeps differences of huge values finite.
-                let span = high[k] * 0.5 - low[k] * 0.5;
-                // Spans within float rounding of the values (e.g. one all-in price computed at
-                // two precisions) are ties, not a best and a worst.
-                let magnitude = high[k].abs().max(low[k].abs()) * 0.5;
-                if span > magnitude * RELATIVE_TIE {
-                    ((values[k] * 0.5 - low[k] * 0.5) / span).clamp(0.0, 1.0)
-                } else {
-                    1.0
-                }
-            });
-            let contributions: [f64; 4] = std::array::from_fn(|k| w[k] * normalised[k]);
-            Score {
-                index,
-                total: contributions.iter().sum(),
-                normalised: Factors::from_array(normalised),
-                contributions: Factors::from_array(contributions),
-            }
-        })
+        .map(|(index, factors)| normaliser.score(index, factors, weights))
         .collect())
+}
+
+/// The ranges the factors are min-max normalised over: the lowest and highest value of each
+/// factor among the candidates in range (all of them if none is).
+struct Normaliser {
+    low: [f64; 4],
+    high: [f64; 4],
+}
+
+impl Normaliser {
+    /// The ranges over the `count` candidates whose factors `raw` gives; refuses a factor
+    /// that is not finite.
+    fn over(
+        count: usize,
+        raw: impl Fn(usize) -> Factors,
+        in_range: impl Fn(usize) -> bool,
+    ) -> Result<Self, ScoreError> {
+        for index in 0..count {
+            for (name, value) in raw(index).named() {
+                if !value.is_finite() {
+                    return Err(ScoreError::BadFactor { index, name, value });
+                }
+            }
+        }
+        let any_in_range = (0..count).any(&in_range);
+        let mut low = [f64::INFINITY; 4];
+        let mut high = [f64::NEG_INFINITY; 4];
+        for index in 0..count {
+            if any_in_range && !in_range(index) {
+                continue;
+            }
+            for (k, value) in raw(index).to_array().into_iter().enumerate() {
+                low[k] = low[k].min(value);
+                high[k] = high[k].max(value);
+            }
+        }
+        Ok(Self { low, high })
+    }
+
+    /// The score of the candidate at `index` with `factors`.
+    fn score(&self, index: usize, factors: &Factors, weights: &Weights) -> Score {
+        let (low, high) = (&self.low, &self.high);
+        let w = weights.factors().to_array();
+        let values = factors.to_array();
+        let normalised: [f64; 4] = std::array::from_fn(|k| {
+            // Halving is exact and keeps differences of huge values finite.
+            let span = high[k] * 0.5 - low[k] * 0.5;
+            // Spans within float rounding of the values (e.g. one all-in price computed at
+            // two precisions) are ties, not a best and a worst.
+            let magnitude = high[k].abs().max(low[k].abs()) * 0.5;
+            if span > magnitude * RELATIVE_TIE {
+                ((values[k] * 0.5 - low[k] * 0.5) / span).clamp(0.0, 1.0)
+            } else {
+                1.0
+            }
+        });
+        let contributions: [f64; 4] = std::array::from_fn(|k| w[k] * normalised[k]);
+        Score {
+            index,
+            total: contributions.iter().sum(),
+            normalised: Factors::from_array(normalised),
+            contributions: Factors::from_array(contributions),
+        }
+    }
 }
 
 /// Scores candidates whose raw factors are "higher is better"; returns them best first
@@ -283,91 +307,42 @@ pub fn rank_venues(
             venues: venues.len(),
         });
     }
+    rank_with(
+        books.len(),
+        |i| (books[i], venues[i]),
+        side,
+        quantity,
+        weights,
+        max_slippage,
+    )
+}
+
+/// [`rank_venues`] over the `count` venues that `venue` gives (its book and inputs by
+/// position): what the router's screen calls on the venues that passed its checks, without
+/// gathering them first.
+pub(crate) fn rank_with<'b>(
+    count: usize,
+    venue: impl Fn(usize) -> (&'b Book, VenueInput),
+    side: TakerSide,
+    quantity: Quantity,
+    weights: &Weights,
+    max_slippage: Bps,
+) -> Result<Vec<Candidate>, ScoreError> {
     if quantity.mantissa == 0 {
         return Err(ScoreError::ZeroQuantity);
     }
-    let mut candidates = Vec::with_capacity(books.len());
-    let mut raw = Vec::with_capacity(books.len());
-    for (index, (book, venue)) in books.iter().zip(venues).enumerate() {
-        if !venue.latency_ms.is_finite() || venue.latency_ms < 0.0 {
-            return Err(ScoreError::BadVenue {
-                index,
-                message: format!(
-                    "latency_ms must be finite and >= 0, got {}",
-                    venue.latency_ms
-                ),
-            });
-        }
-        if !(0.0..=1.0).contains(&venue.reliability) {
-            return Err(ScoreError::BadVenue {
-                index,
-                message: format!("reliability must be in [0, 1], got {}", venue.reliability),
-            });
-        }
-        let lots =
-            quantity
-                .at_scale(book.size_decimals())
-                .ok_or(ScoreError::QuantityPrecision {
-                    index,
-                    decimals: book.size_decimals(),
-                })?;
-        let ladder = book.ladder(side.consumes());
-        let limits = WalkLimits {
-            quantity: Some(lots),
-            ..WalkLimits::default()
-        };
-        let walked = walk(ladder, side, &limits);
-        let cost = execution_cost(
-            &walked,
-            side,
-            venue.taker_fee,
-            book.price_decimals(),
-            book.size_decimals(),
-        );
-        let cap = u128::from(lots) * LIQUIDITY_RATIO_CAP;
-        // The slippage bound serves both the depth and the eligibility check.
-        let bound =
-            (walked.best_price > 0).then(|| max_slippage.bound(walked.best_price, side.consumes()));
-        let depth = bound.map_or(0, |b| ladder.size_up_to_capped(b, cap).min(cap));
-        let liquidity_ratio = depth as f64 / lots as f64;
-        let within_slippage = walked.filled > 0
-            && bound.is_some_and(|b| match side {
-                TakerSide::Buy => walked.worst_price <= b,
-                TakerSide::Sell => walked.worst_price >= b,
-            });
-        let eligible = walked.complete && within_slippage;
-        // A walk that filled nothing has no price; it is never eligible, and its factor stays
-        // the 0 it always was so the ranking of the others does not change.
-        let effective = cost.effective_price.unwrap_or(0.0);
-        let price = match side {
-            TakerSide::Buy => -effective,
-            TakerSide::Sell => effective,
-        };
-        let factors = Factors {
-            price,
-            liquidity: liquidity_ratio,
-            latency: -venue.latency_ms,
-            reliability: venue.reliability,
-        };
-        raw.push(factors);
-        candidates.push(Candidate {
-            index,
-            walk: walked,
-            cost,
-            liquidity_ratio,
-            eligible,
-            raw: factors,
-            score: Score {
-                index,
-                total: 0.0,
-                normalised: Factors::default(),
-                contributions: Factors::default(),
-            },
-        });
+    let mut candidates = Vec::with_capacity(count);
+    for index in 0..count {
+        let (book, venue) = venue(index);
+        candidates.push(evaluate(index, book, &venue, side, quantity, max_slippage)?);
     }
-    let scores = score_with_range(&raw, weights, |i| candidates[i].eligible)?;
-    for (candidate, score) in candidates.iter_mut().zip(scores) {
-        candidate.score = score;
+    let normaliser = Normaliser::over(
+        candidates.len(),
+        |i| candidates[i].raw,
+        |i| candidates[i].eligible,
+    )?;
+    for candidate in &mut candidates {
+        candidate.score = normaliser.score(candidate.index, &candidate.raw, weights);
     }
     candidates.sort_by(|a, b| {
         b.eligible
@@ -377,6 +352,91 @@ pub fn rank_venues(
             .then(a.index.cmp(&b.index))
     });
     Ok(candidates)
+}
+
+/// One venue walked for the order, priced, its depth measured and its raw factors set (its
+/// score is set by the caller, once every venue's factors are known).
+fn evaluate(
+    index: usize,
+    book: &Book,
+    venue: &VenueInput,
+    side: TakerSide,
+    quantity: Quantity,
+    max_slippage: Bps,
+) -> Result<Candidate, ScoreError> {
+    if !venue.latency_ms.is_finite() || venue.latency_ms < 0.0 {
+        return Err(ScoreError::BadVenue {
+            index,
+            message: format!(
+                "latency_ms must be finite and >= 0, got {}",
+                venue.latency_ms
+            ),
+        });
+    }
+    if !(0.0..=1.0).contains(&venue.reliability) {
+        return Err(ScoreError::BadVenue {
+            index,
+            message: format!("reliability must be in [0, 1], got {}", venue.reliability),
+        });
+    }
+    let lots = quantity
+        .at_scale(book.size_decimals())
+        .ok_or(ScoreError::QuantityPrecision {
+            index,
+            decimals: book.size_decimals(),
+        })?;
+    let ladder = book.ladder(side.consumes());
+    let limits = WalkLimits {
+        quantity: Some(lots),
+        ..WalkLimits::default()
+    };
+    let walked = walk(ladder, side, &limits);
+    let cost = execution_cost(
+        &walked,
+        side,
+        venue.taker_fee,
+        book.price_decimals(),
+        book.size_decimals(),
+    );
+    let cap = u128::from(lots) * LIQUIDITY_RATIO_CAP;
+    // The slippage bound serves both the depth and the eligibility check.
+    let bound =
+        (walked.best_price > 0).then(|| max_slippage.bound(walked.best_price, side.consumes()));
+    let depth = bound.map_or(0, |b| ladder.size_up_to_capped(b, cap).min(cap));
+    let liquidity_ratio = depth as f64 / lots as f64;
+    let within_slippage = walked.filled > 0
+        && bound.is_some_and(|b| match side {
+            TakerSide::Buy => walked.worst_price <= b,
+            TakerSide::Sell => walked.worst_price >= b,
+        });
+    let eligible = walked.complete && within_slippage;
+    // A walk that filled nothing has no price; it is never eligible, and its factor stays
+    // the 0 it always was so the ranking of the others does not change.
+    let effective = cost.effective_price.unwrap_or(0.0);
+    let price = match side {
+        TakerSide::Buy => -effective,
+        TakerSide::Sell => effective,
+    };
+    let factors = Factors {
+        price,
+        liquidity: liquidity_ratio,
+        latency: -venue.latency_ms,
+        reliability: venue.reliability,
+    };
+    Ok(Candidate {
+        index,
+        walk: walked,
+        cost,
+        liquidity_ratio,
+        eligible,
+        raw: factors,
+        score: Score {
+            index,
+            total: 0.0,
+            normalised: Factors::default(),
+            contributions: Factors::default(),
+        },
+    })
 }
 
 #[cfg(test)]

@@ -19,14 +19,19 @@ use crate::scoring::{Candidate, weights_arg};
 pub struct Screen {
     /// The core's screen: verdicts and the ranked candidates it answers questions about.
     screen: core_route::Screen,
-    /// Ranked candidates (walked venues), best first, as Python reads them.
-    candidates: Vec<Candidate>,
-    /// Position in `candidates` of each input venue, if it was walked.
-    position: Vec<Option<usize>>,
-    versions: Vec<u64>,
-    updated_at_ns: Vec<u64>,
+    /// The order's side, and each input venue's taker fee: what a candidate is read with.
+    side: TakerSide,
+    fees: Vec<sor_core::Bps>,
     /// The version of each input book that was screened (what the rest of a decision reads).
     books: Vec<Arc<Book>>,
+}
+
+impl Screen {
+    /// A core candidate as Python reads it: at its book's precision, with its fee.
+    fn python_candidate(&self, candidate: &sor_core::score::Candidate) -> Candidate {
+        let index = candidate.index;
+        Candidate::new(*candidate, self.side, &self.books[index], self.fees[index])
+    }
 }
 
 #[pymethods]
@@ -62,27 +67,31 @@ impl Screen {
     /// The walked venues (qualified or not), best composite score first.
     #[getter]
     fn candidates(&self) -> Vec<Candidate> {
-        self.candidates.clone()
+        self.screen
+            .candidates
+            .iter()
+            .map(|c| self.python_candidate(c))
+            .collect()
     }
     /// The candidate of the venue at input position `index`, if it was walked.
     fn candidate(&self, index: &Bound<'_, PyAny>) -> PyResult<Option<Candidate>> {
         let index: usize = uint("index", index)?;
         Ok(self
-            .position
-            .get(index)
-            .copied()
-            .flatten()
-            .map(|p| self.candidates[p].clone()))
+            .screen
+            .candidates
+            .iter()
+            .find(|c| c.index == index)
+            .map(|c| self.python_candidate(c)))
     }
     /// Each input book's `version` when it was screened.
     #[getter]
     fn versions(&self) -> Vec<u64> {
-        self.versions.clone()
+        self.books.iter().map(|b| b.version()).collect()
     }
     /// Each input book's `updated_at_ns` when it was screened.
     #[getter]
     fn updated_at_ns(&self) -> Vec<u64> {
-        self.updated_at_ns.clone()
+        self.books.iter().map(|b| b.updated_at_ns()).collect()
     }
     /// The input book at position `index` as it was screened: a copy that later writes to the
     /// book do not change, so the rest of a decision reads the version the screen walked.
@@ -193,8 +202,7 @@ impl ScreenRequest {
         let prepared = self.prepare(py, &books, now_ns, max_age_ns)?;
         let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
             .map_err(|e| screen_error(&e))?;
-        let screen = wrap(&prepared, screened);
-        Ok(Screen { books, ..screen })
+        Ok(wrap(screened, prepared.order.side, prepared.fees, books))
     }
 
     fn __len__(&self) -> usize {
@@ -369,34 +377,19 @@ fn prepare_parts<'a>(
     })
 }
 
-/// The Python result of one screen (its `books` are set by the caller, once `prepared`, which
-/// borrows them, is gone).
-fn wrap(prepared: &Prepared<'_>, screened: core_route::Screen) -> Screen {
-    let n = prepared.venues.len();
-    let mut position = vec![None; n];
-    for (p, candidate) in screened.candidates.iter().enumerate() {
-        position[candidate.index] = Some(p);
-    }
-    let side = prepared.order.side;
-    let candidates = screened
-        .candidates
-        .iter()
-        .map(|c| {
-            let index = c.index;
-            Candidate::new(*c, side, prepared.venues[index].book, prepared.fees[index])
-        })
-        .collect();
+/// The Python result of one screen over `books` (the snapshots `prepared` borrowed, which is
+/// gone by now) with the venues' taker `fees`.
+fn wrap(
+    screened: core_route::Screen,
+    side: TakerSide,
+    fees: Vec<sor_core::Bps>,
+    books: Vec<Arc<Book>>,
+) -> Screen {
     Screen {
         screen: screened,
-        candidates,
-        position,
-        versions: prepared.venues.iter().map(|v| v.book.version()).collect(),
-        updated_at_ns: prepared
-            .venues
-            .iter()
-            .map(|v| v.book.updated_at_ns())
-            .collect(),
-        books: Vec::new(),
+        side,
+        fees,
+        books,
     }
 }
 
@@ -484,8 +477,7 @@ pub fn screen_set<'py>(
     )?;
     let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
         .map_err(|e| screen_error(&e))?;
-    let screen = wrap(&prepared, screened);
-    Ok(Screen { books, ..screen })
+    Ok(wrap(screened, prepared.order.side, prepared.fees, books))
 }
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
@@ -564,19 +556,18 @@ pub fn screen_batch<'py>(
             .map(|p| core_route::screen(&p.venues, &p.order, &p.weights))
             .collect::<Vec<_>>()
     });
-    let screens = prepared
-        .iter()
-        .zip(screened)
+    let fees: Vec<(TakerSide, Vec<sor_core::Bps>)> = prepared
+        .into_iter()
+        .map(|p| (p.order.side, p.fees))
+        .collect();
+    screened
+        .into_iter()
+        .zip(fees)
+        .zip(books)
         .enumerate()
-        .map(|(i, (p, s))| {
-            s.map(|s| wrap(p, s))
+        .map(|(i, ((s, (side, fees)), books))| {
+            s.map(|s| wrap(s, side, fees, books))
                 .map_err(|e| invalid(format!("requests[{i}]: {e}")))
         })
-        .collect::<PyResult<Vec<_>>>()?;
-    drop(prepared);
-    Ok(screens
-        .into_iter()
-        .zip(books)
-        .map(|(screen, books)| Screen { books, ..screen })
-        .collect())
+        .collect()
 }
