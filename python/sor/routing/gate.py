@@ -4,6 +4,7 @@ latency), prepared once per router generation and health version, and the per-or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sor._core import (
     VenueSet,
@@ -16,6 +17,17 @@ from sor.routing.decision import (
     RejectReason,
 )
 from sor.routing.settings import RouterSettings
+
+
+class Plan(NamedTuple):
+    """The venues one strategy screens without preferences or exclusions: the live venues,
+    their listing positions, the gate's rejections (with their positions) and the core's set
+    of them."""
+
+    live: list[Live]
+    positions: list[int]
+    rejections: list[tuple[int, Rejection]]
+    venue_set: VenueSet
 
 
 class Prepared:
@@ -35,6 +47,7 @@ class Prepared:
         "live",
         "low_latency",
         "max_age_ns",
+        "plans",
         "positions",
         "rejections",
         "reliabilities",
@@ -73,7 +86,7 @@ class Prepared:
             for p, v in self.entries
             if v.metrics.latency_ema_ms >= low
         ]
-        self.low_latency = (
+        self.low_latency = Plan(
             [v for _, v in fast],
             [p for p, _ in fast],
             sorted(self.rejections + slow, key=by_venue_index),
@@ -84,6 +97,12 @@ class Prepared:
                 [v.metrics.success_rate for _, v in fast],
             ),
         )
+        every = Plan(self.live, self.positions, self.rejections, self.venue_set)
+        #: Each single-venue strategy's plan (``lowest_latency``'s leaves the slow out).
+        self.plans: dict[RoutingStrategy, Plan] = {
+            strategy: self.low_latency if strategy is RoutingStrategy.LOWEST_LATENCY else every
+            for strategy in RoutingStrategy
+        }
 
 
 def static_gate(

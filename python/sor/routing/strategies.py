@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sor._core import Verdict
 
 from sor.routing.context import Context, Live, Single, by_venue_index
-from sor.routing.gate import Prepared
+from sor.routing.gate import Plan, Prepared
 from sor.routing.rejections import (
     AMOUNT_VERDICTS,
     GATE_VERDICTS,
@@ -37,6 +37,13 @@ from sor.routing.rejections import (
 )
 from sor.routing.screening import Pending, begin
 from sor.routing.split import split
+
+#: The router's reason for each of the core's (``Screen.reason``).
+REASONS: dict[str, RoutingReason] = {reason.value: reason for reason in RoutingReason}
+
+#: What an order's :class:`Context` is built from: the order, the settings, the weights and
+#: the clock.
+Origin = tuple[OrderRequest, RouterSettings, Weights, int]
 
 
 def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision:
@@ -74,53 +81,51 @@ def route_order(
 
     Raises :class:`NoRouteError` when the whole order cannot be routed.
     """
-    ctx = Context(order, settings, weights, now_ns)
-    strategy = ctx.strategy
+    strategy = order.strategy or settings.default_strategy
     if (
         order.preferred_exchanges
         or order.excluded_exchanges
         or strategy is RoutingStrategy.SPLIT
         or prepared.has_balances
     ):
+        ctx = Context(order, settings, weights, now_ns)
         pending = begin(ctx, prepared)
         screen = pending.request.screen(now_ns, prepared.max_age_ns)
         return finish(pending, screen, started_ns), pending.live, screen
     # The common case, kept lean: the venues that passed the static gate (and, for
-    # lowest_latency, its threshold), no preferences or exclusions, no balances.
-    if strategy is RoutingStrategy.LOWEST_LATENCY:
-        live, positions, rejections, venue_set = prepared.low_latency
-    else:
-        live, positions, rejections = prepared.live, prepared.positions, prepared.rejections
-        venue_set = prepared.venue_set
+    # lowest_latency, its threshold), no preferences or exclusions, no balances; the core
+    # ranks them by the strategy, and the explanation's context is built when first read.
+    plan = prepared.plans[strategy]
+    slippage = order.max_slippage_bps
+    if slippage is None:
+        slippage = settings.max_slippage_bps
     screen = screen_set(
-        venue_set,
-        order.taker_side,
+        plan.venue_set,
+        order.side,  # type: ignore[arg-type]  # a str enum of "buy" and "sell": the core's sides
         order.amount,
         None,
         weights,
-        ctx.max_slippage_bps,
+        slippage,
         order.limit_price,
         settings.min_liquidity_score,
         now_ns,
         prepared.max_age_ns,
         strategy,
     )
-    singles = Singles(ctx, live, positions, rejections, screen)
-    ordered = screen.ordered
+    singles = Singles.lean((order, settings, weights, now_ns), plan, screen)
     reason = screen.reason
     if reason is None:
         raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
-    singles.ordered = ordered
     decision = RoutingDecision.explained(
         order,
         strategy,
-        RoutingReason(reason),
-        ctx.max_slippage_bps,
+        REASONS[reason],
+        slippage,
         (time.perf_counter_ns() - started_ns) / 1_000,
         now_ns,
         singles,
     )
-    return decision, live, screen
+    return decision, plan.live, screen
 
 
 class Singles:
@@ -131,7 +136,19 @@ class Singles:
     so an explanation built later says what it would have said at once.
     """
 
-    __slots__ = ("_verdicts", "ctx", "gate_rejections", "live", "ordered", "positions", "screen")
+    __slots__ = (
+        "_ctx",
+        "_origin",
+        "_verdicts",
+        "gate_rejections",
+        "live",
+        "ordered",
+        "positions",
+        "screen",
+    )
+
+    #: What the context is built from, on the fast path (see :meth:`lean`).
+    _origin: Origin
 
     def __init__(
         self,
@@ -141,7 +158,7 @@ class Singles:
         gate_rejections: list[tuple[int, Rejection]],
         screen: Screen,
     ) -> None:
-        self.ctx = ctx
+        self._ctx: Context | None = ctx
         self.live = live
         self.positions = positions
         self.gate_rejections = gate_rejections
@@ -149,6 +166,27 @@ class Singles:
         #: Positions in ``live`` of the qualified venues, in the strategy's order.
         self.ordered: list[int] = []
         self._verdicts: list[Verdict] | None = None
+
+    @classmethod
+    def lean(cls, origin: Origin, plan: Plan, screen: Screen) -> Singles:
+        """The router's fast path: ``origin`` is what the order's :class:`Context` is built
+        from when an explanation first needs it; ``plan`` the venues screened."""
+        self = cls.__new__(cls)
+        self._ctx = None
+        self._origin = origin
+        self.live, self.positions, self.gate_rejections = plan.live, plan.positions, plan.rejections
+        self.screen = screen
+        self.ordered = screen.ordered
+        self._verdicts = None
+        return self
+
+    @property
+    def ctx(self) -> Context:
+        """The order with its settings resolved."""
+        ctx = self._ctx
+        if ctx is None:
+            ctx = self._ctx = Context(*self._origin)
+        return ctx
 
     @property
     def verdicts(self) -> list[Verdict]:
@@ -315,4 +353,4 @@ def order_qualified(
     if ordered[0] != by_strategy[0]:
         return RoutingReason.PREFERRED_EXCHANGE, ordered
     assert screen.reason is not None  # set whenever a venue qualified
-    return RoutingReason(screen.reason), ordered
+    return REASONS[screen.reason], ordered
