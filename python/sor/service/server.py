@@ -26,6 +26,7 @@ from sor.errors import ConfigError, InvalidInput
 from sor.journal import Journal, open_journal
 from sor.live import LIVE_EXCHANGES, live_runtime
 from sor.runtime import Runtime
+from sor.service.access_log import AccessLog
 from sor.service.app import create_app
 from sor.service.logs import log_config
 
@@ -115,20 +116,26 @@ async def serve(
         else:
             runtime = runtime_factory(settings, journal)
         app = create_app(runtime, token=token)
+        # sor's access log (batched writes) in place of uvicorn's (a record per request).
+        access = AccessLog(app, json_lines=service.log_json) if service.access_log else None
         config = uvicorn.Config(
-            app,
+            app if access is None else access,
             host=service.host,
             port=service.port,
             log_config=log_config(service.log_json),
             lifespan="on",
-            access_log=service.access_log,
+            access_log=False,
         )
         server = _Server(config)
         if on_ready is not None:
             _notify_when_started(server, on_ready)
         if token is None:
             log.warning("no API token configured: POST /api/execute is refused (%s)", TOKEN_ENV)
-        await server.serve()
+        try:
+            await server.serve()
+        finally:
+            if access is not None:
+                access.flush()
     finally:
         journal.close()
 
