@@ -21,8 +21,8 @@ class ServiceSettings:
       (``$SOR_API_TOKEN`` when it is not set here); without one, execution over HTTP is refused.
       It is never shown: not in a repr, an error, a response or a log;
     - ``log_json``: one JSON object per log line instead of text;
-    - ``access_log``: a log line per request (method, path, status; never a header or body);
-      it costs about a tenth of the route throughput (see the README's load run);
+    - ``access_log``: a log line per request (client, method, path, status; never a header, a
+      query string or a body), written in batches at most a quarter of a second late;
     - ``exchanges``: the exchanges to trade on, comma-separated (``"binance,okx"``; each needs
       its credentials in ``$SOR_<EXCHANGE>_API_KEY`` / ``_SECRET`` / ``_PASSWORD``); empty, the
       default: the five embedded simulators. With ``sor serve --paper``, these exchanges' live
