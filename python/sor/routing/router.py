@@ -68,6 +68,7 @@ class SmartOrderRouter:
         self._prepared: dict[str, Prepared] = {}
         self._generation = 0
         self._cache = RouteCache(self._settings.cache_ttl_s, self._settings.cache_size)
+        self._cache_enabled = self._cache.enabled
         for venue in venues:
             self.add_venue(venue)
 
@@ -163,12 +164,21 @@ class SmartOrderRouter:
         routed under its constraints, and :class:`sor.InvalidInput` for an unknown symbol or
         venue name.
         """
-        prepared = self._prepared_for(order)
+        # The symbol's prepared venues, checked again only when an order names venues or the
+        # health figures changed (an unknown symbol has none: _prepared_for says why).
+        prepared = self._prepared.get(order.symbol) if type(order) is OrderRequest else None
+        if (
+            prepared is None
+            or prepared.health_version != self._health.version
+            or order.preferred_exchanges
+            or order.excluded_exchanges
+        ):
+            prepared = self._prepared_for(order)
         now_ns = self._clock_ns()
-        cache = self._cache
-        if not cache.enabled:
+        if not self._cache_enabled:
             started = time.perf_counter_ns()
             return route_order(order, prepared, self._settings, self._weights, now_ns, started)[0]
+        cache = self._cache
         hit = cache.get(cache_key(order), now_ns, prepared.health_version, self._generation)
         if hit is not None:
             return hit.served_from_cache(order)
