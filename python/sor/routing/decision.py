@@ -321,6 +321,8 @@ class RoutingDecision:
         decision_time_us: float,
         decided_at_ns: int,
         explanation: Explanation,
+        *,
+        proven_optimal: bool = True,
     ) -> RoutingDecision:
         """A decision whose parts and explanation ``explanation`` builds on first access.
 
@@ -339,7 +341,7 @@ class RoutingDecision:
         self._decision_time_us = decision_time_us
         self._decided_at_ns = decided_at_ns
         self._cached = False
-        self._proven_optimal = True
+        self._proven_optimal = proven_optimal
         self._explanation = explanation
         return self
 

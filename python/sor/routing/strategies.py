@@ -320,20 +320,56 @@ class Singles:
         if not walkable:
             raise no_single_route(ctx, walkable, gate)
         reason, parts, alternatives, proven = split(ctx, walkable, self.singles(), gate)
-        return RoutingDecision(
-            order=ctx.order,
-            strategy=ctx.strategy,
-            reason=reason,
-            parts=parts,
-            alternatives=alternatives,
-            scores=self.scores(),
-            rejections=tuple(gate),
-            max_slippage_bps=ctx.max_slippage_bps,
-            book_versions=self.book_versions(),
-            decision_time_us=(time.perf_counter_ns() - started_ns) / 1_000,
-            decided_at_ns=ctx.now_ns,
+        return RoutingDecision.explained(
+            ctx.order,
+            ctx.strategy,
+            reason,
+            ctx.max_slippage_bps,
+            (time.perf_counter_ns() - started_ns) / 1_000,
+            ctx.now_ns,
+            SplitExplanation(self, parts, alternatives, gate),
             proven_optimal=proven,
         )
+
+
+class SplitExplanation:
+    """A split decision's explanation: its parts and alternatives, found with the split (whose
+    parts route exactly the order's amount), and its screen's scores and book versions, built
+    when first read."""
+
+    __slots__ = ("_alternatives", "_gate", "_parts", "_singles")
+
+    def __init__(
+        self,
+        singles: Singles,
+        parts: tuple[RoutePart, ...],
+        alternatives: tuple[RoutePart, ...],
+        gate: list[Rejection],
+    ) -> None:
+        self._singles = singles
+        self._parts = parts
+        self._alternatives = alternatives
+        self._gate = gate
+
+    def parts(self) -> tuple[RoutePart, ...]:
+        """The split's parts."""
+        return self._parts
+
+    def alternatives(self) -> tuple[RoutePart, ...]:
+        """The venues that could take the whole order alone, cheapest first."""
+        return self._alternatives
+
+    def scores(self) -> tuple[CandidateScore, ...]:
+        """Every walked candidate's score, best first."""
+        return self._singles.scores()
+
+    def rejections(self) -> tuple[Rejection, ...]:
+        """The gate's rejections: the only ones that concern a split."""
+        return tuple(self._gate)
+
+    def book_versions(self) -> tuple[tuple[str, int], ...]:
+        """Each screened venue with its book's version then."""
+        return self._singles.book_versions()
 
 
 def order_qualified(
