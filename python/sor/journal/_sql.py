@@ -24,7 +24,20 @@ from sor.journal._rows import ATTEMPT_COLUMNS, EXECUTION_COLUMNS, attempt_record
 from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord, Settlement
 from sor.orders import OrderRequest
 
-__all__ = ["RENEW", "Cursor", "SqlJournal", "missing_settlements"]
+__all__ = ["ADDED_COLUMNS", "INDEXES", "RENEW", "Cursor", "SqlJournal", "missing_settlements"]
+
+#: The columns added to the tables since the first journals, as (table, column), all ``TEXT``
+#: and NULL in the rows written before them: attempts with no owner (any instance may take
+#: them over), executions with no client id. A backend adds those missing when it opens a
+#: journal, before it creates :data:`INDEXES`.
+ADDED_COLUMNS = (("attempts", "owner"), ("executions", "client_id"))
+
+#: The indexes of the tables (created when missing, once :data:`ADDED_COLUMNS` are there).
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS attempts_in_flight ON attempts (state) WHERE state = 'in_flight'",
+    "CREATE INDEX IF NOT EXISTS attempts_by_execution ON attempts (execution_id, sent_ns)",
+    "CREATE INDEX IF NOT EXISTS executions_by_client_id ON executions (client_id, created_ns)",
+)
 
 #: Renews (or takes) an instance's lease.
 RENEW = (
@@ -34,7 +47,8 @@ RENEW = (
 
 #: Writes a new execution (with its first attempt, or its end).
 _BEGIN = (
-    "INSERT INTO executions (execution_id, symbol, side, amount, created_ns) VALUES (?, ?, ?, ?, ?)"
+    "INSERT INTO executions (execution_id, symbol, side, amount, created_ns, client_id)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 #: Writes an attempt as in flight, owned by this instance.
@@ -165,7 +179,14 @@ class SqlJournal(ABC):
             raise JournalError(f"journal: execution {execution_id!r} is already begun")
         self._pending[execution_id] = (
             _BEGIN,
-            (execution_id, order.symbol, order.side.value, str(order.amount), created_ns),
+            (
+                execution_id,
+                order.symbol,
+                order.side.value,
+                str(order.amount),
+                created_ns,
+                order.client_id,
+            ),
         )
 
     def sent(

@@ -33,6 +33,7 @@ ATTEMPT_COLUMNS = (
     "status",
     "filled",
     "finished_ns",
+    "client_id",
     "client_order_id",
     "venue",
     "attempt_amount",
@@ -46,7 +47,7 @@ ATTEMPT_COLUMNS = (
 )
 
 #: The fields of a listing's execution and attempt behind the CSV columns, in their order.
-_EXECUTION_FIELDS = ATTEMPT_COLUMNS[:8]
+_EXECUTION_FIELDS = ATTEMPT_COLUMNS[: ATTEMPT_COLUMNS.index("client_order_id")]
 _ATTEMPT_FIELDS = (
     "client_order_id",
     "venue",

@@ -17,13 +17,13 @@ from psycopg.rows import TupleRow
 
 from sor.errors import JournalError
 from sor.journal._lease import Owned
-from sor.journal._sql import SqlJournal, missing_settlements
+from sor.journal._sql import ADDED_COLUMNS, INDEXES, SqlJournal, missing_settlements
 from sor.journal.records import IN_FLIGHT, Settlement
 
 __all__ = ["PostgresJournal", "redact"]
 
-#: The schema, as SQLite's: decimal figures as their exact decimal strings, times in ns.
-_SCHEMA = (
+#: The tables, as SQLite's: decimal figures as their exact decimal strings, times in ns.
+_TABLES = (
     """CREATE TABLE IF NOT EXISTS executions (
         execution_id TEXT PRIMARY KEY,
         symbol TEXT NOT NULL,
@@ -32,7 +32,8 @@ _SCHEMA = (
         created_ns BIGINT NOT NULL,
         status TEXT,
         filled TEXT,
-        finished_ns BIGINT
+        finished_ns BIGINT,
+        client_id TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS attempts (
         client_order_id TEXT PRIMARY KEY,
@@ -55,15 +56,18 @@ _SCHEMA = (
         instance_id TEXT PRIMARY KEY,
         lease_until_ns BIGINT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS attempts_in_flight ON attempts (state) WHERE state = 'in_flight'",
-    "CREATE INDEX IF NOT EXISTS attempts_by_execution ON attempts (execution_id, sent_ns)",
 )
 
-#: Whether the schema is complete: its tables and the attempts' owner column are there.
+#: Whether the schema is complete: its tables and every added column are there (the indexes
+#: are created in the transaction that adds the columns).
 _SCHEMA_PRESENT = (
-    "SELECT to_regclass('executions') IS NOT NULL AND to_regclass('instances') IS NOT NULL"
-    " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('attempts')"
-    " AND attname = 'owner' AND NOT attisdropped)"
+    "SELECT to_regclass('instances') IS NOT NULL AND (SELECT count(*) FROM pg_attribute"
+    " WHERE NOT attisdropped AND ("
+    + " OR ".join(
+        f"(attrelid = to_regclass('{table}') AND attname = '{column}')"
+        for table, column in ADDED_COLUMNS
+    )
+    + f")) = {len(ADDED_COLUMNS)}"
 )
 
 #: The advisory lock two instances creating the schema at once take in turn.
@@ -242,16 +246,20 @@ class PostgresJournal(SqlJournal):
 
 
 def _create_schema(conn: psycopg.Connection[TupleRow]) -> None:
-    """Creates the tables that are missing, under an advisory lock (two instances starting at
-    once would otherwise race to create the same table)."""
+    """Creates the tables, columns and indexes that are missing (a schema written before some
+    columns were added gets them), under an advisory lock (two instances starting at once
+    would otherwise race to create the same table)."""
     present = conn.execute(_SCHEMA_PRESENT).fetchone()
     if present is not None and present[0]:
         return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        for statement in _SCHEMA:
+        for statement in _TABLES:
             conn.execute(statement)
-        conn.execute("ALTER TABLE attempts ADD COLUMN IF NOT EXISTS owner TEXT")
+        for table, column in ADDED_COLUMNS:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} TEXT")
+        for statement in INDEXES:
+            conn.execute(statement)
 
 
 @functools.lru_cache(maxsize=256)

@@ -18,7 +18,8 @@ IN_FLIGHT = "in_flight"
 
 @dataclass(frozen=True)
 class ExecutionRecord:
-    """One execution: the order and, once finished, how it ended."""
+    """One execution: the order and, once finished, how it ended. ``client_id`` is the order's
+    own id, the trader's (:attr:`sor.OrderRequest.client_id`; None when it had none)."""
 
     execution_id: str
     symbol: str
@@ -28,6 +29,7 @@ class ExecutionRecord:
     status: str | None
     filled: Decimal | None
     finished_ns: int | None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from collections.abc import Iterator, Sequence
 
 from sor.errors import JournalError
 from sor.journal._lease import Owned
-from sor.journal._sql import RENEW, SqlJournal, missing_settlements
+from sor.journal._sql import ADDED_COLUMNS, INDEXES, RENEW, SqlJournal, missing_settlements
 from sor.journal.records import IN_FLIGHT, Settlement
 
 __all__ = ["SqliteJournal"]
 
-_SCHEMA = """
+#: The tables, as a new file gets them.
+_TABLES = """
 CREATE TABLE IF NOT EXISTS executions (
     execution_id TEXT PRIMARY KEY,
     symbol TEXT NOT NULL,
@@ -26,7 +27,8 @@ CREATE TABLE IF NOT EXISTS executions (
     created_ns INTEGER NOT NULL,
     status TEXT,
     filled TEXT,
-    finished_ns INTEGER
+    finished_ns INTEGER,
+    client_id TEXT
 );
 CREATE TABLE IF NOT EXISTS attempts (
     client_order_id TEXT PRIMARY KEY,
@@ -49,8 +51,6 @@ CREATE TABLE IF NOT EXISTS instances (
     instance_id TEXT PRIMARY KEY,
     lease_until_ns INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS attempts_in_flight ON attempts (state) WHERE state = 'in_flight';
-CREATE INDEX IF NOT EXISTS attempts_by_execution ON attempts (execution_id, sent_ns);
 """
 
 #: Takes an attempt in flight over from its owner (``IS``: or from no owner), provided the
@@ -76,8 +76,8 @@ class SqliteJournal(SqlJournal):
     ``instance_id`` names this instance (default: the host name), the owner of the attempts
     it writes; its lease on them lasts ``lease_s`` seconds from each renewal: when it is opened,
     with the first write after half of the lease has passed, and on :meth:`renew`. A file from
-    before owners were recorded is migrated when opened: its attempts have no owner and can be
-    taken over by any instance.
+    before owners (or client ids) were recorded is migrated when opened: its attempts have no
+    owner and can be taken over by any instance; its executions have no client id.
     """
 
     _driver_error = sqlite3.Error
@@ -98,8 +98,10 @@ class SqliteJournal(SqlJournal):
             _wal(self._db)
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(_TABLES)
             _migrate(self._db)
+            for statement in INDEXES:
+                self._db.execute(statement)
         except sqlite3.Error as error:
             if hasattr(self, "_db"):
                 self._db.close()
@@ -198,18 +200,21 @@ def _wal(db: sqlite3.Connection, timeout_s: float = 5.0) -> None:
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Adds the ``owner`` column to the attempts of a journal written before owners were
-    recorded (its attempts keep no owner: any instance may take them over)."""
+    """Adds the columns of :data:`ADDED_COLUMNS` that a journal written before them lacks."""
 
-    def has_owner() -> bool:
-        return any(row[1] == "owner" for row in db.execute("PRAGMA table_info(attempts)"))
+    def missing() -> list[tuple[str, str]]:
+        return [
+            (table, column)
+            for table, column in ADDED_COLUMNS
+            if not any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})"))
+        ]
 
-    if has_owner():
+    if not missing():
         return
     db.execute("BEGIN IMMEDIATE")  # two processes opening the file at once migrate it once
     try:
-        if not has_owner():
-            db.execute("ALTER TABLE attempts ADD COLUMN owner TEXT")
+        for table, column in missing():
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
