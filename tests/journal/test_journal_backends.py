@@ -232,3 +232,35 @@ def test_a_journal_from_before_client_ids_is_migrated_when_opened(backend: Backe
         ("old", None),
     ]
     assert [a.client_order_id for a in journal.attempts("old")] == ["c-old"]
+
+
+def test_find_names_an_execution_by_its_id_a_client_order_id_or_its_client_id(
+    backend: Backend,
+) -> None:
+    journal = backend.open()
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "2", client_id="mine"), 1)
+    journal.sent("e1", "binance", place("c1", "1"), 2)
+    journal.sent("e1", "okx", place("c2", "1"), 3)
+    journal.begin("e2", OrderRequest("BTC/USDT", "buy", "1", client_id="mine"), 4)
+    journal.finish("e2", "failed", Decimal(0), 5)
+    # An order whose client id is another execution's id or client order id: sor's ids win.
+    journal.begin("e3", OrderRequest("BTC/USDT", "buy", "1", client_id="e1"), 6)
+    journal.sent("e3", "okx", place("c3", "1"), 7)
+    journal.begin("e4", OrderRequest("BTC/USDT", "buy", "1", client_id="c3"), 8)
+    journal.finish("e4", "failed", Decimal(0), 9)
+    journal.begin("unwritten", OrderRequest("BTC/USDT", "buy", "1", client_id="later"), 10)
+    other = backend.open()
+    found = {name: other.find(name) for name in ("e1", "c2", "mine", "c3", "e4", "later", "x")}
+    assert {name: None if e is None else e.execution_id for name, e in found.items()} == {
+        "e1": "e1",
+        "c2": "e1",  # an attempt's client order id
+        "mine": "e2",  # the newest of the executions with that client id
+        "c3": "e3",
+        "e4": "e4",
+        "later": None,  # begun, not written (nothing sent, not ended)
+        "x": None,
+    }
+    e1 = found["e1"]
+    assert e1 is not None
+    assert (e1.client_id, e1.amount, e1.status) == ("mine", Decimal(2), None)
+    assert found["c2"] == e1

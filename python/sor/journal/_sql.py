@@ -66,6 +66,17 @@ _OWNED = (
     " LEFT JOIN instances ON instance_id = owner WHERE state = ? ORDER BY sent_ns"
 )
 
+#: The execution an id names: by execution id, else by an attempt's client order id, else the
+#: newest with that client id (each an indexed lookup; ``found_by`` ranks them).
+_FIND = (
+    f"SELECT {EXECUTION_COLUMNS}, 0 AS found_by FROM executions WHERE execution_id = ?"
+    f" UNION ALL SELECT {EXECUTION_COLUMNS}, 1 FROM executions"
+    " WHERE execution_id = (SELECT execution_id FROM attempts WHERE client_order_id = ?)"
+    f" UNION ALL SELECT * FROM (SELECT {EXECUTION_COLUMNS}, 2 FROM executions"
+    " WHERE client_id = ? ORDER BY created_ns DESC LIMIT 1) AS by_client_id"
+    " ORDER BY found_by LIMIT 1"
+)
+
 
 class Cursor(Protocol):
     """What the journal reads of a statement run: its rows, or how many rows it changed."""
@@ -280,6 +291,12 @@ class SqlJournal(ABC):
     def attempts(self, execution_id: str) -> list[AttemptRecord]:
         """An execution's attempts, in the order they were sent."""
         return self._attempts("WHERE execution_id = ? ORDER BY sent_ns", (execution_id,))
+
+    def find(self, order_id: str) -> ExecutionRecord | None:
+        """The execution with the execution id ``order_id``, else the one with an attempt of
+        that client order id, else the newest whose order had that client id; None if none."""
+        rows = self._read(_FIND, (order_id, order_id, order_id))
+        return execution_record(rows[0]) if rows else None
 
     def _attempts(self, where: str, values: tuple[object, ...]) -> list[AttemptRecord]:
         rows = self._read(f"SELECT {ATTEMPT_COLUMNS} FROM attempts {where}", values)

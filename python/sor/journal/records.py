@@ -140,6 +140,13 @@ class Journal(Protocol):
         """An execution's attempts, in the order they were sent."""
         ...
 
+    def find(self, order_id: str) -> ExecutionRecord | None:
+        """The execution ``order_id`` names, however old: the one with that execution id, else
+        the one with an attempt of that client order id, else the newest whose order had that
+        ``client_id`` (the trader's ids need not be unique); None when there is none. Indexed
+        lookups, never a scan."""
+        ...
+
     def close(self) -> None:
         """Closes the journal and gives up its lease: its attempts still in flight can be taken
         over at once."""
