@@ -1,11 +1,20 @@
 """`sor demo`, the README's first quickstart command: five simulated exchanges on 127.0.0.1, live
-feeds, and an explained routing decision, all offline."""
+feeds, and an explained routing decision, all offline; `sor orders` on a journal file."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import time
+from decimal import Decimal
+from pathlib import Path
+
 from typer.testing import CliRunner
 
+from sor import OrderRequest
 from sor.cli import app
+from sor.journal import SqliteJournal
 
 
 def test_demo_routes_over_five_live_simulated_exchanges() -> None:
@@ -74,3 +83,21 @@ def test_route_fails_with_a_reason_and_an_exit_code() -> None:
     bad = CliRunner().invoke(app, ["route", "BTCUSDT", "buy", "1", "--sim"])
     assert bad.exit_code == 2
     assert "BASE/QUOTE" in bad.output
+
+
+def test_orders_shows_and_exports_each_executions_client_id(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = SqliteJournal(path)
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "1", client_id="desk-7"), time.time_ns())
+    journal.finish("e1", "failed", Decimal(0), time.time_ns())
+    journal.close()
+    table = CliRunner().invoke(app, ["orders", "--journal", str(path)])
+    assert table.exit_code == 0, table.output
+    assert "client id" in table.output
+    assert "desk-7" in table.output
+    exported = CliRunner().invoke(app, ["orders", "--journal", str(path), "--format", "json"])
+    assert exported.exit_code == 0, exported.output
+    assert [e["client_id"] for e in json.loads(exported.output)["executions"]] == ["desk-7"]
+    rows = CliRunner().invoke(app, ["orders", "--journal", str(path), "--format", "csv"])
+    assert rows.exit_code == 0, rows.output
+    assert [r["client_id"] for r in csv.DictReader(io.StringIO(rows.output))] == ["desk-7"]

@@ -169,3 +169,98 @@ def test_the_journal_is_listed_and_exported_exactly_as_json_and_csv(backend: Bac
     assert rows[2]["error"] == "InvalidOrder: x, y"  # quoted, so the comma stays in its cell
     assert rows[1]["attempt_filled"] == "0.7"
     assert rows[1]["amount"] == "3"
+
+
+def test_an_orders_client_id_is_kept_listed_and_exported(backend: Backend) -> None:
+    journal = backend.open()
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "1", client_id="desk-7/42"), 1)
+    journal.sent("e1", "binance", place("c1", "1"), 2)
+    journal.finish("e1", "filled", Decimal(1), 3, [Settlement("c1", "filled", Decimal(1))])
+    journal.begin("e2", OrderRequest("BTC/USDT", "sell", "1"), 4)
+    journal.finish("e2", "failed", Decimal(0), 5)
+    assert [(e.execution_id, e.client_id) for e in backend.open().executions()] == [
+        ("e2", None),
+        ("e1", "desk-7/42"),
+    ]
+    assert [entry["client_id"] for entry in listing(journal)] == [None, "desk-7/42"]
+    text = io.StringIO()
+    export_json(journal, text)
+    assert [e["client_id"] for e in json.loads(text.getvalue())["executions"]] == [
+        None,
+        "desk-7/42",
+    ]
+    text = io.StringIO()
+    export_csv(journal, text)
+    rows = list(csv.DictReader(io.StringIO(text.getvalue())))
+    assert [(r["execution_id"], r["client_id"]) for r in rows] == [("e2", ""), ("e1", "desk-7/42")]
+
+
+#: The tables as the journal wrote them before executions had client ids (any backend reads
+#: these types).
+BEFORE_CLIENT_IDS = (
+    """CREATE TABLE executions (
+        execution_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, side TEXT NOT NULL,
+        amount TEXT NOT NULL, created_ns BIGINT NOT NULL, status TEXT, filled TEXT,
+        finished_ns BIGINT
+    )""",
+    """CREATE TABLE attempts (
+        client_order_id TEXT PRIMARY KEY,
+        execution_id TEXT NOT NULL REFERENCES executions (execution_id),
+        venue TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL, amount TEXT NOT NULL,
+        price TEXT, sent_ns BIGINT NOT NULL, state TEXT NOT NULL,
+        filled TEXT NOT NULL DEFAULT '0', cost TEXT NOT NULL DEFAULT '0',
+        fee TEXT NOT NULL DEFAULT '0', error TEXT, updated_ns BIGINT NOT NULL, owner TEXT
+    )""",
+    "CREATE TABLE instances (instance_id TEXT PRIMARY KEY, lease_until_ns BIGINT NOT NULL)",
+    "INSERT INTO executions VALUES ('old', 'BTC/USDT', 'buy', '3', 1, NULL, NULL, NULL)",
+    "INSERT INTO attempts (client_order_id, execution_id, venue, symbol, side, amount, sent_ns,"
+    " state, filled, updated_ns, owner)"
+    " VALUES ('c-old', 'old', 'binance', 'BTC/USDT', 'buy', '3', 2, 'filled', '3', 2, 'gone')",
+)
+
+
+def test_a_journal_from_before_client_ids_is_migrated_when_opened(backend: Backend) -> None:
+    for statement in BEFORE_CLIENT_IDS:
+        backend.execute(statement)
+    journal = backend.open(instance_id="new")
+    (old,) = journal.executions()
+    assert (old.execution_id, old.client_id, old.amount) == ("old", None, Decimal(3))
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "1", client_id="mine"), 10)
+    journal.sent("e1", "okx", place("c1"), 11)
+    assert [(e.execution_id, e.client_id) for e in backend.open().executions()] == [
+        ("e1", "mine"),
+        ("old", None),
+    ]
+    assert [a.client_order_id for a in journal.attempts("old")] == ["c-old"]
+
+
+def test_find_names_an_execution_by_its_id_a_client_order_id_or_its_client_id(
+    backend: Backend,
+) -> None:
+    journal = backend.open()
+    journal.begin("e1", OrderRequest("BTC/USDT", "buy", "2", client_id="mine"), 1)
+    journal.sent("e1", "binance", place("c1", "1"), 2)
+    journal.sent("e1", "okx", place("c2", "1"), 3)
+    journal.begin("e2", OrderRequest("BTC/USDT", "buy", "1", client_id="mine"), 4)
+    journal.finish("e2", "failed", Decimal(0), 5)
+    # An order whose client id is another execution's id or client order id: sor's ids win.
+    journal.begin("e3", OrderRequest("BTC/USDT", "buy", "1", client_id="e1"), 6)
+    journal.sent("e3", "okx", place("c3", "1"), 7)
+    journal.begin("e4", OrderRequest("BTC/USDT", "buy", "1", client_id="c3"), 8)
+    journal.finish("e4", "failed", Decimal(0), 9)
+    journal.begin("unwritten", OrderRequest("BTC/USDT", "buy", "1", client_id="later"), 10)
+    other = backend.open()
+    found = {name: other.find(name) for name in ("e1", "c2", "mine", "c3", "e4", "later", "x")}
+    assert {name: None if e is None else e.execution_id for name, e in found.items()} == {
+        "e1": "e1",
+        "c2": "e1",  # an attempt's client order id
+        "mine": "e2",  # the newest of the executions with that client id
+        "c3": "e3",
+        "e4": "e4",
+        "later": None,  # begun, not written (nothing sent, not ended)
+        "x": None,
+    }
+    e1 = found["e1"]
+    assert e1 is not None
+    assert (e1.client_id, e1.amount, e1.status) == ("mine", Decimal(2), None)
+    assert found["c2"] == e1

@@ -12,9 +12,11 @@ import pytest
 from service_support import TOKEN, running_service
 
 from sor import OrderRequest
-from sor.clients import Fault, SimulatedClient
+from sor.clients import Fault, PlaceOrder, SimulatedClient
 from sor.execution import ExecutionSettings
-from sor.journal import SqliteJournal
+from sor.journal import Settlement, SqliteJournal
+from sor.orders import OrderSide
+from sor.service.app import MAX_LISTED
 from sor.service.models import DecisionOut, ExecutionOut, NoRouteOut
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -252,3 +254,36 @@ async def test_status_health_and_metrics_describe_every_venue() -> None:
                        "sor_venue_health_score", "sor_feed_book_age_seconds",
                        "sor_feed_resyncs_total", "sor_journal_attempts_written_total"):  # fmt: skip
             assert family in metrics.text
+
+
+async def test_an_order_is_found_by_any_of_its_ids_however_old() -> None:
+    journal = SqliteJournal(":memory:", synchronous="NORMAL")
+    # An old execution, then more than the latest executions GET /api/orders lists.
+    journal.begin("old", OrderRequest("BTC/USDT", "buy", "1", client_id="old-desk"), 1)
+    journal.sent("old", "binance", PlaceOrder("BTC/USDT", OrderSide.BUY, Decimal(1), "c-old"), 2)
+    journal.finish("old", "failed", Decimal(0), 3, [Settlement("c-old", "rejected")])
+    for n in range(MAX_LISTED):
+        journal.begin(f"e{n}", OrderRequest("BTC/USDT", "sell", "1"), 10 + n)
+        journal.finish(f"e{n}", "failed", Decimal(0), 10 + n)
+    async with (
+        running_service(journal=journal) as service,
+        httpx.AsyncClient(base_url=service.url) as http,
+    ):
+        order = {**ORDER, "client_id": "desk-1"}
+        report = (await http.post("/api/execute", json=order, headers=AUTH)).json()
+        by_id = await http.get(f"/api/orders/{report['execution_id']}")
+        assert by_id.status_code == 200
+        assert by_id.json()["client_id"] == "desk-1"
+        cid = report["attempts"][0]["client_order_id"]
+        for name in ("desk-1", cid):
+            assert (await http.get(f"/api/orders/{name}")).json() == by_id.json()
+        listed = (await http.get("/api/orders", params={"limit": MAX_LISTED})).json()["orders"]
+        assert "old" not in {o["execution_id"] for o in listed}
+        for name in ("old", "old-desk", "c-old"):
+            found = await http.get(f"/api/orders/{name}")
+            assert found.status_code == 200, name
+            assert found.json()["execution_id"] == "old"
+            assert [a["state"] for a in found.json()["attempts"]] == ["rejected"]
+        missing = await http.get("/api/orders/no-such-order")
+        assert missing.status_code == 404
+        assert "no execution" in missing.json()["detail"]

@@ -76,7 +76,8 @@ def orders(
 
 def _table(entries: list[dict[str, object]]) -> Table:
     table = Table(title=f"Journal: the latest {len(entries)} executions")
-    for column in ("execution", "created", "symbol", "side", "amount", "status", "filled"):
+    columns = ("execution", "client id", "created", "symbol", "side", "amount", "status", "filled")
+    for column in columns:
         table.add_column(column, justify="right" if column in ("amount", "filled") else "left")
     table.add_column("orders (venue: outcome filled)")
     for entry in entries:
@@ -86,6 +87,7 @@ def _table(entries: list[dict[str, object]]) -> Table:
         assert isinstance(created, int)
         table.add_row(
             str(entry["execution_id"])[:12],
+            str(entry["client_id"] or "-"),
             time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(created / 1e9)),
             str(entry["symbol"]),
             str(entry["side"]),

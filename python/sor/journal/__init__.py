@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sor.journal.export import export_csv, export_json, listing
+from sor.journal.export import execution_entry, export_csv, export_json, listing
 from sor.journal.open import open_journal
 from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord, Journal, Settlement
 from sor.journal.sqlite import SqliteJournal
@@ -25,6 +25,7 @@ __all__ = [
     "PostgresJournal",
     "Settlement",
     "SqliteJournal",
+    "execution_entry",
     "export_csv",
     "export_json",
     "listing",

@@ -12,7 +12,9 @@ from sor.journal.records import AttemptRecord, ExecutionRecord
 __all__ = ["ATTEMPT_COLUMNS", "EXECUTION_COLUMNS", "attempt_record", "execution_record"]
 
 #: The columns :func:`execution_record` reads, in its order.
-EXECUTION_COLUMNS = "execution_id, symbol, side, amount, created_ns, status, filled, finished_ns"
+EXECUTION_COLUMNS = (
+    "execution_id, symbol, side, amount, created_ns, status, filled, finished_ns, client_id"
+)
 
 #: The columns :func:`attempt_record` reads, in its order.
 ATTEMPT_COLUMNS = (
@@ -22,9 +24,17 @@ ATTEMPT_COLUMNS = (
 
 
 def execution_record(r: Sequence[Any]) -> ExecutionRecord:
-    """The execution in a row of :data:`EXECUTION_COLUMNS`."""
+    """The execution in a row of :data:`EXECUTION_COLUMNS` (further columns are ignored)."""
     return ExecutionRecord(
-        r[0], r[1], r[2], Decimal(r[3]), r[4], r[5], None if r[6] is None else Decimal(r[6]), r[7]
+        r[0],
+        r[1],
+        r[2],
+        Decimal(r[3]),
+        r[4],
+        r[5],
+        None if r[6] is None else Decimal(r[6]),
+        r[7],
+        r[8],
     )
 
 

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from sor.journal.records import ExecutionRecord, Journal
 
-__all__ = ["ATTEMPT_COLUMNS", "Where", "export_csv", "export_json", "listing"]
+__all__ = ["ATTEMPT_COLUMNS", "Where", "execution_entry", "export_csv", "export_json", "listing"]
 
 #: Which executions to list (None: all).
 Where = Callable[[ExecutionRecord], bool] | None
@@ -33,6 +33,7 @@ ATTEMPT_COLUMNS = (
     "status",
     "filled",
     "finished_ns",
+    "client_id",
     "client_order_id",
     "venue",
     "attempt_amount",
@@ -46,7 +47,7 @@ ATTEMPT_COLUMNS = (
 )
 
 #: The fields of a listing's execution and attempt behind the CSV columns, in their order.
-_EXECUTION_FIELDS = ATTEMPT_COLUMNS[:8]
+_EXECUTION_FIELDS = ATTEMPT_COLUMNS[: ATTEMPT_COLUMNS.index("client_order_id")]
 _ATTEMPT_FIELDS = (
     "client_order_id",
     "venue",
@@ -80,13 +81,19 @@ def listing(journal: Journal, limit: int = 100, where: Where = None) -> list[dic
     for execution in executions if where is None else filter(where, executions):
         if len(result) == limit:
             break
-        entry: dict[str, object] = {k: _plain(v) for k, v in asdict(execution).items()}
-        entry["attempts"] = [
-            {k: _plain(v) for k, v in asdict(a).items() if k not in ("execution_id", "symbol")}
-            for a in journal.attempts(execution.execution_id)
-        ]
-        result.append(entry)
+        result.append(execution_entry(journal, execution))
     return result
+
+
+def execution_entry(journal: Journal, execution: ExecutionRecord) -> dict[str, object]:
+    """``execution`` as :func:`listing` lists it: its fields and its attempts in the order
+    they were sent (``"attempts"``, read from ``journal``), as plain values."""
+    entry: dict[str, object] = {k: _plain(v) for k, v in asdict(execution).items()}
+    entry["attempts"] = [
+        {k: _plain(v) for k, v in asdict(a).items() if k not in ("execution_id", "symbol")}
+        for a in journal.attempts(execution.execution_id)
+    ]
+    return entry
 
 
 def export_json(journal: Journal, out: TextIO, limit: int = 100, where: Where = None) -> int:

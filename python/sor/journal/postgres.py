@@ -3,10 +3,11 @@ semantics as :class:`sor.journal.SqliteJournal`; each write is one committed tra
 
 from __future__ import annotations
 
+import functools
 import re
 import time
-from collections.abc import Collection, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import psycopg
@@ -14,17 +15,15 @@ import psycopg.conninfo
 import psycopg.errors
 from psycopg.rows import TupleRow
 
-from sor.clients import PlaceOrder
 from sor.errors import JournalError
-from sor.journal._lease import Lease, Owned, partition
-from sor.journal._rows import ATTEMPT_COLUMNS, EXECUTION_COLUMNS, attempt_record, execution_record
-from sor.journal.records import IN_FLIGHT, AttemptRecord, ExecutionRecord, Settlement
-from sor.orders import OrderRequest
+from sor.journal._lease import Owned
+from sor.journal._sql import ADDED_COLUMNS, INDEXES, SqlJournal, missing_settlements
+from sor.journal.records import IN_FLIGHT, Settlement
 
 __all__ = ["PostgresJournal", "redact"]
 
-#: The schema, as SQLite's: decimal figures as their exact decimal strings, times in ns.
-_SCHEMA = (
+#: The tables, as SQLite's: decimal figures as their exact decimal strings, times in ns.
+_TABLES = (
     """CREATE TABLE IF NOT EXISTS executions (
         execution_id TEXT PRIMARY KEY,
         symbol TEXT NOT NULL,
@@ -33,7 +32,8 @@ _SCHEMA = (
         created_ns BIGINT NOT NULL,
         status TEXT,
         filled TEXT,
-        finished_ns BIGINT
+        finished_ns BIGINT,
+        client_id TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS attempts (
         client_order_id TEXT PRIMARY KEY,
@@ -56,31 +56,22 @@ _SCHEMA = (
         instance_id TEXT PRIMARY KEY,
         lease_until_ns BIGINT NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS attempts_in_flight ON attempts (state) WHERE state = 'in_flight'",
-    "CREATE INDEX IF NOT EXISTS attempts_by_execution ON attempts (execution_id, sent_ns)",
 )
 
-#: Whether the schema is complete: its tables and the attempts' owner column are there.
+#: Whether the schema is complete: its tables and every added column are there (the indexes
+#: are created in the transaction that adds the columns).
 _SCHEMA_PRESENT = (
-    "SELECT to_regclass('executions') IS NOT NULL AND to_regclass('instances') IS NOT NULL"
-    " AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('attempts')"
-    " AND attname = 'owner' AND NOT attisdropped)"
+    "SELECT to_regclass('instances') IS NOT NULL AND (SELECT count(*) FROM pg_attribute"
+    " WHERE NOT attisdropped AND ("
+    + " OR ".join(
+        f"(attrelid = to_regclass('{table}') AND attname = '{column}')"
+        for table, column in ADDED_COLUMNS
+    )
+    + f")) = {len(ADDED_COLUMNS)}"
 )
 
 #: The advisory lock two instances creating the schema at once take in turn.
 _SCHEMA_LOCK = 0x736F_725F_6A6E_6C  # "sor_jnl"
-
-#: Renews (or takes) an instance's lease.
-_RENEW = (
-    "INSERT INTO instances (instance_id, lease_until_ns) VALUES (%s, %s)"
-    " ON CONFLICT (instance_id) DO UPDATE SET lease_until_ns = EXCLUDED.lease_until_ns"
-)
-
-#: Every attempt in flight with its owner and the end of the owner's lease, oldest first.
-_OWNED = (
-    f"SELECT {ATTEMPT_COLUMNS}, owner, lease_until_ns FROM attempts"
-    " LEFT JOIN instances ON instance_id = owner WHERE state = %s ORDER BY sent_ns"
-)
 
 #: Writes settlements: one row per client order id (arrays of the ids and of each field).
 _SETTLE = (
@@ -92,7 +83,7 @@ _SETTLE = (
 )
 
 
-class PostgresJournal:
+class PostgresJournal(SqlJournal):
     """A :class:`sor.journal.Journal` in the PostgreSQL database at ``url``
     (``postgresql://user:password@host:port/database``; any libpq connection string works).
 
@@ -106,19 +97,15 @@ class PostgresJournal:
     commit was lost may have been written: its attempt is then in flight and looked up).
     """
 
+    _driver_error = psycopg.Error
+
     def __init__(self, url: str, *, instance_id: str | None = None, lease_s: float = 30.0) -> None:
-        self._lease = Lease(instance_id, lease_s)
-        #: This instance's name in the journal: the owner of the attempts it writes.
-        self.instance_id = self._lease.instance_id
-        self.lease_s = lease_s
+        super().__init__(instance_id, lease_s)
         self._url = url
         #: The URL as messages show it: without its password.
         self.url = redact(url)
         self._secrets = _secrets(url)
         self._conn: psycopg.Connection[TupleRow] | None = None
-        self._closed = False
-        #: Executions begun and not written yet, with the statement that writes each.
-        self._pending: dict[str, tuple[str, tuple[object, ...]]] = {}
         conn = self._connection()
         try:
             _create_schema(conn)
@@ -147,14 +134,21 @@ class PostgresJournal:
             raise self._error(error, "cannot connect") from error
         return self._conn
 
-    def _error(self, error: psycopg.Error, doing: str) -> JournalError:
+    def _run(self, sql: str, values: Sequence[object] = ()) -> psycopg.Cursor[TupleRow]:
+        return self._connection().execute(_format(sql), values)
+
+    def _transaction(self) -> AbstractContextManager[object]:
+        return self._connection().transaction()
+
+    def _error(self, error: Exception, doing: str) -> JournalError:
         """``error`` as a :class:`JournalError` that names the problem (and no password)."""
-        diag = error.diag
-        detail = f" ({diag.constraint_name}): {diag.message_detail or diag.message_primary}"
-        if isinstance(error, psycopg.errors.UniqueViolation):
-            message = f"journal: UNIQUE constraint failed{detail}"
-        elif isinstance(error, psycopg.errors.ForeignKeyViolation):
-            message = f"journal: FOREIGN KEY constraint failed{detail}"
+        if isinstance(error, psycopg.errors.UniqueViolation | psycopg.errors.ForeignKeyViolation):
+            kind = "UNIQUE" if isinstance(error, psycopg.errors.UniqueViolation) else "FOREIGN KEY"
+            diag = error.diag
+            message = (
+                f"journal: {kind} constraint failed ({diag.constraint_name}):"
+                f" {diag.message_detail or diag.message_primary}"
+            )
         else:
             text = " ".join(str(error).split()) or type(error).__name__
             message = f"journal {self.url}: {doing}: {text}"
@@ -162,123 +156,28 @@ class PostgresJournal:
             message = message.replace(secret, "***")
         return JournalError(message)
 
-    def _write(
-        self,
-        sql: str,
-        values: tuple[object, ...],
-        execution_id: str = "",
-        settled: Sequence[Settlement] = (),
-    ) -> int:
-        """Runs ``sql`` in one transaction with the pending begin of ``execution_id`` (if there
-        is one) before it and the settlements ``settled`` after it: all are written or none.
-        Returns ``sql``'s row count. The lease is renewed first in the same transaction when
-        it is due."""
-        begin = self._pending.get(execution_id)
-        renewal = self._lease.next() if self._lease.due() else None
+    def _settle_in(self, settled: Sequence[Settlement]) -> None:
+        """Writes ``settled`` with one statement (the arrays of each field, unnested)."""
+        latest = {s.client_order_id: s for s in settled}
+        rows = list(latest.values())
         conn = self._connection()
-        try:
-            if begin is None and not settled and renewal is None:
-                return conn.execute(sql, values).rowcount  # one statement: its own transaction
-            with conn.transaction():
-                if renewal is not None:
-                    conn.execute(_RENEW, (self.instance_id, renewal[0]))
-                if begin is not None:
-                    conn.execute(*begin)
-                count = conn.execute(sql, values).rowcount if sql else 0
-                if settled:
-                    _settle(conn, settled)
-        except psycopg.Error as error:
-            raise self._error(error, "cannot write") from error
-        if renewal is not None:
-            self._lease.renewed(renewal[1])
-        if begin is not None:
-            del self._pending[execution_id]
-        return count
-
-    def begin(self, execution_id: str, order: OrderRequest, created_ns: int) -> None:
-        """Records a new execution of ``order``: written with its first attempt, or its end."""
-        if execution_id in self._pending:
-            raise JournalError(f"journal: execution {execution_id!r} is already begun")
-        self._pending[execution_id] = (
-            "INSERT INTO executions (execution_id, symbol, side, amount, created_ns)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (execution_id, order.symbol, order.side.value, str(order.amount), created_ns),
-        )
-
-    def sent(
-        self,
-        execution_id: str,
-        venue: str,
-        order: PlaceOrder,
-        sent_ns: int,
-        settled: Sequence[Settlement] = (),
-    ) -> None:
-        """Writes an attempt as in flight, owned by this instance, before it is sent (a client
-        order id only once, across instances), with how earlier attempts ended."""
-        self._write(
-            "INSERT INTO attempts (client_order_id, execution_id, venue, symbol, side, amount,"
-            " price, sent_ns, state, updated_ns, owner)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        written = conn.execute(
+            _SETTLE,
             (
-                order.client_order_id,
-                execution_id,
-                venue,
-                order.symbol,
-                order.side.value,
-                str(order.amount),
-                None if order.price is None else str(order.price),
-                sent_ns,
-                IN_FLIGHT,
-                sent_ns,
-                self.instance_id,
+                time.time_ns(),
+                [s.client_order_id for s in rows],
+                [s.state for s in rows],
+                [str(s.filled) for s in rows],
+                [str(s.cost) for s in rows],
+                [str(s.fee) for s in rows],
+                [s.error for s in rows],
             ),
-            execution_id,
-            settled,
-        )
+        ).fetchall()
+        known = {row[0] for row in written}
+        if len(known) != len(latest):
+            raise missing_settlements(latest, known)
 
-    def settle(self, settled: Sequence[Settlement]) -> None:
-        """Writes how attempts ended, all or none."""
-        if settled:
-            self._write("", (), settled=settled)
-
-    def finish(
-        self,
-        execution_id: str,
-        status: str,
-        filled: Decimal,
-        finished_ns: int,
-        settled: Sequence[Settlement] = (),
-    ) -> None:
-        """Writes how the execution ended, with how its last attempts ended."""
-        self._write(
-            "UPDATE executions SET status = %s, filled = %s, finished_ns = %s"
-            " WHERE execution_id = %s",
-            (status, str(filled), finished_ns, execution_id),
-            execution_id,
-            settled,
-        )
-
-    def in_flight(self) -> list[AttemptRecord]:
-        """Attempts sent and not settled, oldest first, whichever instance owns them."""
-        return self._attempts("WHERE state = %s ORDER BY sent_ns", (IN_FLIGHT,))
-
-    def claim_in_flight(self, exclude: Collection[str] = ()) -> list[AttemptRecord]:
-        """The attempts in flight this instance may look up now, oldest first: its own but those
-        in ``exclude``, and those of instances whose lease has expired (or of no instance),
-        which it takes over in one transaction. Only reads when there is nothing to take over
-        and the lease is not due for renewal."""
-        conn = self._connection()
-        try:
-            own, takeable = partition(_owned(conn), self.instance_id, exclude, time.time_ns())
-            if not takeable and not self._lease.due():
-                return own
-            self._take(conn, takeable)
-            own, _ = partition(_owned(conn), self.instance_id, exclude, time.time_ns())
-            return own
-        except psycopg.Error as error:
-            raise self._error(error, "cannot claim attempts in flight") from error
-
-    def _take(self, conn: psycopg.Connection[TupleRow], takeable: Sequence[Owned]) -> None:
+    def _take(self, takeable: Sequence[Owned]) -> None:
         """Renews the lease (when due) and takes ``takeable`` over in one transaction.
 
         The leases of the owners taken from (and this instance's own, when it is renewed) are
@@ -289,6 +188,7 @@ class PostgresJournal:
         renewal = self._lease.next() if self._lease.due() else None
         owners = {row.owner for row in takeable if row.owner is not None}
         ids = sorted(owners | ({self.instance_id} if renewal is not None else set()))
+        conn = self._connection()
         with conn.transaction():
             # An owner without a lease gets an expired one, so that there is a row to lock.
             conn.execute(
@@ -325,45 +225,6 @@ class PostgresJournal:
         if renewal is not None:
             self._lease.renewed(renewal[1])
 
-    def renew(self) -> None:
-        """Renews this instance's lease for ``lease_s`` seconds from now."""
-        until, taken_at = self._lease.next()
-        try:
-            self._connection().execute(_RENEW, (self.instance_id, until))
-        except psycopg.Error as error:
-            raise self._error(error, "cannot renew the lease") from error
-        self._lease.renewed(taken_at)
-
-    def executions(self, limit: int = 100) -> list[ExecutionRecord]:
-        """The latest executions, newest first."""
-        try:
-            rows = (
-                self._connection()
-                .execute(
-                    f"SELECT {EXECUTION_COLUMNS} FROM executions ORDER BY created_ns DESC LIMIT %s",
-                    (limit,),
-                )
-                .fetchall()
-            )
-        except psycopg.Error as error:
-            raise self._error(error, "cannot read") from error
-        return [execution_record(r) for r in rows]
-
-    def attempts(self, execution_id: str) -> list[AttemptRecord]:
-        """An execution's attempts, in the order they were sent."""
-        return self._attempts("WHERE execution_id = %s ORDER BY sent_ns", (execution_id,))
-
-    def _attempts(self, where: str, values: tuple[object, ...]) -> list[AttemptRecord]:
-        try:
-            rows = (
-                self._connection()
-                .execute(f"SELECT {ATTEMPT_COLUMNS} FROM attempts {where}", values)
-                .fetchall()
-            )
-        except psycopg.Error as error:
-            raise self._error(error, "cannot read") from error
-        return [attempt_record(r) for r in rows]
-
     def close(self) -> None:
         """Gives up the lease (this instance's attempts in flight can be taken over at once)
         and closes the connection."""
@@ -385,46 +246,26 @@ class PostgresJournal:
 
 
 def _create_schema(conn: psycopg.Connection[TupleRow]) -> None:
-    """Creates the tables that are missing, under an advisory lock (two instances starting at
-    once would otherwise race to create the same table)."""
+    """Creates the tables, columns and indexes that are missing (a schema written before some
+    columns were added gets them), under an advisory lock (two instances starting at once
+    would otherwise race to create the same table)."""
     present = conn.execute(_SCHEMA_PRESENT).fetchone()
     if present is not None and present[0]:
         return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        for statement in _SCHEMA:
+        for statement in _TABLES:
             conn.execute(statement)
-        conn.execute("ALTER TABLE attempts ADD COLUMN IF NOT EXISTS owner TEXT")
+        for table, column in ADDED_COLUMNS:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} TEXT")
+        for statement in INDEXES:
+            conn.execute(statement)
 
 
-def _owned(conn: psycopg.Connection[TupleRow]) -> list[Owned]:
-    """Every attempt in flight with its owner and the end of the owner's lease, oldest first."""
-    rows = conn.execute(_OWNED, (IN_FLIGHT,)).fetchall()
-    return [Owned(attempt_record(r), r[13], r[14]) for r in rows]
-
-
-def _settle(conn: psycopg.Connection[TupleRow], settled: Sequence[Settlement]) -> None:
-    """Writes ``settled`` in the open transaction (the last settlement of a client order id
-    wins); raises :class:`JournalError` when one names an attempt never sent (the caller's
-    transaction rolls back)."""
-    latest = {s.client_order_id: s for s in settled}
-    rows = list(latest.values())
-    written = conn.execute(
-        _SETTLE,
-        (
-            time.time_ns(),
-            [s.client_order_id for s in rows],
-            [s.state for s in rows],
-            [str(s.filled) for s in rows],
-            [str(s.cost) for s in rows],
-            [str(s.fee) for s in rows],
-            [s.error for s in rows],
-        ),
-    ).fetchall()
-    known = {row[0] for row in written}
-    if len(known) != len(latest):
-        missing = ", ".join(repr(cid) for cid in latest if cid not in known)
-        raise JournalError(f"journal: no attempt {missing} to settle")
+@functools.lru_cache(maxsize=256)
+def _format(sql: str) -> str:
+    """``sql`` with psycopg's placeholders (``%s``) for the shared statements' qmarks."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 def redact(url: str) -> str:

@@ -18,7 +18,8 @@ IN_FLIGHT = "in_flight"
 
 @dataclass(frozen=True)
 class ExecutionRecord:
-    """One execution: the order and, once finished, how it ended."""
+    """One execution: the order and, once finished, how it ended. ``client_id`` is the order's
+    own id, the trader's (:attr:`sor.OrderRequest.client_id`; None when it had none)."""
 
     execution_id: str
     symbol: str
@@ -28,6 +29,7 @@ class ExecutionRecord:
     status: str | None
     filled: Decimal | None
     finished_ns: int | None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,13 @@ class Journal(Protocol):
 
     def attempts(self, execution_id: str) -> list[AttemptRecord]:
         """An execution's attempts, in the order they were sent."""
+        ...
+
+    def find(self, order_id: str) -> ExecutionRecord | None:
+        """The execution ``order_id`` names, however old: the one with that execution id, else
+        the one with an attempt of that client order id, else the newest whose order had that
+        ``client_id`` (the trader's ids need not be unique); None when there is none. Indexed
+        lookups, never a scan."""
         ...
 
     def close(self) -> None:

@@ -8,7 +8,8 @@ and stops it when it stops (its lifespan). Endpoints:
 - ``POST /api/execute``: route and execute with failover (``Authorization: Bearer <token>``);
 - ``GET /api/exchanges/status``: each venue's health figures, breaker and feed;
 - ``GET /api/routing/stats``: decisions by strategy, venue and reason, latencies, failovers;
-- ``GET /api/orders`` and ``GET /api/orders/{order_id}``: the journal;
+- ``GET /api/orders`` (the latest executions) and ``GET /api/orders/{order_id}`` (any one the
+  journal ever kept, by its execution id, a client order id or its order's client id);
 - ``GET /health`` (503 while nothing can be routed) and ``GET /metrics`` (Prometheus).
 
 Bad input is a 422 whose ``detail`` names each field and its problem (sor's own checks
@@ -29,7 +30,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from sor.errors import InvalidInput, JournalError, NoRouteError, SorError
-from sor.journal import listing
+from sor.journal import Journal, execution_entry, listing
 from sor.orders import OrderRequest
 from sor.runtime import Runtime
 from sor.service.auth import TokenCheck
@@ -48,7 +49,7 @@ from sor.service.status import service_health, venue_statuses
 
 __all__ = ["ServiceState", "create_app"]
 
-#: The most executions ``GET /api/orders`` lists, and searches for ``/api/orders/{order_id}``.
+#: The most executions ``GET /api/orders`` lists (and looks through for its filters).
 MAX_LISTED = 1_000
 
 
@@ -220,19 +221,17 @@ def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
 
     @api.get(
         "/api/orders/{order_id}",
-        responses={404: {"description": "no such order"}, **_STARTING},
+        responses={404: {"description": "no such execution, or no journal"}, **_STARTING},
     )
     async def order(order_id: str) -> dict[str, object]:
-        """One execution, by its execution id or any of its client order ids."""
+        """One execution with its attempts, however old: the one with that execution id, else
+        the one that sent an order with that client order id, else the newest whose order had
+        that ``client_id`` (the trader's own id). 404 when the journal has none."""
         journal = _journal(state)
-        for entry in listing(journal, MAX_LISTED):
-            attempts = entry["attempts"]
-            assert isinstance(attempts, list)
-            if entry["execution_id"] == order_id or any(
-                a["client_order_id"] == order_id for a in attempts
-            ):
-                return entry
-        raise HTTPException(404, "no execution with that id in the journal")
+        found = journal.find(order_id)
+        if found is None:
+            raise HTTPException(404, "no execution with that id in the journal")
+        return execution_entry(journal, found)
 
     @api.get("/health", responses={503: {"description": "nothing can be routed now"}})
     async def health() -> JSONResponse:
@@ -264,7 +263,8 @@ def _json(body: dict[str, object]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _journal(state: ServiceState) -> Any:
+def _journal(state: ServiceState) -> Journal:
+    """The service's journal, or a 404 when it keeps none (a 503 while it is starting)."""
     journal = state.require_started().journal
     if journal is None:
         raise HTTPException(404, "this service keeps no journal")
