@@ -195,9 +195,9 @@ def test_an_orders_client_id_is_kept_listed_and_exported(backend: Backend) -> No
     assert [(r["execution_id"], r["client_id"]) for r in rows] == [("e2", ""), ("e1", "desk-7/42")]
 
 
-#: The tables as the journal wrote them before executions had client ids (any backend reads
-#: these types).
-BEFORE_CLIENT_IDS = (
+#: The tables as the journal wrote them before executions had client ids and owners (any
+#: backend reads these types).
+BEFORE_EXECUTION_OWNERS = (
     """CREATE TABLE executions (
         execution_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, side TEXT NOT NULL,
         amount TEXT NOT NULL, created_ns BIGINT NOT NULL, status TEXT, filled TEXT,
@@ -219,8 +219,10 @@ BEFORE_CLIENT_IDS = (
 )
 
 
-def test_a_journal_from_before_client_ids_is_migrated_when_opened(backend: Backend) -> None:
-    for statement in BEFORE_CLIENT_IDS:
+def test_a_journal_from_before_client_ids_and_execution_owners_is_migrated_when_opened(
+    backend: Backend,
+) -> None:
+    for statement in BEFORE_EXECUTION_OWNERS:
         backend.execute(statement)
     journal = backend.open(instance_id="new")
     (old,) = journal.executions()
@@ -232,6 +234,9 @@ def test_a_journal_from_before_client_ids_is_migrated_when_opened(backend: Backe
         ("old", None),
     ]
     assert [a.client_order_id for a in journal.attempts("old")] == ["c-old"]
+    # The old execution has no owner: any instance may finish it; the new one is "new"'s.
+    assert [e.execution_id for e in backend.open(instance_id="other").claim_unfinished()] == ["old"]
+    assert backend.query("SELECT owner FROM executions WHERE execution_id = 'e1'") == [("new",)]
 
 
 def test_find_names_an_execution_by_its_id_a_client_order_id_or_its_client_id(

@@ -4,13 +4,11 @@ never two instances the same attempt; a client order id is written once across t
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from journal_support import Backend, place
+from journal_support import Backend, lockstep, place, send
 
 from sor import OrderRequest
 from sor.errors import JournalError
@@ -18,13 +16,6 @@ from sor.journal import IN_FLIGHT, Journal, Settlement
 
 #: A lease short enough to wait out in a test, in seconds.
 SHORT = 0.2
-
-
-def send(journal: Journal, execution_id: str, *cids: str, at: int = 1) -> None:
-    """Writes an execution with attempts ``cids`` in flight."""
-    journal.begin(execution_id, OrderRequest("BTC/USDT", "buy", "10"), at)
-    for i, cid in enumerate(cids):
-        journal.sent(execution_id, "binance", place(cid), at + 1 + i)
 
 
 def cids(records: list[object]) -> list[str]:
@@ -134,47 +125,6 @@ def test_claiming_writes_nothing_when_there_is_nothing_to_take_over(backend: Bac
     assert after == before
     if changes is not None:
         assert getattr(a, "_db").total_changes == changes  # noqa: B009
-
-
-def lockstep(
-    backend: Backend,
-    job: Callable[[Journal, int], object],
-    rounds: int,
-    before: Callable[[int], None] = lambda n: None,
-    lease_s: float = 30.0,
-) -> tuple[list[object], list[object]]:
-    """Runs ``job(journal, n)`` for each round ``n`` on two instances ``x`` and ``y`` at once
-    (each on a thread and a connection of its own), after ``before(n)``; returns what each
-    instance's job returned (or raised) in every round."""
-    start, done = threading.Barrier(3), threading.Barrier(3)
-    results: dict[str, list[object]] = {"x": [], "y": []}
-
-    def run(instance_id: str) -> None:
-        # Opened on the thread that uses it (a SQLite connection stays on its thread).
-        journal = backend.open(instance_id=instance_id, lease_s=lease_s)
-        try:
-            for n in range(rounds):
-                start.wait(60)
-                try:
-                    results[instance_id].append(job(journal, n))
-                except Exception as error:
-                    results[instance_id].append(error)
-                done.wait(60)
-        finally:
-            journal.close()
-
-    threads = [threading.Thread(target=run, args=(name,)) for name in results]
-    for thread in threads:
-        thread.start()
-    try:
-        for n in range(rounds):
-            before(n)
-            start.wait(60)
-            done.wait(60)
-    finally:
-        for thread in threads:
-            thread.join(60)
-    return results["x"], results["y"]
 
 
 def test_two_instances_racing_to_take_over_never_both_get_an_attempt(backend: Backend) -> None:

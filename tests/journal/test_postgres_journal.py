@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import socket
 import threading
+import uuid
 from decimal import Decimal
 
 import psycopg
 import pytest
 from journal_support import place
 
+from postgres_server import with_schema
 from sor import OrderRequest
 from sor.errors import JournalError
 from sor.journal import PostgresJournal, Settlement
@@ -133,3 +135,49 @@ def test_a_journal_reopened_on_an_existing_schema_adds_nothing(postgres_url: str
         ).fetchall()
     assert tables == [("attempts",), ("executions",), ("instances",)]
     PostgresJournal(postgres_url, instance_id="again").close()
+
+
+def start_and_write(url: str, number: int, barrier: threading.Barrier) -> None:
+    """Opens a journal on ``url`` when ``barrier`` lets it go, then writes five executions."""
+    barrier.wait(60)
+    journal = PostgresJournal(url, instance_id=f"i{number}")
+    for i in range(5):
+        execution, cid = f"e{number}-{i}", f"c{number}-{i}"
+        journal.begin(execution, OrderRequest("BTC/USDT", "buy", "1"), i)
+        journal.sent(execution, "binance", place(cid, "1"), i)
+        journal.finish(execution, "filled", Decimal(1), i, [Settlement(cid, "filled", Decimal(1))])
+    journal.close()
+
+
+def start_together(url: str, starting: int) -> list[BaseException]:
+    """Runs :func:`start_and_write` on ``starting`` threads released at once; their errors."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(starting)
+
+    def run(number: int) -> None:
+        try:
+            start_and_write(url, number, barrier)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(starting)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return errors
+
+
+def test_instances_starting_while_the_first_ones_write_never_deadlock(postgres_server: str) -> None:
+    """An instance that found no tables waits for the one creating them, then creates nothing
+    (no table lock of its own that the writes of the instances already started wait on)."""
+    rounds, starting = 8, 4
+    for n in range(rounds):
+        schema = f"sor_test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f"CREATE SCHEMA {schema}")
+        url = with_schema(postgres_server, schema)
+        errors = start_together(url, starting)
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        assert errors == [], (n, errors)

@@ -28,15 +28,18 @@ __all__ = ["ADDED_COLUMNS", "INDEXES", "RENEW", "Cursor", "SqlJournal", "missing
 
 #: The columns added to the tables since the first journals, as (table, column), all ``TEXT``
 #: and NULL in the rows written before them: attempts with no owner (any instance may take
-#: them over), executions with no client id. A backend adds those missing when it opens a
-#: journal, before it creates :data:`INDEXES`.
-ADDED_COLUMNS = (("attempts", "owner"), ("executions", "client_id"))
+#: them over), executions with no client id, and with no owner (any instance may finish
+#: them). A backend adds those missing when it opens a journal, before it creates
+#: :data:`INDEXES`.
+ADDED_COLUMNS = (("attempts", "owner"), ("executions", "client_id"), ("executions", "owner"))
 
 #: The indexes of the tables (created when missing, once :data:`ADDED_COLUMNS` are there).
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS attempts_in_flight ON attempts (state) WHERE state = 'in_flight'",
     "CREATE INDEX IF NOT EXISTS attempts_by_execution ON attempts (execution_id, sent_ns)",
     "CREATE INDEX IF NOT EXISTS executions_by_client_id ON executions (client_id, created_ns)",
+    "CREATE INDEX IF NOT EXISTS executions_unfinished ON executions (created_ns)"
+    " WHERE status IS NULL",
 )
 
 #: Renews (or takes) an instance's lease.
@@ -47,8 +50,8 @@ RENEW = (
 
 #: Writes a new execution (with its first attempt, or its end).
 _BEGIN = (
-    "INSERT INTO executions (execution_id, symbol, side, amount, created_ns, client_id)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO executions (execution_id, symbol, side, amount, created_ns, client_id, owner)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 #: Writes an attempt as in flight, owned by this instance.
@@ -59,6 +62,26 @@ _SENT = (
 
 #: Writes how an execution ended.
 _FINISH = "UPDATE executions SET status = ?, filled = ?, finished_ns = ? WHERE execution_id = ?"
+
+#: No attempt of the execution of the row at hand is in flight (the state is the parameter).
+_NONE_IN_FLIGHT = (
+    "NOT EXISTS (SELECT 1 FROM attempts"
+    " WHERE attempts.execution_id = executions.execution_id AND state = ?)"
+)
+
+#: The unfinished executions with no attempt in flight that an instance may finish, oldest
+#: first: those of no owner, its own, and those whose owner holds no lease running at the
+#: given time (parameters: the in-flight state, the instance, the time).
+_UNFINISHED = (
+    f"SELECT {EXECUTION_COLUMNS} FROM executions WHERE status IS NULL AND {_NONE_IN_FLIGHT}"
+    " AND (owner IS NULL OR owner = ? OR NOT EXISTS (SELECT 1 FROM instances"
+    " WHERE instance_id = executions.owner AND lease_until_ns >= ?))"
+    " ORDER BY created_ns"
+)
+
+#: Writes how an execution ended, provided it is still unfinished and none of its attempts
+#: is in flight (one statement: of two instances writing it at once, one does).
+_FINISH_UNFINISHED = f"{_FINISH} AND status IS NULL AND {_NONE_IN_FLIGHT}"
 
 #: Every attempt in flight with its owner and the end of the owner's lease, oldest first.
 _OWNED = (
@@ -106,7 +129,7 @@ class SqlJournal(ABC):
 
     def __init__(self, instance_id: str | None, lease_s: float) -> None:
         self._lease = Lease(instance_id, lease_s)
-        #: This instance's name in the journal: the owner of the attempts it writes.
+        #: This instance's name in the journal: the owner of the executions and attempts it writes.
         self.instance_id = self._lease.instance_id
         #: How long this instance's lease on its attempts lasts without renewal, in seconds.
         self.lease_s = lease_s
@@ -197,6 +220,7 @@ class SqlJournal(ABC):
                 str(order.amount),
                 created_ns,
                 order.client_id,
+                self.instance_id,
             ),
         )
 
@@ -291,6 +315,22 @@ class SqlJournal(ABC):
     def attempts(self, execution_id: str) -> list[AttemptRecord]:
         """An execution's attempts, in the order they were sent."""
         return self._attempts("WHERE execution_id = ? ORDER BY sent_ns", (execution_id,))
+
+    def claim_unfinished(self, exclude: Collection[str] = ()) -> list[ExecutionRecord]:
+        """The executions this instance may finish now, oldest first: unfinished, none of
+        their attempts in flight, and its own (but the execution ids in ``exclude``, running
+        now), of no owner, or of an owner that holds no running lease. Only reads."""
+        rows = self._read(_UNFINISHED, (IN_FLIGHT, self.instance_id, time.time_ns()))
+        found = [execution_record(r) for r in rows]
+        return [e for e in found if e.execution_id not in exclude]
+
+    def finish_claimed(
+        self, execution_id: str, status: str, filled: Decimal, finished_ns: int
+    ) -> bool:
+        """Writes how an execution :meth:`claim_unfinished` returned ended, unless it has been
+        finished, or has an attempt in flight, since; whether it wrote."""
+        values = (status, str(filled), finished_ns, execution_id, IN_FLIGHT)
+        return self._write(_FINISH_UNFINISHED, values) == 1
 
     def find(self, order_id: str) -> ExecutionRecord | None:
         """The execution with the execution id ``order_id``, else the one with an attempt of

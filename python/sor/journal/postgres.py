@@ -33,7 +33,8 @@ _TABLES = (
         status TEXT,
         filled TEXT,
         finished_ns BIGINT,
-        client_id TEXT
+        client_id TEXT,
+        owner TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS attempts (
         client_order_id TEXT PRIMARY KEY,
@@ -88,9 +89,10 @@ class PostgresJournal(SqlJournal):
     (``postgresql://user:password@host:port/database``; any libpq connection string works).
 
     The tables are created when missing (two instances starting at once create them once).
-    ``instance_id`` names this instance (default: the host name), the owner of the attempts
-    it writes; its lease on them lasts ``lease_s`` seconds from each renewal: when it is opened,
-    with the first write after half of the lease has passed, and on :meth:`renew`.
+    ``instance_id`` names this instance (default: the host name), the owner of the executions
+    and attempts it writes; its lease on them lasts ``lease_s`` seconds from each renewal:
+    when it is opened, with the first write after half of the lease has passed, and on
+    :meth:`renew`.
 
     Errors are :class:`sor.JournalError`; their messages never hold the URL's password. A lost
     connection fails the call it happens in and is opened again by the next one (a write whose
@@ -248,12 +250,22 @@ class PostgresJournal(SqlJournal):
 def _create_schema(conn: psycopg.Connection[TupleRow]) -> None:
     """Creates the tables, columns and indexes that are missing (a schema written before some
     columns were added gets them), under an advisory lock (two instances starting at once
-    would otherwise race to create the same table)."""
-    present = conn.execute(_SCHEMA_PRESENT).fetchone()
-    if present is not None and present[0]:
+    would otherwise race to create the same table).
+
+    The schema is looked at again once the lock is held: an instance that waited for another
+    to create it then creates nothing. Its ``ALTER TABLE`` statements would lock the tables
+    the other already writes, each waiting for the other: a deadlock."""
+
+    def present() -> bool:
+        row = conn.execute(_SCHEMA_PRESENT).fetchone()
+        return row is not None and bool(row[0])
+
+    if present():
         return
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        if present():
+            return
         for statement in _TABLES:
             conn.execute(statement)
         for table, column in ADDED_COLUMNS:

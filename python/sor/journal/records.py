@@ -72,13 +72,16 @@ class Journal(Protocol):
     settlement may be written late (with the next attempt of its execution, or its end): until
     then it is in flight, and a restart looks it up at its venue, which is always safe.
 
-    Several instances may share one journal: each attempt is owned by the instance that wrote
-    it (``instance_id``), which holds a lease on its attempts, renewed with its writes (and by
-    :meth:`renew`). An attempt in flight is looked up only by its owner, or, once the owner's
-    lease has expired, by the instance that takes it over (:meth:`claim_in_flight`).
+    Several instances may share one journal: each execution and attempt is owned by the
+    instance that wrote it (``instance_id``), which holds a lease on them, renewed with its
+    writes (and by :meth:`renew`). An attempt in flight is looked up only by its owner, or,
+    once the owner's lease has expired, by the instance that takes it over
+    (:meth:`claim_in_flight`); an execution left unfinished (its instance died while it ran)
+    is finished, once none of its attempts is in flight, by its owner after a restart or by
+    any instance once the owner's lease has expired (:meth:`claim_unfinished`).
     """
 
-    #: This instance's name in the journal: the owner of the attempts it writes.
+    #: This instance's name in the journal: the owner of the executions and attempts it writes.
     instance_id: str
     #: How long this instance's lease on its attempts lasts without renewal, in seconds.
     lease_s: float
@@ -126,6 +129,24 @@ class Journal(Protocol):
         the client order ids in ``exclude``, being sent right now) and those of instances whose
         lease has expired, which it takes over (atomically: two instances never both get one).
         Writes nothing when there is nothing to take over (nor a lease due to be renewed)."""
+        ...
+
+    def claim_unfinished(self, exclude: Collection[str] = ()) -> list[ExecutionRecord]:
+        """The executions left unfinished that this instance may finish now, oldest first:
+        those with no status and none of whose attempts is in flight (an attempt still unknown
+        holds its execution), that are its own (but the execution ids in ``exclude``, running
+        now), of no owner (written before owners were recorded), or of an instance that holds
+        no running lease (a live instance's executions are never finished by another). Only
+        reads: two instances may both get one, and :meth:`finish_claimed` writes it once."""
+        ...
+
+    def finish_claimed(
+        self, execution_id: str, status: str, filled: Decimal, finished_ns: int
+    ) -> bool:
+        """Writes how an execution :meth:`claim_unfinished` returned ended, in one statement
+        that writes only while it has no status and none of its attempts is in flight (its
+        attempts, once settled, never change: two instances finishing it at once compute the
+        same end, and one of them writes it). Whether this call wrote it."""
         ...
 
     def renew(self) -> None:

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS executions (
     status TEXT,
     filled TEXT,
     finished_ns INTEGER,
-    client_id TEXT
+    client_id TEXT,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS attempts (
     client_order_id TEXT PRIMARY KEY,
@@ -73,11 +74,13 @@ class SqliteJournal(SqlJournal):
     single-venue order costs two durable writes (its attempt before it is sent; its outcome and
     end after), and a new execution is not listed by :meth:`executions` until the first.
 
-    ``instance_id`` names this instance (default: the host name), the owner of the attempts
-    it writes; its lease on them lasts ``lease_s`` seconds from each renewal: when it is opened,
-    with the first write after half of the lease has passed, and on :meth:`renew`. A file from
+    ``instance_id`` names this instance (default: the host name), the owner of the executions
+    and attempts it writes; its lease on them lasts ``lease_s`` seconds from each renewal:
+    when it is opened, with the first write after half of the lease has passed, and on
+    :meth:`renew`. A file from
     before owners (or client ids) were recorded is migrated when opened: its attempts have no
-    owner and can be taken over by any instance; its executions have no client id.
+    owner and can be taken over by any instance; its executions have no client id, nor an
+    owner, and can be finished by any instance.
     """
 
     _driver_error = sqlite3.Error
