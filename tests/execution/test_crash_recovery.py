@@ -1,5 +1,6 @@
 """SIGKILL the executing process at random points; the journal settles what it left in flight,
-with no double fill and no order sent without its record."""
+with no double fill and no order sent without its record, and every execution it left
+unfinished gets its end."""
 
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ async def test_killed_mid_execution_the_journal_settles_everything_without_a_dou
                 await run_and_kill(server.url, journal_path, round_, rng.uniform(0.3, 1.2))
             journal = SqliteJournal(journal_path)
             left = journal.in_flight()
+            unfinished = [e for e in journal.executions(limit=10_000) if e.status is None]
             client = CcxtClient.create(
                 "binance", config={**server.ccxt_config(), "timeout_on_exit": 0}, env={}
             )
@@ -93,4 +95,16 @@ async def test_killed_mid_execution_the_journal_settles_everything_without_a_dou
     assert set(placed) <= set(recorded)
     for cid, order in placed.items():
         assert recorded[cid].filled == Decimal(order["executedQty"])
-    print(f"{len(left)} attempts left in flight by the kills, all settled")
+    # Every execution has its end (the one each kill interrupted too), as its attempts filled.
+    for execution in executions:
+        assert execution.status is not None, execution
+        if execution.status == "held":  # ended unknown; its attempts were settled later
+            continue
+        filled = sum((a.filled for a in journal.attempts(execution.execution_id)), Decimal(0))
+        assert execution.filled == filled
+        expected = "filled" if filled == execution.amount else "partial" if filled else "failed"
+        assert execution.status == expected
+    print(
+        f"{len(left)} attempts left in flight by the kills, all settled;"
+        f" {len(unfinished)} executions left unfinished, all ended"
+    )

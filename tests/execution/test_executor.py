@@ -454,3 +454,78 @@ async def test_a_thousand_concurrent_executions_with_faults_never_overfill() -> 
         assert records[cid].filled == order.filled
     assert sum(r.filled for r in reports) == sum(o.filled for o in placed.values())
     assert journal.in_flight() == []
+
+
+async def test_after_a_crash_recover_gives_each_execution_left_unfinished_its_end() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    journal = SqliteJournal(":memory:")
+
+    def crashed(execution_id: str, amount: str, *sends: tuple[str, str, bool]) -> None:
+        """A previous run's execution: each (venue, client order id, reached the venue) sent
+        as an order of 1, and nothing settled (the run died)."""
+        journal.begin(execution_id, buy(amount), 1)
+        for venue, cid, _ in sends:
+            journal.sent(execution_id, venue, PlaceOrder(SYMBOL, OrderSide.BUY, Decimal(1), cid), 2)
+
+    crashed("full", "2", ("a", "full-1", True), ("a", "full-2", True))
+    crashed("part", "2", ("a", "part-1", True), ("a", "part-2", False))
+    crashed("none", "1", ("a", "none-1", False))
+    crashed("held", "1", ("b", "held-1", False))
+    for cid in ("full-1", "full-2", "part-1"):
+        await clients["a"].create_order(PlaceOrder(SYMBOL, OrderSide.BUY, Decimal(1), cid))
+    clients["b"].down = True
+    executor = Executor(router, clients, FAST, journal=journal)
+    assert [r.client_order_id for r in await executor.recover()] == ["held-1"]
+    ended = {e.execution_id: (e.status, e.filled) for e in journal.executions()}
+    assert ended == {
+        "full": ("filled", Decimal(2)),
+        "part": ("partial", Decimal(1)),
+        "none": ("failed", Decimal(0)),
+        "held": (None, None),  # its order's outcome is still unknown: not finished
+    }
+    clients["b"].down = False
+    assert await executor.recover() == []
+    held = journal.find("held")
+    assert held is not None
+    assert (held.status, held.filled) == ("failed", Decimal(0))
+    assert sent_ids({"b": clients["b"]}) == []  # nothing was sent again
+
+
+async def test_recover_leaves_an_execution_this_executor_is_running_to_its_run() -> None:
+    router, clients = venues({"a": "100"})
+    journal = SqliteJournal(":memory:")
+    executor = Executor(router, clients, FAST, journal=journal)
+    clients["a"].latency_s = 0.3
+    task = asyncio.ensure_future(executor.execute(buy()))
+    while not journal.in_flight():
+        await asyncio.sleep(0.005)
+    (attempt,) = journal.in_flight()
+    # Even with nothing of it in flight, the execution under way is not finished by recover().
+    journal.settle([Settlement(attempt.client_order_id, "not_placed")])
+    await executor.recover()
+    running = journal.find(attempt.execution_id)
+    assert running is not None
+    assert running.status is None
+    report = await task
+    assert report.status is ExecutionStatus.FILLED
+    (execution,) = journal.executions()
+    assert (execution.status, execution.filled) == ("filled", Decimal(1))
+
+
+async def test_an_interrupted_execution_gets_its_end_when_its_order_is_looked_up() -> None:
+    router, clients = venues({"a": "100", "b": "101"})
+    journal = SqliteJournal(":memory:")
+    executor = Executor(router, clients, FAST, journal=journal)
+    clients["a"].latency_s = 5.0
+    task = asyncio.ensure_future(executor.execute(buy()))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    (interrupted,) = journal.in_flight()
+    clients["a"].latency_s = 0.0
+    await executor.execute(buy())  # looks the interrupted order up, then ends its execution
+    ended = journal.find(interrupted.execution_id)
+    assert ended is not None
+    assert (ended.status, ended.filled) == ("failed", Decimal(0))
+    assert all(e.status == "filled" for e in journal.executions() if e != ended)

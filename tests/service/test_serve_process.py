@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -181,7 +182,8 @@ def test_two_instances_on_one_postgresql_journal_lose_nothing_when_one_is_killed
     """Two ``sor serve`` on one PostgreSQL journal, executing at once: every client order id is
     written once; one is killed (SIGKILL) mid-run; once its lease runs out, the other takes
     over what it left in flight and settles it (each instance here trades on simulators of its
-    own, so the survivor finds none of the dead one's orders: they settle as not placed)."""
+    own, so the survivor finds none of the dead one's orders: they settle as not placed), and
+    writes the end of every execution the dead one left unfinished."""
     from sor.journal import PostgresJournal  # psycopg only where PostgreSQL is used
 
     base = {
@@ -231,6 +233,14 @@ def test_two_instances_on_one_postgresql_journal_lose_nothing_when_one_is_killed
         taken_over = [a for e in unanswered for a in journal.attempts(e)]
         assert taken_over  # the kill landed while a's orders were in flight
         assert {a.state for a in taken_over} == {"not_placed"}
+        # Every execution has its end: those the dead instance left unfinished as they filled.
+        assert all(e.status is not None for e in executions.values())
+        for execution_id in unanswered:
+            execution = executions[execution_id]
+            filled = sum((a.filled for a in journal.attempts(execution_id)), Decimal(0))
+            assert execution.filled == filled
+            expected = "filled" if filled == execution.amount else "partial" if filled else "failed"
+            assert execution.status == expected
         for report in answered:  # every answer is in the journal as it ended
             assert executions[report["execution_id"]].status == report["status"]
             recorded = {a.client_order_id for a in journal.attempts(report["execution_id"])}

@@ -58,7 +58,8 @@ class Executor:
     whose circuit breaker does not let a request through is routed around. With a
     ``journal``, every execution and every order is written before the order is sent
     and settled after; attempts a previous run left in flight are looked up (:meth:`recover`)
-    before anything new is sent, and while any stays unknown, executions are held.
+    before anything new is sent, and while any stays unknown, executions are held. The
+    executions such a run left unfinished get their end once their attempts are settled.
     """
 
     def __init__(
@@ -78,10 +79,13 @@ class Executor:
         #: Client order ids this executor has sent and not yet settled (its own, in flight now:
         #: never "recovered" by a concurrent execution).
         self._active: set[str] = set()
+        #: Execution ids this executor is running now (never finished by :meth:`recover`).
+        self._running: set[str] = set()
 
     async def recover(self) -> list[AttemptRecord]:
-        """Looks up every attempt the journal has in flight and writes what the venue says;
-        returns those whose outcome is still unknown."""
+        """Looks up every attempt the journal has in flight and writes what the venue says,
+        then writes the end of every execution left unfinished whose attempts are all settled
+        (see :meth:`_finish_left`); returns the attempts whose outcome is still unknown."""
         if self.journal is None:
             return []
         unknown = []
@@ -106,7 +110,25 @@ class Executor:
                 answer = settled.order
                 outcome = _filled_outcome(answer.filled, record.amount)
                 self._settle_record(record.client_order_id, outcome, answer)
+        self._finish_left()
         return unknown
+
+    def _finish_left(self) -> None:
+        """Writes how the executions a run left unfinished ended (its instance died, or the
+        run was interrupted or could not write its end), once none of their attempts is in
+        flight: filled when their fills sum to the order's amount, partial when some filled,
+        failed when none did. An execution this executor is running is left to its run, and
+        one a live instance owns to that instance (:meth:`sor.journal.Journal.claim_unfinished`);
+        another instance finishing the same one at once computes the same end, and one of the
+        two writes it."""
+        assert self.journal is not None
+        for execution in self.journal.claim_unfinished(self._running):
+            attempts = self.journal.attempts(execution.execution_id)
+            filled = total(a.filled for a in attempts)
+            status = _final_status(filled, execution.amount)
+            self.journal.finish_claimed(
+                execution.execution_id, status.value, filled, time.time_ns()
+            )
 
     def _left_in_flight(self) -> list[AttemptRecord]:
         """What the journal has in flight that this executor may look up: its instance's own
@@ -131,10 +153,12 @@ class Executor:
                 ids = ", ".join(record.client_order_id for record in unknown)
                 return self._report(run, None, f"held: {ids} still unknown", started, 0, held=True)
             self.journal.begin(run.execution_id, order, time.time_ns())
+            self._running.add(run.execution_id)
         try:
             return await self._execute(run, started)
         finally:
             self._write_settlements(run)
+            self._running.discard(run.execution_id)
 
     async def _execute(self, run: _Run, started: float) -> ExecutionReport:
         order, attempts = run.order, run.attempts
@@ -204,14 +228,9 @@ class Executor:
     ) -> ExecutionReport:
         order, attempts = run.order, run.attempts
         filled = total(a.filled for a in attempts)
-        if held:
-            status = ExecutionStatus.HELD
-        elif filled == order.amount:
-            status, reason = ExecutionStatus.FILLED, None
-        elif filled:
-            status = ExecutionStatus.PARTIAL
-        else:
-            status = ExecutionStatus.FAILED
+        status = ExecutionStatus.HELD if held else _final_status(filled, order.amount)
+        if status is ExecutionStatus.FILLED:
+            reason = None
         if self.journal is not None and begun:
             try:  # the end, with the attempts' outcomes not written yet: one durable write
                 self.journal.finish(
@@ -464,6 +483,14 @@ async def _resync_clock(client: VenueClient) -> None:
     if resync is not None:
         with contextlib.suppress(Exception):
             await resync()
+
+
+def _final_status(filled: Decimal, amount: Decimal) -> ExecutionStatus:
+    """How an execution of ``amount`` that filled ``filled`` (exactly, over all its attempts)
+    ended, once none of its attempts is unknown."""
+    if filled == amount:
+        return ExecutionStatus.FILLED
+    return ExecutionStatus.PARTIAL if filled else ExecutionStatus.FAILED
 
 
 def _filled_outcome(filled: Decimal, amount: Decimal) -> AttemptOutcome:
