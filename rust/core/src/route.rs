@@ -404,25 +404,20 @@ fn rank(
             Won::BestLiquidity
         }
         (_, Ranking::CostOptimization) => {
-            let by_input: Vec<Option<&Candidate>> = {
-                let mut found = vec![None; venues.len()];
-                for candidate in &screen.candidates {
-                    found[candidate.index] = Some(candidate);
-                }
-                found
+            // The qualified candidates in score order: what `ordered` holds, with their walks.
+            let sign = if order.side == TakerSide::Buy {
+                1.0
+            } else {
+                -1.0
             };
-            let mut totals: Vec<(usize, f64)> = ordered
+            let mut totals: Vec<(usize, f64)> = screen
+                .candidates
                 .iter()
-                .map(|&i| {
-                    let total =
-                        by_input[i].map_or(0.0, |c| all_in_total(c, &venues[i], order.side));
+                .filter(|c| screen.verdicts[c.index] == Verdict::Qualified)
+                .map(|c| {
                     (
-                        i,
-                        if order.side == TakerSide::Buy {
-                            total
-                        } else {
-                            -total
-                        },
+                        c.index,
+                        sign * all_in_total(c, &venues[c.index], order.side),
                     )
                 })
                 .collect();
