@@ -143,3 +143,48 @@ def test_a_bad_request_is_named_and_nothing_is_screened() -> None:
     nan_ratio = request(min_ratio=float("nan"))
     with pytest.raises(sor.InvalidInput, match="min_liquidity_ratio"):
         _core.screen_venues(*nan_ratio, NOW, MAX_AGE)  # type: ignore[arg-type]
+
+
+def test_a_split_screen_splits_the_order_in_the_same_call_on_the_books_it_read() -> None:
+    bs = books()
+    args = request(quantity="40")
+    screen = _core.screen_venues(*args, NOW, MAX_AGE, "split")  # type: ignore[arg-type]
+    split = screen.split
+    assert split is not None and split.refusal is None and split.figure is None
+    assert split.reason in ("split", "lowest_cost")
+    assert sum(part.quantity for part in split.parts) == Decimal(40)
+    # The same allocation as sor.allocate over the screened books, each capped at its depth
+    # within the slippage bound (no venue is preferred, none has a cap of its own).
+    caps = [b.depth_within_bps("ask", 100.0) for b in bs]
+    rules = [sor.VenueRules(taker_fee_bps=10.0, max_quantity=cap) for cap in caps]
+    allocation = sor.allocate([screen.book(i) for i in range(len(bs))], "buy", "40", rules)
+    by_venue = {part.index: part.quantity for part in allocation.parts}
+    if split.reason == "split":
+        assert {part.index: part.quantity for part in split.parts} == by_venue
+    quantities = [part.quantity for part in split.parts]
+    assert quantities == sorted(quantities, reverse=True)
+    assert _core.screen_venues(*args, NOW, MAX_AGE).split is None  # type: ignore[arg-type]
+
+
+def test_a_preferred_venue_fills_first_and_refusals_carry_their_figure() -> None:
+    args = request(quantity="1")
+    n = len(args[0])  # type: ignore[arg-type]
+    last = [None] * (n - 1) + [0]
+    screen = _core.screen_venues(*args, NOW, MAX_AGE, "split", last)  # type: ignore[arg-type]
+    split = screen.split
+    assert split is not None
+    assert [part.index for part in split.parts] == [n - 1]
+    assert split.reason == "preferred_exchange"
+    assert n - 1 not in split.alternatives
+    deep = sum(b.depth_within_bps("ask", 100.0) for b in books())
+    too_much = request(quantity=str(deep + 1))
+    refused = _core.screen_venues(*too_much, NOW, MAX_AGE, "split").split  # type: ignore[arg-type]
+    assert refused is not None
+    assert (refused.refusal, refused.figure, refused.parts) == ("depth", deep, [])
+    ratio = request(quantity="1", min_ratio=float(deep) * 2)
+    refused = _core.screen_venues(*ratio, NOW, MAX_AGE, "split").split  # type: ignore[arg-type]
+    assert refused is not None and refused.refusal == "liquidity_ratio"
+    with pytest.raises(sor.InvalidInput, match=r"preferences: expected one entry per book"):
+        _core.screen_venues(*args, NOW, MAX_AGE, "split", [0])  # type: ignore[arg-type]
+    with pytest.raises(sor.InvalidInput, match=r"preferences\[0\]"):
+        _core.screen_venues(*args, NOW, MAX_AGE, "split", [-1] * n)  # type: ignore[arg-type]

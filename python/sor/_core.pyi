@@ -622,6 +622,44 @@ Ranked: TypeAlias = Literal[
     "only_venue", "best_price", "best_score", "lowest_latency", "best_liquidity", "lowest_cost"
 ]
 
+#: Why a split has the route it has (``Split.reason``).
+SplitReason: TypeAlias = Literal["split", "preferred_exchange", "lowest_cost"]
+
+#: Why the core could not split an order (``Split.refusal``).
+SplitRefusal: TypeAlias = Literal["no_venue", "depth", "liquidity_ratio", "lots"]
+
+@final
+class Split:
+    """The split strategy's route over a screen's books (``Screen.split``), made in the
+    screen's call: each walkable venue (fresh book, non-empty side) capped at its depth within
+    the slippage bound and the limit price, its maximum and its balance cap, rounded down to
+    its lot; the caps must hold the order and ``min_liquidity_ratio`` times it (exactly);
+    preferred venues filled first as a group, then the others, each group one exact
+    allocation; without preferences never dearer than the cheapest venue that qualified alone
+    (exact totals compared), which then takes the whole order."""
+
+    @property
+    def parts(self) -> list[AllocationPart]:
+        """The parts (``index``: the input position): preferred venues first in preference
+        order, then the larger quantity first, then by input position; empty if refused."""
+    @property
+    def alternatives(self) -> list[int]:
+        """Input positions of the venues that qualified alone, best all-in total first (ties
+        in score order), the sole venue of a one-part split left out."""
+    @property
+    def reason(self) -> SplitReason | None:
+        """Why this route (``None`` if refused)."""
+    @property
+    def proven_optimal(self) -> bool:
+        """True if every allocation made is proven optimal."""
+    @property
+    def refusal(self) -> SplitRefusal | None:
+        """Why the order cannot be split (``None``: it is)."""
+    @property
+    def figure(self) -> Decimal | None:
+        """The refusal's figure: the caps' total (``"depth"``, ``"liquidity_ratio"``) or the
+        most that can be placed (``"lots"``)."""
+
 @final
 class Screen:
     """What ``screen_venues`` found: a verdict per venue, the ranked candidates, the books'
@@ -648,6 +686,9 @@ class Screen:
     def has_best_price(self, index: int) -> bool:
         """True if that venue qualified with the best fee-inclusive price of the qualified."""
     @property
+    def split(self) -> Split | None:
+        """The split, when the screen's ranking was ``"split"``; ``None`` otherwise."""
+    @property
     def versions(self) -> list[int]:
         """Each input book's ``version`` when it was screened."""
     @property
@@ -661,7 +702,9 @@ class Screen:
 
 #: ``ranking`` (of ``screen_venues``, ``screen_set`` and ``ScreenRequest``) orders the qualified
 #: venues of a screen (``Screen.ordered``) by a strategy: ``"best_execution"`` (the default, and
-#: ``"split"``), ``"lowest_latency"``, ``"best_liquidity"`` or ``"cost_optimization"``.
+#: ``"split"``, which also splits the order: ``Screen.split``), ``"lowest_latency"``,
+#: ``"best_liquidity"`` or ``"cost_optimization"``. ``preferences`` gives each venue's position
+#: among the order's preferred venues (or ``None``), for the split.
 
 def screen_venues(
     books: Sequence[OrderBook],
@@ -678,6 +721,7 @@ def screen_venues(
     now_ns: int,
     max_age_ns: int,
     ranking: str | None = None,
+    preferences: Sequence[int | None] | None = None,
 ) -> Screen:
     """Which venues can take the whole order on their own under every constraint, ranked.
 
@@ -710,6 +754,7 @@ class ScreenRequest:
         weights: Weights | None = None,
         limit_price: DecimalLike | None = None,
         ranking: str | None = None,
+        preferences: Sequence[int | None] | None = None,
     ) -> ScreenRequest: ...
     def screen(self, now_ns: int, max_age_ns: int) -> Screen:
         """This request's screen at ``now_ns`` (``screen_venues`` with these arguments)."""
@@ -745,6 +790,7 @@ def screen_set(
     now_ns: int,
     max_age_ns: int,
     ranking: str | None = None,
+    preferences: Sequence[int | None] | None = None,
 ) -> Screen:
     """``screen_venues`` over a prepared ``VenueSet``."""
 

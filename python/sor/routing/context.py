@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Literal, NamedTuple
 
 from sor._core import (
-    Candidate,
     OrderBook,
     Weights,
 )
@@ -18,7 +17,6 @@ from sor.markets.market import Market
 from sor.orders import OrderRequest, OrderSide, RoutingStrategy
 from sor.routing.decision import (
     Rejection,
-    RoutePart,
 )
 from sor.routing.settings import RouterSettings
 
@@ -43,15 +41,6 @@ class Live(NamedTuple):
     book: OrderBook
     metrics: ExchangeMetrics
     preference: int | None
-
-
-class Single(NamedTuple):
-    """A venue that can take the whole order on its own under every constraint."""
-
-    live: Live
-    candidate: Candidate
-    part: RoutePart
-    rank: int
 
 
 class Context:

@@ -102,4 +102,5 @@ def screen_request(ctx: Context, live: Sequence[Live], prepared: Prepared) -> Sc
         limit_price=order.limit_price,
         min_liquidity_ratio=ctx.settings.min_liquidity_score,
         ranking=ctx.strategy,
+        preferences=[venue.preference for venue in live] if ctx.order.preferred_exchanges else None,
     )

@@ -1,152 +1,102 @@
-"""The split strategy: the exact multi-venue allocation of the whole order, capped per venue by
-depth within the slippage bound, maximum amount and balance."""
+"""The split strategy's decision: the core splits the whole order in the screen's own call
+(``Screen.split``: caps, the exact allocation in preference groups, the cheapest-single check);
+here its refusals become the router's errors and its parts the decision's, when read."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sor._core import (
-    Allocation,
-    allocate,
-)
-from sor._decimal import APPROX, EXACT, fixed, fmt, total
-from sor.routing.context import Context, Live, Single
+from sor._core import Split
+from sor._decimal import APPROX, fixed, fmt
+from sor.errors import NoRouteError
 from sor.routing.decision import (
+    CandidateScore,
     NoRouteReason,
     Rejection,
     RoutePart,
-    RoutingReason,
 )
-from sor.routing.rejections import no_route, plural
-from sor.routing.screening import balance_cap, limit_ticks
+from sor.routing.rejections import no_route, no_single_route, plural
 
-# Split
-
-
-def split_cap(ctx: Context, venue: Live) -> Decimal:
-    """Most the venue may take in a split: depth within the slippage bound (and within the
-    limit price), its maximum amount and its balance, rounded down to its lot."""
-    book, market = venue.book, venue.market
-    cap = book.depth_within_bps(ctx.consumed, ctx.max_slippage_bps)
-    limit = limit_ticks(ctx, book)
-    if limit is not None:
-        cap = min(cap, book.depth_up_to(ctx.consumed, limit))
-    if market.max_amount is not None:
-        cap = min(cap, market.max_amount)
-    balance = balance_cap(ctx, venue)
-    if balance is not None:
-        cap = min(cap, balance)
-    return market.round_amount(cap)
+if TYPE_CHECKING:
+    from sor.routing.strategies import Singles
 
 
-def split(
-    ctx: Context, live: Sequence[Live], singles: Sequence[Single], rejections: list[Rejection]
-) -> tuple[RoutingReason, tuple[RoutePart, ...], tuple[RoutePart, ...], bool]:
-    """The lowest-cost allocation of the whole order across the live venues (preferred venues
-    filled first when the order names some): ``(reason, parts, alternatives, proven)``, where
-    ``proven`` says every allocation was proven optimal (see ``Allocation.proven_optimal``).
-
-    The split never costs more than the cheapest venue that could take the whole order alone
-    (without preferences, that venue is used instead if the allocation were to cost more).
-    """
-    order = ctx.order
-    amount = order.amount
-    caps = {venue.name: split_cap(ctx, venue) for venue in live}
-    depth = total(caps.values())
-    minimum = Decimal(repr(ctx.settings.min_liquidity_score))
-    slippage, venues = f"{ctx.max_slippage_bps:g} bps", plural(len(live), "venue")
-    if depth < amount:
-        raise no_route(
+def refused(singles: Singles, split: Split) -> NoRouteError:
+    """The router's error for a split the core refused (``split.refusal`` is set)."""
+    ctx = singles.ctx
+    gate = singles.gate_stage()
+    walkable = singles.walkable()
+    if split.refusal == "no_venue":
+        return no_single_route(ctx, walkable, gate)
+    amount, base = ctx.order.amount, ctx.base
+    figure = split.figure
+    assert figure is not None  # every other refusal has its figure
+    slippage, venues = f"{ctx.max_slippage_bps:g} bps", plural(len(walkable), "venue")
+    if split.refusal == "depth":
+        return no_route(
             ctx,
-            rejections,
+            gate,
             NoRouteReason.INSUFFICIENT_LIQUIDITY,
-            f"insufficient liquidity: {fmt(depth)} of {amount:f} {ctx.base} available within "
+            f"insufficient liquidity: {fmt(figure)} of {amount:f} {base} available within "
             f"{slippage} on {venues}",
-            depth,
+            figure,
         )
-    if depth < APPROX.multiply(amount, minimum):
-        raise no_route(
+    if split.refusal == "liquidity_ratio":
+        return no_route(
             ctx,
-            rejections,
+            gate,
             NoRouteReason.INSUFFICIENT_LIQUIDITY,
-            f"insufficient liquidity: {fmt(depth)} {ctx.base} within {slippage} on {venues} is "
-            f"{fixed(APPROX.divide(depth, amount), 2)}x the {amount:f} {ctx.base} order, below "
-            "the minimum "
-            f"liquidity score {ctx.settings.min_liquidity_score:g}x",
-            depth,
+            f"insufficient liquidity: {fmt(figure)} {base} within {slippage} on {venues} is "
+            f"{fixed(APPROX.divide(figure, amount), 2)}x the {amount:f} {base} order, below "
+            f"the minimum liquidity score {ctx.settings.min_liquidity_score:g}x",
+            figure,
         )
-    preferred = sorted(
-        (v for v in live if v.preference is not None), key=lambda v: v.preference or 0
-    )
-    others = [v for v in live if v.preference is None]
-    parts: list[RoutePart] = []
-    remaining = amount
-    proven = True
-    for group in (preferred, others) if preferred else (others,):
-        if remaining == 0 or not group:
-            continue
-        allocation = allocate_group(ctx, group, remaining, caps)
-        parts += [
-            RoutePart(group[part.index].name, part.quantity, part.walk, part.cost)
-            for part in allocation.parts
-        ]
-        remaining = EXACT.subtract(remaining, allocation.filled)
-        proven = proven and allocation.proven_optimal
-    if remaining:
-        filled = EXACT.subtract(amount, remaining)
-        raise no_route(
-            ctx,
-            rejections,
-            NoRouteReason.INVALID_AMOUNT,
-            f"{amount:f} {ctx.base} does not fit the venues' lot sizes and minimums: at most "
-            f"{fmt(filled)} {ctx.base} can be routed",
-            filled,
-        )
-    cheapest = cheapest_single(ctx, singles)
-    if not preferred and cheapest is not None and better(ctx, cheapest.part.total, parts):
-        parts = [cheapest.part]
-    rank = {v.name: v.preference for v in live}
-    parts.sort(
-        key=lambda p: (rank[p.venue] is None, rank[p.venue] or 0, EXACT.minus(p.quantity), p.venue)
-    )
-    sole = parts[0].venue if len(parts) == 1 else None
-    alternatives = tuple(
-        s.part
-        for s in sorted(singles, key=lambda s: ((1 if ctx.buy else -1) * s.part.total, s.rank))
-        if s.live.name != sole
-    )
-    if len(parts) > 1:
-        reason = RoutingReason.SPLIT
-    elif rank[parts[0].venue] is not None:
-        reason = RoutingReason.PREFERRED_EXCHANGE
-    else:
-        reason = RoutingReason.LOWEST_COST
-    return reason, tuple(parts), alternatives, proven
-
-
-def allocate_group(
-    ctx: Context, group: Sequence[Live], quantity: Decimal, caps: Mapping[str, Decimal]
-) -> Allocation:
-    """``sor.allocate`` over one group of venues, each capped."""
-    return allocate(
-        [venue.book for venue in group],
-        ctx.order.taker_side,
-        quantity,
-        [venue.market.rules(caps[venue.name]) for venue in group],
+    return no_route(
+        ctx,
+        gate,
+        NoRouteReason.INVALID_AMOUNT,
+        f"{amount:f} {base} does not fit the venues' lot sizes and minimums: at most "
+        f"{fmt(figure)} {base} can be routed",
+        figure,
     )
 
 
-def cheapest_single(ctx: Context, singles: Sequence[Single]) -> Single | None:
-    """The single venue with the best all-in total, if any."""
-    if not singles:
-        return None
-    if ctx.buy:
-        return min(singles, key=lambda s: (s.part.total, s.rank))
-    return max(singles, key=lambda s: (s.part.total, -s.rank))
+class SplitExplanation:
+    """A split decision's explanation, built when first read from the core's split (whose
+    parts route exactly the order's amount) and the screen it was made with."""
 
+    __slots__ = ("_singles", "_split")
 
-def better(ctx: Context, total: float, parts: Sequence[RoutePart]) -> bool:
-    """True if ``total`` beats the parts' combined total (pays less, or receives more)."""
-    combined = sum(part.total for part in parts)
-    return total < combined if ctx.buy else total > combined
+    def __init__(self, singles: Singles, split: Split) -> None:
+        self._singles = singles
+        self._split = split
+
+    def parts(self) -> tuple[RoutePart, ...]:
+        """The split's parts: preferred venues first in preference order, then the larger
+        quantity first, then by venue name."""
+        singles, core = self._singles, self._split.parts
+        live = singles.live
+        if len(core) == 1:  # the whole order on one venue, in the order's own figure
+            (part,) = core
+            return (RoutePart(live[part.index].name, singles.amount, part.walk, part.cost),)
+        parts = [RoutePart(live[p.index].name, p.quantity, p.walk, p.cost) for p in core]
+        rank = {venue.name: venue.preference for venue in live}
+        parts.sort(key=lambda p: (rank[p.venue] is None, rank[p.venue] or 0, -p.quantity, p.venue))
+        return tuple(parts)
+
+    def alternatives(self) -> tuple[RoutePart, ...]:
+        """The venues that could take the whole order alone, cheapest first."""
+        return tuple(self._singles.part(index) for index in self._split.alternatives)
+
+    def scores(self) -> tuple[CandidateScore, ...]:
+        """Every walked candidate's score, best first."""
+        return self._singles.scores()
+
+    def rejections(self) -> tuple[Rejection, ...]:
+        """The gate's rejections: the only ones that concern a split (the scores say why each
+        venue could not go alone)."""
+        return tuple(self._singles.gate_stage())
+
+    def book_versions(self) -> tuple[tuple[str, int], ...]:
+        """Each screened venue with its book's version then."""
+        return self._singles.book_versions()

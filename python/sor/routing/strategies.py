@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sor._core import (
@@ -25,7 +26,7 @@ from sor.routing.settings import RouterSettings
 if TYPE_CHECKING:
     from sor._core import Verdict
 
-from sor.routing.context import Context, Live, Single, by_venue_index
+from sor.routing.context import Context, Live, by_venue_index
 from sor.routing.gate import Plan, Prepared
 from sor.routing.rejections import (
     AMOUNT_VERDICTS,
@@ -36,7 +37,7 @@ from sor.routing.rejections import (
     walk_rejection,
 )
 from sor.routing.screening import Pending, begin
-from sor.routing.split import split
+from sor.routing.split import SplitExplanation, refused
 
 #: The router's reason for each of the core's (``Screen.reason``).
 REASONS: dict[str, RoutingReason] = {reason.value: reason for reason in RoutingReason}
@@ -51,7 +52,7 @@ def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision
     ctx, live = pending.ctx, pending.live
     singles = Singles(ctx, live, pending.positions, pending.gate_rejections, screen)
     if ctx.strategy is RoutingStrategy.SPLIT:
-        return singles.split_decision(started_ns)
+        return split_decision(singles, ctx.max_slippage_bps, started_ns)
     if not screen.ordered:
         raise no_single_route(ctx, singles.walkable(), singles.rejections())
     reason, ordered = order_qualified(ctx, live, screen)
@@ -82,19 +83,15 @@ def route_order(
     Raises :class:`NoRouteError` when the whole order cannot be routed.
     """
     strategy = order.strategy or settings.default_strategy
-    if (
-        order.preferred_exchanges
-        or order.excluded_exchanges
-        or strategy is RoutingStrategy.SPLIT
-        or prepared.has_balances
-    ):
+    if order.preferred_exchanges or order.excluded_exchanges or prepared.has_balances:
         ctx = Context(order, settings, weights, now_ns)
         pending = begin(ctx, prepared)
         screen = pending.request.screen(now_ns, prepared.max_age_ns)
         return finish(pending, screen, started_ns), pending.live, screen
     # The common case, kept lean: the venues that passed the static gate (and, for
     # lowest_latency, its threshold), no preferences or exclusions, no balances; the core
-    # ranks them by the strategy, and the explanation's context is built when first read.
+    # ranks them by the strategy (or splits the order), and the explanation's context is
+    # built when first read.
     plan = prepared.plans[strategy]
     slippage = order.max_slippage_bps
     if slippage is None:
@@ -113,6 +110,8 @@ def route_order(
         strategy,
     )
     singles = Singles.lean((order, settings, weights, now_ns), plan, screen)
+    if strategy is RoutingStrategy.SPLIT:
+        return split_decision(singles, slippage, started_ns), plan.live, screen
     reason = screen.reason
     if reason is None:
         raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
@@ -179,6 +178,23 @@ class Singles:
         self.ordered = screen.ordered
         self._verdicts = None
         return self
+
+    @property
+    def order(self) -> OrderRequest:
+        """The order screened."""
+        ctx = self._ctx
+        return ctx.order if ctx is not None else self._origin[0]
+
+    @property
+    def amount(self) -> Decimal:
+        """The order's amount."""
+        return self.order.amount
+
+    @property
+    def now_ns(self) -> int:
+        """When the order was routed."""
+        ctx = self._ctx
+        return ctx.now_ns if ctx is not None else self._origin[3]
 
     @property
     def ctx(self) -> Context:
@@ -295,81 +311,26 @@ class Singles:
             for venue, version in zip(self.live, self.screen.versions, strict=True)
         )
 
-    def singles(self) -> list[Single]:
-        """The qualified venues in ranking order, as the split needs them."""
-        return [
-            Single(self.live[index], candidate, self.part(index), rank)
-            for rank, index in enumerate(self.screen.qualified)
-            if (candidate := self.screen.candidate(index)) is not None
-        ]
 
-    def split_decision(self, started_ns: int) -> RoutingDecision:
-        """The split strategy's decision (built at once)."""
-        ctx = self.ctx
-        screen = self.screen
-        # The split reads the versions of the books that the screen walked, whatever a feed
-        # has written since: one consistent version of each book for the whole decision.
-        walkable = [
-            venue._replace(book=screen.book(index))
-            for index, (venue, verdict) in enumerate(zip(self.live, self.verdicts, strict=True))
-            if verdict not in GATE_VERDICTS
-        ]
-        gate = self.gate_stage()
-        # A venue that cannot take the whole order alone may still take a part: only the gate's
-        # rejections concern a split (the scores say why each venue could not go alone).
-        if not walkable:
-            raise no_single_route(ctx, walkable, gate)
-        reason, parts, alternatives, proven = split(ctx, walkable, self.singles(), gate)
-        return RoutingDecision.explained(
-            ctx.order,
-            ctx.strategy,
-            reason,
-            ctx.max_slippage_bps,
-            (time.perf_counter_ns() - started_ns) / 1_000,
-            ctx.now_ns,
-            SplitExplanation(self, parts, alternatives, gate),
-            proven_optimal=proven,
-        )
-
-
-class SplitExplanation:
-    """A split decision's explanation: its parts and alternatives, found with the split (whose
-    parts route exactly the order's amount), and its screen's scores and book versions, built
-    when first read."""
-
-    __slots__ = ("_alternatives", "_gate", "_parts", "_singles")
-
-    def __init__(
-        self,
-        singles: Singles,
-        parts: tuple[RoutePart, ...],
-        alternatives: tuple[RoutePart, ...],
-        gate: list[Rejection],
-    ) -> None:
-        self._singles = singles
-        self._parts = parts
-        self._alternatives = alternatives
-        self._gate = gate
-
-    def parts(self) -> tuple[RoutePart, ...]:
-        """The split's parts."""
-        return self._parts
-
-    def alternatives(self) -> tuple[RoutePart, ...]:
-        """The venues that could take the whole order alone, cheapest first."""
-        return self._alternatives
-
-    def scores(self) -> tuple[CandidateScore, ...]:
-        """Every walked candidate's score, best first."""
-        return self._singles.scores()
-
-    def rejections(self) -> tuple[Rejection, ...]:
-        """The gate's rejections: the only ones that concern a split."""
-        return tuple(self._gate)
-
-    def book_versions(self) -> tuple[tuple[str, int], ...]:
-        """Each screened venue with its book's version then."""
-        return self._singles.book_versions()
+def split_decision(singles: Singles, max_slippage_bps: float, started_ns: int) -> RoutingDecision:
+    """The split strategy's decision on the core's split (``Screen.split``, made in the
+    screen's call on the books it read); raises :class:`NoRouteError` if it was refused."""
+    split = singles.screen.split
+    assert split is not None  # a split screen always has one
+    if split.refusal is not None:
+        raise refused(singles, split)
+    assert split.reason is not None  # set whenever the split was made
+    order = singles.order
+    return RoutingDecision.explained(
+        order,
+        RoutingStrategy.SPLIT,
+        REASONS[split.reason],
+        max_slippage_bps,
+        (time.perf_counter_ns() - started_ns) / 1_000,
+        singles.now_ns,
+        SplitExplanation(singles, split),
+        proven_optimal=split.proven_optimal,
+    )
 
 
 def order_qualified(

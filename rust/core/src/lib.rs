@@ -3,7 +3,7 @@
 //! Exact fixed-point order books ([`book`]), walking a side for a quantity, a notional or up to a
 //! limit price ([`walk`]), fee-inclusive execution cost ([`cost`]), explainable multi-factor venue
 //! scoring ([`score`]), venue trading rules in a book's units ([`rules`]), the router's one-pass
-//! screen of every venue ([`route`]), lowest-cost multi-venue allocation ([`allocate`]), exchange
+//! screen of every venue ([`route`]), the split strategy over a screen ([`split`]), lowest-cost multi-venue allocation ([`allocate`]), exchange
 //! checksums ([`checksum`]), book truncation ([`depth`]) and exchange payload parsing ([`wire`]).
 //! No Python here: the `sor-python` crate binds this to the `sor._core` module.
 
@@ -16,6 +16,7 @@ pub mod depth;
 pub mod route;
 pub mod rules;
 pub mod score;
+pub mod split;
 pub mod walk;
 pub mod wire;
 

@@ -131,6 +131,13 @@ pub struct AllocationPart {
     cost: ExecutionCost,
 }
 
+impl AllocationPart {
+    /// The part of the venue at input position `index`.
+    pub(crate) fn new(index: usize, cost: ExecutionCost) -> Self {
+        Self { index, cost }
+    }
+}
+
 #[pymethods]
 impl AllocationPart {
     #[getter]

@@ -8,6 +8,7 @@ mod errors;
 mod results;
 mod routing;
 mod scoring;
+mod split;
 mod wire;
 
 use pyo3::prelude::*;
@@ -44,6 +45,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(allocation::walk_many, m)?)?;
     wire::register(m)?;
     m.add_class::<routing::Screen>()?;
+    m.add_class::<split::Split>()?;
     m.add_function(wrap_pyfunction!(routing::screen_venues, m)?)?;
     m.add_class::<routing::ScreenRequest>()?;
     m.add_function(wrap_pyfunction!(routing::screen_batch, m)?)?;

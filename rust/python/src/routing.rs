@@ -5,14 +5,16 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use sor_core::Book;
 use sor_core::book::TakerSide;
-use sor_core::route::{self as core_route, Ranking, ScreenOrder, ScreenVenue};
+use sor_core::route::{self as core_route, Ranking, ScreenError, ScreenOrder, ScreenVenue};
 use sor_core::score::Weights as CoreWeights;
+use sor_core::split::{self as core_split, SplitError};
 
 use crate::allocation::{VenueRules, book_refs, venue_rules};
 use crate::book::OrderBook;
 use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
 use crate::errors::{invalid, screen_error};
 use crate::scoring::{Candidate, weights_arg};
+use crate::split::{Split, preferences_arg};
 
 /// What `screen_venues` found: a verdict per venue, the ranked candidates, the books' state.
 #[pyclass(module = "sor._core", frozen)]
@@ -24,6 +26,8 @@ pub struct Screen {
     fees: Vec<sor_core::Bps>,
     /// The version of each input book that was screened (what the rest of a decision reads).
     books: Vec<Arc<Book>>,
+    /// The split of the order over these books, when the screen was for the split strategy.
+    split: Option<Py<Split>>,
 }
 
 impl Screen {
@@ -57,6 +61,12 @@ impl Screen {
     #[getter]
     fn reason(&self) -> Option<&'static str> {
         self.screen.won.map(core_route::Won::name)
+    }
+    /// The split strategy's route over the screened books (made in the same call), when the
+    /// screen's ranking was `"split"`; `None` otherwise.
+    #[getter]
+    fn split(&self, py: Python<'_>) -> Option<Py<Split>> {
+        self.split.as_ref().map(|s| s.clone_ref(py))
     }
     /// True if the venue at input position `index` qualified with the best raw price factor
     /// (the best fee-inclusive price) among the qualified venues.
@@ -149,13 +159,14 @@ pub struct ScreenRequest {
     max_slippage_bps: Py<PyAny>,
     limit_price: Option<Py<PyAny>>,
     min_liquidity_ratio: Py<PyAny>,
-    ranking: Ranking,
+    strategy: Strategy,
+    preferences: Vec<Option<u32>>,
 }
 
 #[pymethods]
 impl ScreenRequest {
     #[new]
-    #[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, *, max_slippage_bps, min_liquidity_ratio, balance_caps=None, weights=None, limit_price=None, ranking=None))]
+    #[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, *, max_slippage_bps, min_liquidity_ratio, balance_caps=None, weights=None, limit_price=None, ranking=None, preferences=None))]
     #[allow(clippy::too_many_arguments)]
     fn py_new(
         books: &Bound<'_, PyAny>,
@@ -170,11 +181,14 @@ impl ScreenRequest {
         weights: Option<&Bound<'_, PyAny>>,
         limit_price: Option<&Bound<'_, PyAny>>,
         ranking: Option<&Bound<'_, PyAny>>,
+        preferences: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let unbound = |v: &Bound<'_, PyAny>| v.clone().unbind();
         let present = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(unbound);
+        let books: Vec<Py<OrderBook>> = book_refs(books)?.into_iter().map(Bound::unbind).collect();
+        let preferences = preferences_arg(preferences, books.len())?;
         Ok(Self {
-            books: book_refs(books)?.into_iter().map(Bound::unbind).collect(),
+            books,
             rules: venue_rules(rules)?,
             latencies_ms: floats("latencies_ms", latencies_ms)?,
             reliabilities: floats("reliabilities", reliabilities)?,
@@ -185,7 +199,8 @@ impl ScreenRequest {
             max_slippage_bps: unbound(max_slippage_bps),
             limit_price: present(limit_price),
             min_liquidity_ratio: unbound(min_liquidity_ratio),
-            ranking: ranking_arg(ranking)?,
+            strategy: ranking_arg(ranking)?,
+            preferences,
         })
     }
 
@@ -200,9 +215,8 @@ impl ScreenRequest {
         let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
         let books = self.snapshots(py);
         let prepared = self.prepare(py, &books, now_ns, max_age_ns)?;
-        let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
-            .map_err(|e| screen_error(&e))?;
-        Ok(wrap(screened, prepared.order.side, prepared.fees, books))
+        let outcome = run(&prepared).map_err(|e| screen_error(&e))?;
+        wrap(py, outcome, prepared.fees_by_side(), books)
     }
 
     fn __len__(&self) -> usize {
@@ -237,6 +251,7 @@ impl ScreenRequest {
                 rules: &self.rules,
                 latencies_ms: &self.latencies_ms,
                 reliabilities: &self.reliabilities,
+                preferences: &self.preferences,
             },
             &OrderArgs {
                 side: &side,
@@ -246,7 +261,7 @@ impl ScreenRequest {
                 max_slippage_bps: &max_slippage_bps,
                 limit_price: limit_price.as_ref(),
                 min_liquidity_ratio: &min_liquidity_ratio,
-                ranking: self.ranking,
+                strategy: self.strategy,
             },
             now_ns,
             max_age_ns,
@@ -254,15 +269,25 @@ impl ScreenRequest {
     }
 }
 
+/// What a screen is for: the single-venue ranking, and whether the split is made too.
+#[derive(Debug, Clone, Copy, Default)]
+struct Strategy {
+    ranking: Ranking,
+    split: bool,
+}
+
 /// The optional `ranking` argument: a strategy's name (`None`: best execution).
-fn ranking_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Ranking> {
+fn ranking_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Strategy> {
     let Some(value) = value.filter(|v| !v.is_none()) else {
-        return Ok(Ranking::BestExecution);
+        return Ok(Strategy::default());
     };
-    let name = value
-        .cast::<pyo3::types::PyString>()
-        .ok()
-        .and_then(|s| s.to_str().ok().and_then(Ranking::from_name));
+    let name = value.cast::<pyo3::types::PyString>().ok().and_then(|s| {
+        let name = s.to_str().ok()?;
+        Ranking::from_name(name).map(|ranking| Strategy {
+            ranking,
+            split: name == "split",
+        })
+    });
     name.ok_or_else(|| {
         invalid(format!(
             "ranking: expected best_execution, lowest_latency, best_liquidity, \
@@ -278,6 +303,36 @@ struct Prepared<'a> {
     order: ScreenOrder,
     weights: CoreWeights,
     fees: Vec<sor_core::Bps>,
+    /// Split the order too, with these preferences (see [`core_split::split`]).
+    split: bool,
+    preferences: &'a [Option<u32>],
+}
+
+impl Prepared<'_> {
+    /// The order's side and the venues' taker fees: what a screen's results are read with.
+    fn fees_by_side(self) -> (TakerSide, Vec<sor_core::Bps>) {
+        (self.order.side, self.fees)
+    }
+}
+
+/// What the core found for one prepared screen: the screen, and the split when asked for.
+type Outcome = (
+    core_route::Screen,
+    Option<Result<core_split::Split, SplitError>>,
+);
+
+/// The core's screen of `prepared`, then its split over the same books when asked for.
+fn run(prepared: &Prepared<'_>) -> Result<Outcome, ScreenError> {
+    let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)?;
+    let split = prepared.split.then(|| {
+        core_split::split(
+            &screened,
+            &prepared.venues,
+            &prepared.order,
+            prepared.preferences,
+        )
+    });
+    Ok((screened, split))
 }
 
 /// The venues of a screen, borrowed (the books are snapshots: one version each).
@@ -286,6 +341,8 @@ struct VenueArgs<'a> {
     rules: &'a [VenueRules],
     latencies_ms: &'a [f64],
     reliabilities: &'a [f64],
+    /// Each venue's position among the order's preferred venues (empty: none).
+    preferences: &'a [Option<u32>],
 }
 
 /// The order of a screen, as Python passes it.
@@ -297,7 +354,7 @@ struct OrderArgs<'a, 'py> {
     max_slippage_bps: &'a Bound<'py, PyAny>,
     limit_price: Option<&'a Bound<'py, PyAny>>,
     min_liquidity_ratio: &'a Bound<'py, PyAny>,
-    ranking: Ranking,
+    strategy: Strategy,
 }
 
 /// Converts one screen's venues and order; errors name the argument.
@@ -312,6 +369,7 @@ fn prepare_parts<'a>(
         rules,
         latencies_ms,
         reliabilities,
+        preferences,
     } = *venue_args;
     let OrderArgs {
         side,
@@ -321,7 +379,7 @@ fn prepare_parts<'a>(
         max_slippage_bps,
         limit_price,
         min_liquidity_ratio,
-        ranking,
+        strategy,
     } = *order_args;
     let side: TakerSide = taker_side(side)?;
     let n = books.len();
@@ -345,7 +403,7 @@ fn prepare_parts<'a>(
         min_liquidity_ratio,
         now_ns,
         max_age_ns,
-        ranking,
+        ranking: strategy.ranking,
     };
     let mut venues = Vec::with_capacity(n);
     for (index, book) in books.iter().enumerate() {
@@ -374,23 +432,32 @@ fn prepare_parts<'a>(
         order,
         weights: weights_arg(weights)?,
         fees: rules.iter().map(VenueRules::taker_fee).collect(),
+        split: strategy.split,
+        preferences,
     })
 }
 
-/// The Python result of one screen over `books` (the snapshots `prepared` borrowed, which is
-/// gone by now) with the venues' taker `fees`.
+/// The Python result of one screen over `books` (the snapshots it read), with the order's side
+/// and the venues' taker fees.
 fn wrap(
-    screened: core_route::Screen,
-    side: TakerSide,
-    fees: Vec<sor_core::Bps>,
+    py: Python<'_>,
+    (screened, split): Outcome,
+    (side, fees): (TakerSide, Vec<sor_core::Bps>),
     books: Vec<Arc<Book>>,
-) -> Screen {
-    Screen {
+) -> PyResult<Screen> {
+    let split = split
+        .map(|outcome| {
+            let refs: Vec<&Book> = books.iter().map(|b| &**b).collect();
+            Py::new(py, Split::new(outcome, side, &refs, &fees)?)
+        })
+        .transpose()?;
+    Ok(Screen {
         screen: screened,
         side,
         fees,
         books,
-    }
+        split,
+    })
 }
 
 /// The venues of a symbol as the router screens them again and again: books, rules and health
@@ -434,7 +501,7 @@ impl VenueSet {
 
 /// `screen_venues` over a prepared `VenueSet`.
 #[pyfunction]
-#[pyo3(signature = (venues, side, quantity, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns, ranking=None))]
+#[pyo3(signature = (venues, side, quantity, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns, ranking=None, preferences=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_set<'py>(
     py: Python<'py>,
@@ -449,9 +516,11 @@ pub fn screen_set<'py>(
     now_ns: &Bound<'py, PyAny>,
     max_age_ns: &Bound<'py, PyAny>,
     ranking: Option<&Bound<'py, PyAny>>,
+    preferences: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Screen> {
     let venues = instance::<VenueSet>("venues", "VenueSet", venues)?;
     let venues = venues.get();
+    let preferences = preferences_arg(preferences, venues.books.len())?;
     let now_ns: u64 = uint("now_ns", now_ns)?;
     let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
     let books: Vec<Arc<Book>> = venues.books.iter().map(|b| b.get().snapshot(py)).collect();
@@ -461,6 +530,7 @@ pub fn screen_set<'py>(
             rules: &venues.rules,
             latencies_ms: &venues.latencies_ms,
             reliabilities: &venues.reliabilities,
+            preferences: &preferences,
         },
         &OrderArgs {
             side,
@@ -470,19 +540,18 @@ pub fn screen_set<'py>(
             max_slippage_bps,
             limit_price,
             min_liquidity_ratio,
-            ranking: ranking_arg(ranking)?,
+            strategy: ranking_arg(ranking)?,
         },
         now_ns,
         max_age_ns,
     )?;
-    let screened = core_route::screen(&prepared.venues, &prepared.order, &prepared.weights)
-        .map_err(|e| screen_error(&e))?;
-    Ok(wrap(screened, prepared.order.side, prepared.fees, books))
+    let outcome = run(&prepared).map_err(|e| screen_error(&e))?;
+    wrap(py, outcome, prepared.fees_by_side(), books)
 }
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
 #[pyfunction]
-#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns, ranking=None))]
+#[pyo3(signature = (books, side, quantity, rules, latencies_ms, reliabilities, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns, ranking=None, preferences=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_venues<'py>(
     py: Python<'py>,
@@ -500,6 +569,7 @@ pub fn screen_venues<'py>(
     now_ns: &Bound<'py, PyAny>,
     max_age_ns: &Bound<'py, PyAny>,
     ranking: Option<&Bound<'py, PyAny>>,
+    preferences: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Screen> {
     let request = ScreenRequest::py_new(
         books,
@@ -514,6 +584,7 @@ pub fn screen_venues<'py>(
         weights,
         limit_price,
         ranking,
+        preferences,
     )?;
     request.screen(py, now_ns, max_age_ns)
 }
@@ -550,24 +621,15 @@ pub fn screen_batch<'py>(
                 .map_err(|e| in_request(i, e))
         })
         .collect::<PyResult<Vec<_>>>()?;
-    let screened = py.detach(|| {
-        prepared
-            .iter()
-            .map(|p| core_route::screen(&p.venues, &p.order, &p.weights))
-            .collect::<Vec<_>>()
-    });
-    let fees: Vec<(TakerSide, Vec<sor_core::Bps>)> = prepared
+    let outcomes = py.detach(|| prepared.iter().map(run).collect::<Vec<_>>());
+    outcomes
         .into_iter()
-        .map(|p| (p.order.side, p.fees))
-        .collect();
-    screened
-        .into_iter()
-        .zip(fees)
-        .zip(books)
+        .zip(prepared)
+        .zip(books.iter().cloned())
         .enumerate()
-        .map(|(i, ((s, (side, fees)), books))| {
-            s.map(|s| wrap(s, side, fees, books))
-                .map_err(|e| invalid(format!("requests[{i}]: {e}")))
+        .map(|(i, ((outcome, prepared), books))| {
+            let outcome = outcome.map_err(|e| invalid(format!("requests[{i}]: {e}")))?;
+            wrap(py, outcome, prepared.fees_by_side(), books).map_err(|e| in_request(i, e))
         })
         .collect()
 }
