@@ -150,7 +150,9 @@ def test_a_split_screen_splits_the_order_in_the_same_call_on_the_books_it_read()
     args = request(quantity="40")
     screen = _core.screen_venues(*args, NOW, MAX_AGE, "split")  # type: ignore[arg-type]
     split = screen.split
-    assert split is not None and split.refusal is None and split.figure is None
+    assert split is not None
+    assert split.refusal is None
+    assert split.figure is None
     assert split.reason in ("split", "lowest_cost")
     assert sum(part.quantity for part in split.parts) == Decimal(40)
     # The same allocation as sor.allocate over the screened books, each capped at its depth
@@ -183,7 +185,8 @@ def test_a_preferred_venue_fills_first_and_refusals_carry_their_figure() -> None
     assert (refused.refusal, refused.figure, refused.parts) == ("depth", deep, [])
     ratio = request(quantity="1", min_ratio=float(deep) * 2)
     refused = _core.screen_venues(*ratio, NOW, MAX_AGE, "split").split  # type: ignore[arg-type]
-    assert refused is not None and refused.refusal == "liquidity_ratio"
+    assert refused is not None
+    assert refused.refusal == "liquidity_ratio"
     with pytest.raises(sor.InvalidInput, match=r"preferences: expected one entry per book"):
         _core.screen_venues(*args, NOW, MAX_AGE, "split", [0])  # type: ignore[arg-type]
     with pytest.raises(sor.InvalidInput, match=r"preferences\[0\]"):
