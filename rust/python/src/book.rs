@@ -144,8 +144,8 @@ impl OrderBook {
     fn parse_levels(&self, name: &str, levels: &Bound<'_, PyAny>) -> PyResult<Vec<CoreLevel>> {
         let mut out = Vec::with_capacity(len_hint(levels));
         let (pd, sd) = (self.price_decimals, self.size_decimals);
-        let expected = format!("{name}: expected a sequence of (price, size) pairs");
-        for_each_item(levels, &expected, |index, item| {
+        let expected = || format!("{name}: expected a sequence of (price, size) pairs");
+        for_each_item(levels, expected, |index, item| {
             let (price, size) = pair(name, index, &item)?;
             out.push(CoreLevel {
                 price: fixed(Field::item(name, index, Some("price")), &price, pd)?,
@@ -338,34 +338,38 @@ impl OrderBook {
         let mut parsed = Vec::with_capacity(len_hint(deltas));
         let (pd, sd) = (self.price_decimals, self.size_decimals);
         let expected = "deltas: expected a sequence of (side, price, size) tuples";
-        for_each_item(deltas, expected, |index, item| {
-            let tuple = item
-                .cast::<PyTuple>()
-                .ok()
-                .filter(|t| t.len() == 3)
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "deltas[{index}]: expected a (side, price, size) tuple"
-                    ))
-                })?;
-            parsed.push(Delta {
-                side: book_side(
-                    Field::item("deltas", index, Some("side")),
-                    &tuple.get_item(0)?,
-                )?,
-                price: fixed(
-                    Field::item("deltas", index, Some("price")),
-                    &tuple.get_item(1)?,
-                    pd,
-                )?,
-                size: fixed(
-                    Field::item("deltas", index, Some("size")),
-                    &tuple.get_item(2)?,
-                    sd,
-                )?,
-            });
-            Ok(())
-        })?;
+        for_each_item(
+            deltas,
+            || expected,
+            |index, item| {
+                let tuple = item
+                    .cast::<PyTuple>()
+                    .ok()
+                    .filter(|t| t.len() == 3)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "deltas[{index}]: expected a (side, price, size) tuple"
+                        ))
+                    })?;
+                parsed.push(Delta {
+                    side: book_side(
+                        Field::item("deltas", index, Some("side")),
+                        &tuple.get_item(0)?,
+                    )?,
+                    price: fixed(
+                        Field::item("deltas", index, Some("price")),
+                        &tuple.get_item(1)?,
+                        pd,
+                    )?,
+                    size: fixed(
+                        Field::item("deltas", index, Some("size")),
+                        &tuple.get_item(2)?,
+                        sd,
+                    )?,
+                });
+                Ok(())
+            },
+        )?;
         self.write(py, |book| {
             book.apply_deltas(&parsed, sequence, timestamp_ns)
         })

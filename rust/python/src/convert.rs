@@ -403,7 +403,7 @@ pub fn items<'py>(field: &str, value: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<
         return Err(invalid(expected()));
     }
     let mut out = Vec::with_capacity(len_hint(value));
-    for_each_item(value, &expected(), |_, item| {
+    for_each_item(value, expected, |_, item| {
         out.push(item);
         Ok(())
     })?;
@@ -439,10 +439,10 @@ pub fn instances<'py, T: pyo3::PyClass>(
 }
 
 /// Calls `f` on each item of a list or tuple (fast paths) or any other sequence; `expected`
-/// describes the argument for the error when `value` is not a sequence.
-pub fn for_each_item<'py>(
+/// describes the argument for the error when `value` is not a sequence (written only then).
+pub fn for_each_item<'py, M: Into<String>>(
     value: &Bound<'py, PyAny>,
-    expected: &str,
+    expected: impl FnOnce() -> M,
     mut f: impl FnMut(usize, Bound<'py, PyAny>) -> PyResult<()>,
 ) -> PyResult<()> {
     if let Ok(list) = value.cast::<PyList>() {
@@ -456,7 +456,7 @@ pub fn for_each_item<'py>(
     } else {
         let seq = value
             .cast::<PySequence>()
-            .map_err(|_| invalid(expected.to_owned()))?;
+            .map_err(|_| invalid(expected().into()))?;
         for index in 0..seq.len()? {
             f(index, seq.get_item(index)?)?;
         }
