@@ -444,17 +444,18 @@ fn all_in_total(candidate: &Candidate, venue: &ScreenVenue<'_>, side: TakerSide)
 }
 
 /// Ascending order of finite floats (equal values, `-0.0` and `0.0` included, tie).
-fn float_order(a: f64, b: f64) -> Ordering {
+pub(crate) fn float_order(a: f64, b: f64) -> Ordering {
     a.partial_cmp(&b).unwrap_or(Ordering::Equal)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::book::Level;
     use crate::decimal::parse_fixed;
 
-    const NOW: u64 = 1_000_000_000_000;
+    /// The test clock: every fresh book was updated then.
+    pub(crate) const NOW: u64 = 1_000_000_000_000;
 
     fn book(asks: &[(&str, &str)], bids: &[(&str, &str)], at_ns: u64) -> Book {
         let mut book = Book::new(1, 1).expect("decimals");
@@ -481,7 +482,8 @@ mod tests {
         }
     }
 
-    fn venue(book: &Book) -> ScreenVenue<'_> {
+    /// A venue of 10 bps fees, lots of one unit, no minimums or caps, 20 ms, fully reliable.
+    pub(crate) fn venue(book: &Book) -> ScreenVenue<'_> {
         ScreenVenue {
             book,
             rules: rules(1),
@@ -491,7 +493,8 @@ mod tests {
         }
     }
 
-    fn order(quantity: &str) -> ScreenOrder {
+    /// A best-execution buy of `quantity` within 100 bps, no limit or minimum ratio, at NOW.
+    pub(crate) fn order(quantity: &str) -> ScreenOrder {
         ScreenOrder {
             ranking: Ranking::BestExecution,
             side: TakerSide::Buy,

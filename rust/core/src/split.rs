@@ -18,7 +18,7 @@ use crate::allocate::{AllocateError, Part, allocate};
 use crate::book::{BookSide, TakerSide};
 use crate::cost::{ExactCost, exact_cost};
 use crate::decimal::{Quantity, Rounding, pow10_u128};
-use crate::route::{Screen, ScreenOrder, ScreenVenue, Verdict};
+use crate::route::{Screen, ScreenOrder, ScreenVenue, Verdict, float_order};
 use crate::rules::VenueRules;
 
 /// Why the split has the route it has.
@@ -430,21 +430,15 @@ fn beats(side: TakerSide, single: &Total, split: &Total) -> bool {
     compare_totals(side, single, split) == Ordering::Less
 }
 
-/// Ascending order of floats (NaN ties).
-fn float_order(a: f64, b: f64) -> Ordering {
-    a.partial_cmp(&b).unwrap_or(Ordering::Equal)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::{Book, Bps, Level};
+    use crate::book::{Book, Level};
     use crate::decimal::parse_fixed;
-    use crate::route::{Ranking, screen};
+    use crate::route::screen;
+    use crate::route::tests::{NOW, order, venue};
     use crate::score::Weights;
     use proptest::prelude::*;
-
-    const NOW: u64 = 1_000_000_000_000;
 
     /// A book of one price and one size decimal, updated at `at_ns`.
     fn book(asks: &[(&str, &str)], at_ns: u64) -> Book {
@@ -459,35 +453,6 @@ mod tests {
         book.apply_snapshot(&[], &levels, 1, at_ns)
             .expect("snapshot");
         book
-    }
-
-    fn venue(book: &Book) -> ScreenVenue<'_> {
-        ScreenVenue {
-            book,
-            rules: VenueRules {
-                taker_fee: Bps::from_f64(10.0).expect("bps"),
-                lot_size: 1,
-                min_quantity: 0,
-                min_notional: 0,
-                max_quantity: None,
-            },
-            balance_cap: None,
-            latency_ms: 20.0,
-            reliability: 1.0,
-        }
-    }
-
-    fn order(quantity: &str) -> ScreenOrder {
-        ScreenOrder {
-            ranking: Ranking::BestExecution,
-            side: TakerSide::Buy,
-            quantity: Quantity::parse(quantity).expect("quantity"),
-            max_slippage: Bps::from_f64(100.0).expect("bps"),
-            limit_price: None,
-            min_liquidity_ratio: 0.0,
-            now_ns: NOW,
-            max_age_ns: 5_000_000_000,
-        }
     }
 
     fn run(

@@ -132,9 +132,21 @@ pub struct AllocationPart {
 }
 
 impl AllocationPart {
-    /// The part of the venue at input position `index`.
-    pub(crate) fn new(index: usize, cost: ExecutionCost) -> Self {
-        Self { index, cost }
+    /// A core part for Python, at the precision of the book it was walked on, with its fee.
+    pub(crate) fn new(
+        part: &core_allocate::Part,
+        side: TakerSide,
+        book: &Book,
+        taker_fee: Bps,
+    ) -> Self {
+        Self {
+            index: part.index,
+            cost: ExecutionCost {
+                walk: WalkResult::new(part.walk, side, book.price_decimals(), book.size_decimals()),
+                cost: part.cost,
+                taker_fee,
+            },
+        }
     }
 }
 
@@ -281,20 +293,12 @@ fn wrap(
         .parts
         .iter()
         .map(|part| {
-            let book = prepared.books[part.index];
-            AllocationPart {
-                index: part.index,
-                cost: ExecutionCost {
-                    walk: WalkResult::new(
-                        part.walk,
-                        side,
-                        book.price_decimals(),
-                        book.size_decimals(),
-                    ),
-                    cost: part.cost,
-                    taker_fee: prepared.fees[part.index],
-                },
-            }
+            AllocationPart::new(
+                part,
+                side,
+                prepared.books[part.index],
+                prepared.fees[part.index],
+            )
         })
         .collect();
     Allocation {

@@ -9,7 +9,6 @@ use sor_core::split::{self as core_split, Amount, SplitError};
 use crate::allocation::AllocationPart;
 use crate::convert::{Field, items, to_decimal, uint};
 use crate::errors::allocate_error;
-use crate::results::{ExecutionCost, WalkResult};
 
 /// The whole order split across the screened venues, or why it cannot be (`refusal`).
 #[pyclass(module = "sor._core", frozen)]
@@ -46,20 +45,7 @@ impl Split {
                     .parts
                     .iter()
                     .map(|part| {
-                        let book = books[part.index];
-                        AllocationPart::new(
-                            part.index,
-                            ExecutionCost {
-                                walk: WalkResult::new(
-                                    part.walk,
-                                    side,
-                                    book.price_decimals(),
-                                    book.size_decimals(),
-                                ),
-                                cost: part.cost,
-                                taker_fee: fees[part.index],
-                            },
-                        )
+                        AllocationPart::new(part, side, books[part.index], fees[part.index])
                     })
                     .collect(),
                 alternatives: split.alternatives,
