@@ -193,6 +193,21 @@ TARGETS = (
         min_ratio=50,
     ),
     Target(
+        "route(): 5-venue best_execution at most 1.5 us (speed issue)",
+        route_group("best_execution", 5),
+        max_seconds=1.5e-6,
+    ),
+    Target(
+        "route(): 20-venue best_execution at most 6 us (speed issue)",
+        route_group("best_execution", 20),
+        max_seconds=6e-6,
+    ),
+    Target(
+        "route(): 5-venue split at most 10 us, in one core call (speed issue)",
+        route_group("split", 5),
+        max_seconds=10e-6,
+    ),
+    Target(
         "execute(): one venue, durable journal (synchronous=FULL), under 1 ms",
         EXECUTE_ONE_GROUP,
         max_seconds=1e-3,
