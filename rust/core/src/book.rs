@@ -708,6 +708,25 @@ impl Bps {
         Ok(Self((bps * 1e4).round() as u64))
     }
 
+    /// The exact bps a float stands for, without formatting it: what [`Bps::parse`] makes of
+    /// the shortest text that reads back as `bps` (Python's `repr`), when that text has at
+    /// most four decimals and the float is below 10^9 bps; `None` otherwise (parse the text
+    /// then, for the result or the error).
+    ///
+    /// Below 10^9 floats are spaced less than 10^-7 apart, so at most one multiple of 10^-4
+    /// reads back as a given float, and the shortest text is that multiple when it exists.
+    #[must_use]
+    pub fn from_f64_exact(bps: f64) -> Option<Self> {
+        if !(0.0..1e9).contains(&bps) {
+            return None;
+        }
+        let units = (bps * 1e4).round();
+        // k / 10^4 for an integer k < 2^53 is correctly rounded: the float nearest the decimal.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        // 0 <= units < 10^13
+        ((units / 1e4) == bps).then_some(Self(units as u64))
+    }
+
     /// As a float number of basis points.
     #[must_use]
     pub fn as_f64(self) -> f64 {
@@ -886,7 +905,47 @@ mod tests {
         prop_oneof![Just(BookSide::Bid), Just(BookSide::Ask)]
     }
 
+    /// What the binding did before the fast path: parse the float's shortest text.
+    fn parsed(bps: f64) -> Option<Bps> {
+        Bps::parse(&bps.to_string()).ok()
+    }
+
+    #[test]
+    fn floats_that_need_their_text_are_left_to_it() {
+        for bps in [
+            0.00001,
+            1e9,
+            1e300,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            0.1 + 0.2,
+        ] {
+            assert_eq!(Bps::from_f64_exact(bps), None, "{bps}");
+        }
+        assert_eq!(Bps::from_f64_exact(-0.0), Some(Bps(0)));
+        assert_eq!(Bps::from_f64_exact(7.5), Some(Bps(75_000)));
+        assert_eq!(Bps::from_f64_exact(0.0001), Some(Bps(1)));
+    }
+
     proptest! {
+        /// Reading a float's bps without its text agrees with parsing the text, wherever the
+        /// fast path answers; and it answers for every multiple of 1e-4 below 10^9.
+        #[test]
+        fn float_bps_equal_their_parsed_text(units in 0u64..10_000_000_000_000, bits: u64) {
+            let bps = units as f64 / 1e4;
+            prop_assert_eq!(Bps::from_f64_exact(bps), Some(Bps(units)));
+            prop_assert_eq!(parsed(bps), Some(Bps(units)));
+            let any = f64::from_bits(bits);
+            if let Some(fast) = Bps::from_f64_exact(any) {
+                prop_assert_eq!(Some(fast), parsed(any));
+            }
+            let near = f64::from_bits(bps.to_bits() + 1);
+            if let Some(fast) = Bps::from_f64_exact(near) {
+                prop_assert_eq!(Some(fast), parsed(near));
+            }
+        }
+
         /// The u64 fast path of `Bps::bound` equals exact rational rounding.
         #[test]
         fn bps_bound_rounds_exactly(best in 1u64..u64::MAX, units in 0u64..200_000_000, ask: bool) {

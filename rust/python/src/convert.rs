@@ -234,9 +234,19 @@ fn with_bps_text<R>(
     with_text(field, value, f)
 }
 
+/// The bps of a float argument read without formatting it (see [`Bps::from_f64_exact`]);
+/// `None` for anything else, or a float that needs its text.
+fn float_bps(value: &Bound<'_, PyAny>) -> Option<Bps> {
+    let float = value.cast::<PyFloat>().ok()?;
+    Bps::from_f64_exact(float.value())
+}
+
 /// A number of basis points (a slippage or depth bound): exact to 1e-4 bps and >= 0, or
 /// refused.
 pub fn bps<'a>(field: impl Into<Field<'a>>, value: &Bound<'_, PyAny>) -> PyResult<Bps> {
+    if let Some(bps) = float_bps(value) {
+        return Ok(bps);
+    }
     let field = field.into();
     with_bps_text(field, value, |text| {
         Bps::parse(text).map_err(|err| invalid(format!("{field}: {err} (bps are exact to 1e-4)")))
@@ -246,6 +256,9 @@ pub fn bps<'a>(field: impl Into<Field<'a>>, value: &Bound<'_, PyAny>) -> PyResul
 /// A taker fee in basis points: exact to 1e-4 bps, at least 0 and below 10,000 (100%), or
 /// refused.
 pub fn fee_bps<'a>(field: impl Into<Field<'a>>, value: &Bound<'_, PyAny>) -> PyResult<Bps> {
+    if let Some(fee) = float_bps(value).filter(|fee| fee.0 < sor_core::BPS_UNITS_PER_ONE) {
+        return Ok(fee);
+    }
     let field = field.into();
     with_bps_text(field, value, |text| {
         Bps::parse_fee(text).map_err(|err| invalid(format!("{field}: {err}")))
