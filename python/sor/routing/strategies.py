@@ -42,6 +42,9 @@ from sor.routing.split import SplitExplanation, refused
 #: The router's reason for each of the core's (``Screen.reason``).
 REASONS: dict[str, RoutingReason] = {reason.value: reason for reason in RoutingReason}
 
+#: The split strategy, looked up once (an enum member's class attribute costs a lookup per use).
+SPLIT = RoutingStrategy.SPLIT
+
 #: What an order's :class:`Context` is built from: the order, the settings, the weights and
 #: the clock.
 Origin = tuple[OrderRequest, RouterSettings, Weights, int]
@@ -51,7 +54,7 @@ def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision
     """The decision on a screened order; raises :class:`NoRouteError` if there is none."""
     ctx, live = pending.ctx, pending.live
     singles = Singles(ctx, live, pending.positions, pending.gate_rejections, screen)
-    if ctx.strategy is RoutingStrategy.SPLIT:
+    if ctx.strategy is SPLIT:
         return split_decision(singles, ctx.max_slippage_bps, started_ns)
     if not screen.ordered:
         raise no_single_route(ctx, singles.walkable(), singles.rejections())
@@ -110,7 +113,7 @@ def route_order(
         strategy,
     )
     singles = Singles.lean((order, settings, weights, now_ns), plan, screen)
-    if strategy is RoutingStrategy.SPLIT:
+    if strategy is SPLIT:
         return split_decision(singles, slippage, started_ns), plan.live, screen
     reason = screen.reason
     if reason is None:
@@ -141,7 +144,7 @@ class Singles:
         "_verdicts",
         "gate_rejections",
         "live",
-        "ordered",
+        "_ordered",
         "positions",
         "screen",
     )
@@ -162,8 +165,7 @@ class Singles:
         self.positions = positions
         self.gate_rejections = gate_rejections
         self.screen = screen
-        #: Positions in ``live`` of the qualified venues, in the strategy's order.
-        self.ordered: list[int] = []
+        self._ordered: list[int] | None = None
         self._verdicts: list[Verdict] | None = None
 
     @classmethod
@@ -175,7 +177,7 @@ class Singles:
         self._origin = origin
         self.live, self.positions, self.gate_rejections = plan.live, plan.positions, plan.rejections
         self.screen = screen
-        self.ordered = screen.ordered
+        self._ordered = None
         self._verdicts = None
         return self
 
@@ -195,6 +197,19 @@ class Singles:
         """When the order was routed."""
         ctx = self._ctx
         return ctx.now_ns if ctx is not None else self._origin[3]
+
+    @property
+    def ordered(self) -> list[int]:
+        """Positions in ``live`` of the qualified venues, in the strategy's order (the core's,
+        unless preferences reorder it)."""
+        ordered = self._ordered
+        if ordered is None:
+            ordered = self._ordered = self.screen.ordered
+        return ordered
+
+    @ordered.setter
+    def ordered(self, ordered: list[int]) -> None:
+        self._ordered = ordered
 
     @property
     def ctx(self) -> Context:
@@ -323,7 +338,7 @@ def split_decision(singles: Singles, max_slippage_bps: float, started_ns: int) -
     order = singles.order
     return RoutingDecision.explained(
         order,
-        RoutingStrategy.SPLIT,
+        SPLIT,
         REASONS[split.reason],
         max_slippage_bps,
         (time.perf_counter_ns() - started_ns) / 1_000,
