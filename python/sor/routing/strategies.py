@@ -140,11 +140,11 @@ class Singles:
 
     __slots__ = (
         "_ctx",
+        "_ordered",
         "_origin",
         "_verdicts",
         "gate_rejections",
         "live",
-        "_ordered",
         "positions",
         "screen",
     )
