@@ -43,6 +43,8 @@ SORTED_DECIMAL = "sortedcontainers (Decimal)"
 """A pure-Python ``SortedDict`` book with ``Decimal`` prices and sizes."""
 PYTHON = "pure Python"
 """A pure-Python reference over ``SortedDict`` books."""
+SOR_VENUE_SET = "sor (prepared VenueSet)"
+"""sor's ``rank_set`` over a ``VenueSet`` prepared once (books, fees, health figures)."""
 SOR_EXCHANGE_LOTS = "sor (exchange lots)"
 """sor with each venue on its exchange's own lot step (10^-5, 10^-6 or 10^-8 BTC)."""
 SOR_COARSE_LOTS = "sor (coarse lots)"
@@ -145,7 +147,11 @@ TARGETS = (
         baseline=NAUTILUS,
         min_ratio=20,
     ),
-    Target("5-venue decision (~50 levels) under 1 us", decision_group(5), max_seconds=1e-6),
+    Target(
+        "5-venue decision (~50 levels, rank_venues) under 1 us (also the speed issue's)",
+        decision_group(5),
+        max_seconds=1e-6,
+    ),
     Target(
         "5-venue decision >= 10x nautilus_trader",
         decision_group(5),
@@ -206,6 +212,13 @@ TARGETS = (
         "route(): 5-venue split at most 10 us, in one core call (speed issue)",
         route_group("split", 5),
         max_seconds=10e-6,
+    ),
+    Target("walk of 1 level at most 80 ns (speed issue)", walk_group(1), max_seconds=80e-9),
+    Target(
+        "rank_set (prepared VenueSet) at 5 venues at most 1 us (speed issue)",
+        decision_group(5),
+        sor=SOR_VENUE_SET,
+        max_seconds=1e-6,
     ),
     Target(
         "execute(): one venue, durable journal (synchronous=FULL), under 1 ms",

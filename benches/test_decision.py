@@ -24,7 +24,7 @@ from .data import (
     quantity_str,
     walk_exact,
 )
-from .report import DECISION_VENUES, NAUTILUS, PYTHON, SOR, decision_group
+from .report import DECISION_VENUES, NAUTILUS, PYTHON, SOR, SOR_VENUE_SET, decision_group
 from .support import calibrated, label, sor_book
 
 pytestmark = calibrated
@@ -78,6 +78,25 @@ def test_decision_sor_rank_venues_one_call(benchmark: BenchmarkFixture, count: i
     assert best.cost.effective_price == pytest.approx(
         walk.average_price * vs[expected].fee_factor, rel=1e-12
     )
+
+
+@venues_param
+def test_decision_sor_rank_set_prepared_venues(benchmark: BenchmarkFixture, count: int) -> None:
+    lots, expected = case(count)
+    vs = venues(count)
+    prepared = sor.VenueSet(
+        [sor_book(v.book) for v in vs],
+        [sor.VenueRules(taker_fee_bps=v.taker_fee_bps) for v in vs],
+        [v.latency_ms for v in vs],
+        [v.reliability for v in vs],
+    )
+    label(benchmark, decision_group(count), SOR_VENUE_SET)
+    ranking = benchmark(sor.rank_set, prepared, "buy", quantity_str(lots), weights=PRICE_ONLY)
+    assert ranking.best == expected
+    assert len(ranking) == count
+    walk = walk_exact(vs[expected].book.asks, lots)
+    best = ranking.candidates[0]
+    assert (best.walk.filled_lots, best.walk.notional_raw) == (lots, walk.notional)
 
 
 @venues_param

@@ -546,7 +546,7 @@ reliabilities = plausible(st.lists(st.floats(0, 1), min_size=1, max_size=3))
 
 
 @entry(
-    "rank_venues",
+    "rank_venues/VenueSet/rank_set",
     books=books_arg,
     side=plausible(taker_sides),
     quantity=plausible(sizes),
@@ -557,7 +557,20 @@ reliabilities = plausible(st.lists(st.floats(0, 1), min_size=1, max_size=3))
     max_slippage_bps=plausible(bps),
 )
 def _rank_venues(a: dict[str, Any]) -> Calls:
-    return [("rank_venues", lambda: _core.rank_venues(**a), None)]
+    def rank_set() -> object:
+        fees = a["taker_fees_bps"]
+        # A hostile fee list goes to the VenueSet as its rules, for the core to refuse.
+        rules = (
+            [_core.VenueRules(taker_fee_bps=fee) for fee in fees] if type(fees) is list else fees
+        )
+        venues = _core.VenueSet(a["books"], rules, a["latencies_ms"], a["reliabilities"])
+        order = ("side", "quantity", "weights", "max_slippage_bps")
+        return _core.rank_set(venues, **{k: a[k] for k in order})
+
+    return [
+        ("rank_venues", lambda: _core.rank_venues(**a), None),
+        ("rank_set", rank_set, None),
+    ]
 
 
 SCREEN = {

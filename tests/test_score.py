@@ -303,6 +303,48 @@ def test_rank_venues_matches_reference(
             assert close(float(want[a].score.total), want[b].score.total)
 
 
+@pytest.mark.parametrize("side", TAKER_SIDES)
+@given(
+    venues=venue_sets(),
+    w=st.none() | weights,
+    slippage=st.one_of(st.none(), st.sampled_from([0.0, 10.0, 100.0]), exact_bps(5_000)),
+)
+def test_rank_set_ranks_a_prepared_venue_set_as_rank_venues_ranks_the_lists(
+    side: TakerSide,
+    venues: tuple[list[RefBook], Fraction, list[float], list[float], list[float]],
+    w: tuple[float, float, float, float] | None,
+    slippage: float | None,
+) -> None:
+    books, quantity, fees, latencies, reliabilities = venues
+    built = [build(book) for book in books]
+    rules = [sor.VenueRules(taker_fee_bps=fee, lot_size="1000") for fee in fees]
+    venue_set = sor.VenueSet(built, rules, latencies, reliabilities)
+    order = (side, str(as_decimal(quantity)))
+    options = {"weights": None if w is None else sor.Weights(*w)}
+    if slippage is not None:
+        options["max_slippage_bps"] = slippage
+    want = sor.rank_venues(built, *order, fees, latencies, reliabilities, **options)
+    got = sor.rank_set(venue_set, *order, **options)
+    assert got.best == want.best
+    assert len(got) == len(want)
+    for g, r in zip(got.candidates, want.candidates, strict=True):
+        assert repr(g) == repr(r)
+        assert (g.walk.filled_lots, g.walk.notional_raw) == (
+            r.walk.filled_lots,
+            r.walk.notional_raw,
+        )
+        assert (g.cost.total, g.cost.taker_fee_bps) == (r.cost.total, r.cost.taker_fee_bps)
+        assert g.liquidity_ratio == r.liquidity_ratio
+        assert factor_values(g.raw) == factor_values(r.raw)
+        assert g.score.total == r.score.total
+
+
+def test_rank_set_refuses_what_is_not_a_venue_set() -> None:
+    book = level_book("10", "5")
+    with pytest.raises(sor.InvalidInput, match="venues: expected a VenueSet, got list"):
+        sor.rank_set([book], "buy", "1")  # type: ignore[arg-type]
+
+
 def level_book(ask: str, size: str, bid: str = "1") -> sor.OrderBook:
     """A whole-unit book with one bid and asks ``ask x size`` then ``ask+1 x 100``."""
     book = sor.OrderBook(0, 0)

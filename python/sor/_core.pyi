@@ -767,7 +767,8 @@ def screen_batch(requests: Sequence[ScreenRequest], now_ns: int, max_age_ns: int
 @final
 class VenueSet:
     """The venues of a symbol as the router screens them again and again: books, rules and
-    health figures, converted once (``screen_set``)."""
+    health figures, converted once (``screen_set``, ``rank_set``). The books are the live
+    objects: each call reads their current version."""
 
     def __new__(
         cls,
@@ -777,6 +778,16 @@ class VenueSet:
         reliabilities: Sequence[float],
     ) -> VenueSet: ...
     def __len__(self) -> int: ...
+
+def rank_set(
+    venues: VenueSet,
+    side: TakerSide,
+    quantity: DecimalLike,
+    weights: Weights | None = None,
+    max_slippage_bps: BpsLike = 100.0,
+) -> Ranking:
+    """``rank_venues`` over a prepared ``VenueSet``: its rules' taker fees and its health
+    figures (the other rules do not rank, as in ``rank_venues``)."""
 
 def screen_set(
     venues: VenueSet,

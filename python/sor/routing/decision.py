@@ -272,6 +272,14 @@ class RoutingDecision:
         "_strategy",
     )
 
+    # The explanation's figures: set by the constructor, or left unset by :meth:`explained`
+    # until first read.
+    _parts: tuple[RoutePart, ...]
+    _alternatives: tuple[RoutePart, ...]
+    _scores: tuple[CandidateScore, ...]
+    _rejections: tuple[Rejection, ...]
+    _book_versions: tuple[tuple[str, int], ...]
+
     def __init__(
         self,
         order: OrderRequest,
@@ -299,12 +307,12 @@ class RoutingDecision:
         self._order = order
         self._strategy = strategy
         self._reason = reason
-        self._parts: tuple[RoutePart, ...] | None = tuple(parts)
-        self._alternatives: tuple[RoutePart, ...] | None = tuple(alternatives)
-        self._scores: tuple[CandidateScore, ...] | None = tuple(scores)
-        self._rejections: tuple[Rejection, ...] | None = tuple(rejections)
+        self._parts = tuple(parts)
+        self._alternatives = tuple(alternatives)
+        self._scores = tuple(scores)
+        self._rejections = tuple(rejections)
         self._max_slippage_bps = max_slippage_bps
-        self._book_versions: tuple[tuple[str, int], ...] | None = tuple(book_versions)
+        self._book_versions = tuple(book_versions)
         self._decision_time_us = decision_time_us
         self._decided_at_ns = decided_at_ns
         self._cached = cached
@@ -332,12 +340,7 @@ class RoutingDecision:
         self._order = order
         self._strategy = strategy
         self._reason = reason
-        self._parts = None
-        self._alternatives = None
-        self._scores = None
-        self._rejections = None
         self._max_slippage_bps = max_slippage_bps
-        self._book_versions = None
         self._decision_time_us = decision_time_us
         self._decided_at_ns = decided_at_ns
         self._cached = False
@@ -367,7 +370,7 @@ class RoutingDecision:
 
     def _explain(self) -> Explanation:
         explanation = self._explanation
-        assert explanation is not None  # set whenever a lazy field is None
+        assert explanation is not None  # set whenever a lazy field is unset
         return explanation
 
     @property
@@ -388,37 +391,47 @@ class RoutingDecision:
     @property
     def parts(self) -> tuple[RoutePart, ...]:
         """The route: what each venue is expected to fill, summing to the order's amount."""
-        if self._parts is None:
-            self._parts = self._explain().parts()
-        return self._parts
+        try:
+            return self._parts
+        except AttributeError:  # built on first read
+            parts = self._parts = self._explain().parts()
+            return parts
 
     @property
     def alternatives(self) -> tuple[RoutePart, ...]:
         """Other venues that could take the whole order alone, best first (for failover)."""
-        if self._alternatives is None:
-            self._alternatives = self._explain().alternatives()
-        return self._alternatives
+        try:
+            return self._alternatives
+        except AttributeError:  # built on first read
+            alternatives = self._alternatives = self._explain().alternatives()
+            return alternatives
 
     @property
     def scores(self) -> tuple[CandidateScore, ...]:
         """Every evaluated candidate's score and factor contributions."""
-        if self._scores is None:
-            self._scores = self._explain().scores()
-        return self._scores
+        try:
+            return self._scores
+        except AttributeError:  # built on first read
+            scores = self._scores = self._explain().scores()
+            return scores
 
     @property
     def rejections(self) -> tuple[Rejection, ...]:
         """Every venue left out, and why."""
-        if self._rejections is None:
-            self._rejections = self._explain().rejections()
-        return self._rejections
+        try:
+            return self._rejections
+        except AttributeError:  # built on first read
+            rejections = self._rejections = self._explain().rejections()
+            return rejections
 
     @property
     def book_versions(self) -> tuple[tuple[str, int], ...]:
         """Each consulted venue with the version of its book the decision was computed on."""
-        if self._book_versions is None:
-            self._book_versions = self._explain().book_versions()
-        return self._book_versions
+        try:
+            return self._book_versions
+        except AttributeError:  # built on first read
+            book_versions = self._book_versions = self._explain().book_versions()
+            return book_versions
 
     @property
     def max_slippage_bps(self) -> float:

@@ -4,7 +4,7 @@ latency), prepared once per router generation and health version, and the per-or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from sor._core import (
     VenueSet,
@@ -17,6 +17,26 @@ from sor.routing.decision import (
     RejectReason,
 )
 from sor.routing.settings import RouterSettings
+
+
+class Gated(Protocol):
+    """Venues past the gate: the live ones, their listing positions, and the gate's rejections
+    of the others (with their positions)."""
+
+    @property
+    def live(self) -> list[Live]:
+        """The venues past the gate, in listing order."""
+        ...
+
+    @property
+    def positions(self) -> list[int]:
+        """Each live venue's position in the symbol's listings."""
+        ...
+
+    @property
+    def rejections(self) -> list[tuple[int, Rejection]]:
+        """The gate's rejections, each with its venue's listing position."""
+        ...
 
 
 class Plan(NamedTuple):

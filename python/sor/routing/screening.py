@@ -22,14 +22,14 @@ class Pending(NamedTuple):
     ctx: Context
     live: list[Live]
     positions: list[int]
-    gate_rejections: list[tuple[int, Rejection]]
+    rejections: list[tuple[int, Rejection]]
     request: ScreenRequest
 
 
 def begin(ctx: Context, prepared: Prepared) -> Pending:
     """Gates the venues for the order of ``ctx`` and prepares the core's screen of the others."""
-    live, positions, gate_rejections = order_gate(ctx, prepared)
-    return Pending(ctx, live, positions, gate_rejections, screen_request(ctx, live, prepared))
+    live, positions, rejections = order_gate(ctx, prepared)
+    return Pending(ctx, live, positions, rejections, screen_request(ctx, live, prepared))
 
 
 # Caps: balances and limit prices

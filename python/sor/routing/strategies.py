@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from sor._core import Verdict
 
 from sor.routing.context import Context, Live, by_venue_index
-from sor.routing.gate import Plan, Prepared
+from sor.routing.gate import Gated, Prepared
 from sor.routing.rejections import (
     AMOUNT_VERDICTS,
     GATE_VERDICTS,
@@ -53,7 +53,7 @@ Origin = tuple[OrderRequest, RouterSettings, Weights, int]
 def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision:
     """The decision on a screened order; raises :class:`NoRouteError` if there is none."""
     ctx, live = pending.ctx, pending.live
-    singles = Singles(ctx, live, pending.positions, pending.gate_rejections, screen)
+    singles = Singles.of(ctx, pending, screen)
     if ctx.strategy is SPLIT:
         return split_decision(singles, ctx.max_slippage_bps, started_ns)
     if not screen.ordered:
@@ -112,7 +112,7 @@ def route_order(
         prepared.max_age_ns,
         strategy,
     )
-    singles = Singles.lean((order, settings, weights, now_ns), plan, screen)
+    singles = Singles((order, settings, weights, now_ns), plan, screen)
     if strategy is SPLIT:
         return split_decision(singles, slippage, started_ns), plan.live, screen
     reason = screen.reason
@@ -135,77 +135,65 @@ class Singles:
 
     Everything here comes from the core's screen (walks, costs, scores, book versions and
     update times captured when the order was routed) and the router's immutable venue data,
-    so an explanation built later says what it would have said at once.
+    so an explanation built later says what it would have said at once. What only an
+    explanation reads (the order's context, the core's order and verdicts) is read when first
+    asked for: a slot left unset until then costs the router's fast path nothing.
     """
 
-    __slots__ = (
-        "_ctx",
-        "_ordered",
-        "_origin",
-        "_verdicts",
-        "gate_rejections",
-        "live",
-        "positions",
-        "screen",
-    )
+    __slots__ = ("_ctx", "_ordered", "_origin", "_verdicts", "gated", "screen")
 
-    #: What the context is built from, on the fast path (see :meth:`lean`).
-    _origin: Origin
+    _ctx: Context
+    _ordered: list[int]
+    _verdicts: list[Verdict]
 
-    def __init__(
-        self,
-        ctx: Context,
-        live: list[Live],
-        positions: list[int],
-        gate_rejections: list[tuple[int, Rejection]],
-        screen: Screen,
-    ) -> None:
-        self._ctx: Context | None = ctx
-        self.live = live
-        self.positions = positions
-        self.gate_rejections = gate_rejections
+    def __init__(self, origin: Origin, gated: Gated, screen: Screen) -> None:
+        """The router's fast path: ``origin`` is what the order's :class:`Context` is built
+        from when an explanation first needs it; ``gated`` the venues screened."""
+        self._origin = origin
+        self.gated = gated
         self.screen = screen
-        self._ordered: list[int] | None = None
-        self._verdicts: list[Verdict] | None = None
 
     @classmethod
-    def lean(cls, origin: Origin, plan: Plan, screen: Screen) -> Singles:
-        """The router's fast path: ``origin`` is what the order's :class:`Context` is built
-        from when an explanation first needs it; ``plan`` the venues screened."""
-        self = cls.__new__(cls)
-        self._ctx = None
-        self._origin = origin
-        self.live, self.positions, self.gate_rejections = plan.live, plan.positions, plan.rejections
-        self.screen = screen
-        self._ordered = None
-        self._verdicts = None
+    def of(cls, ctx: Context, gated: Gated, screen: Screen) -> Singles:
+        """The screened venues of an order whose context is already built."""
+        self = cls((ctx.order, ctx.settings, ctx.weights, ctx.now_ns), gated, screen)
+        self._ctx = ctx
         return self
+
+    @property
+    def live(self) -> list[Live]:
+        """The venues screened, in listing order."""
+        return self.gated.live
+
+    @property
+    def positions(self) -> list[int]:
+        """Each screened venue's listing position."""
+        return self.gated.positions
 
     @property
     def order(self) -> OrderRequest:
         """The order screened."""
-        ctx = self._ctx
-        return ctx.order if ctx is not None else self._origin[0]
+        return self._origin[0]
 
     @property
     def amount(self) -> Decimal:
         """The order's amount."""
-        return self.order.amount
+        return self._origin[0].amount
 
     @property
     def now_ns(self) -> int:
         """When the order was routed."""
-        ctx = self._ctx
-        return ctx.now_ns if ctx is not None else self._origin[3]
+        return self._origin[3]
 
     @property
     def ordered(self) -> list[int]:
         """Positions in ``live`` of the qualified venues, in the strategy's order (the core's,
         unless preferences reorder it)."""
-        ordered = self._ordered
-        if ordered is None:
+        try:
+            return self._ordered
+        except AttributeError:
             ordered = self._ordered = self.screen.ordered
-        return ordered
+            return ordered
 
     @ordered.setter
     def ordered(self, ordered: list[int]) -> None:
@@ -214,17 +202,20 @@ class Singles:
     @property
     def ctx(self) -> Context:
         """The order with its settings resolved."""
-        ctx = self._ctx
-        if ctx is None:
+        try:
+            return self._ctx
+        except AttributeError:
             ctx = self._ctx = Context(*self._origin)
-        return ctx
+            return ctx
 
     @property
     def verdicts(self) -> list[Verdict]:
         """The core's verdict on each live venue."""
-        if self._verdicts is None:
-            self._verdicts = self.screen.verdicts
-        return self._verdicts
+        try:
+            return self._verdicts
+        except AttributeError:
+            verdicts = self._verdicts = self.screen.verdicts
+            return verdicts
 
     def part(self, index: int) -> RoutePart:
         """The whole order on the venue at ``index`` in ``live``."""
@@ -259,9 +250,9 @@ class Singles:
             if verdict in GATE_VERDICTS
         ]
         if not core:
-            return [rejection for _, rejection in self.gate_rejections]
+            return [rejection for _, rejection in self.gated.rejections]
         return [
-            rejection for _, rejection in sorted(self.gate_rejections + core, key=by_venue_index)
+            rejection for _, rejection in sorted(self.gated.rejections + core, key=by_venue_index)
         ]
 
     def rejection(self, index: int) -> Rejection | None:

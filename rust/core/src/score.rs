@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::book::{Book, Bps, TakerSide};
 use crate::cost::{Cost, execution_cost};
-use crate::decimal::Quantity;
+use crate::decimal::{Quantity, u128_to_f64};
 use crate::walk::{Walk, WalkLimits, walk};
 
 /// One value per scoring factor.
@@ -403,7 +403,7 @@ fn evaluate(
     let bound =
         (walked.best_price > 0).then(|| max_slippage.bound(walked.best_price, side.consumes()));
     let depth = bound.map_or(0, |b| ladder.size_up_to_capped(b, cap).min(cap));
-    let liquidity_ratio = depth as f64 / lots as f64;
+    let liquidity_ratio = u128_to_f64(depth) / lots as f64;
     let within_slippage = walked.filled > 0
         && bound.is_some_and(|b| match side {
             TakerSide::Buy => walked.worst_price <= b,

@@ -17,7 +17,7 @@ use thiserror::Error;
 use crate::allocate::{AllocateError, Part, allocate};
 use crate::book::{BookSide, TakerSide};
 use crate::cost::{ExactCost, exact_cost};
-use crate::decimal::{Quantity, Rounding, pow10_u128};
+use crate::decimal::{Quantity, Rounding, pow10_u128, u128_to_f64};
 use crate::route::{Screen, ScreenOrder, ScreenVenue, Verdict, float_order};
 use crate::rules::VenueRules;
 
@@ -317,7 +317,7 @@ fn below_ratio(depth: u128, amount: u128, scale: u8, ratio: f64) -> bool {
     });
     exact.unwrap_or_else(|| {
         let unit = 10f64.powi(-i32::from(scale));
-        (depth as f64) * unit < (amount as f64) * unit * ratio
+        u128_to_f64(depth) * unit < u128_to_f64(amount) * unit * ratio
     })
 }
 

@@ -3,7 +3,7 @@
 use thiserror::Error;
 
 use crate::book::{BPS_UNITS_PER_ONE, BookSide, Bps, Ladder, TakerSide};
-use crate::decimal::to_f64;
+use crate::decimal::{to_f64, u128_to_f64};
 
 /// What a walk should stop at. Every bound that is set applies; the first reached stops the walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,7 +75,7 @@ impl Walk {
     /// Average fill price in ticks, as a float (`None` if nothing filled).
     #[must_use]
     pub fn average_ticks(&self) -> Option<f64> {
-        (self.filled > 0).then(|| self.notional as f64 / self.filled as f64)
+        (self.filled > 0).then(|| u128_to_f64(self.notional) / self.filled as f64)
     }
 
     /// Slippage of the average price versus the best price, in basis points (`None` if nothing

@@ -13,6 +13,12 @@ mod wire;
 
 use pyo3::prelude::*;
 
+/// The core's allocations (screens, walks, parsed batches: a dozen small vectors per decision)
+/// go to mimalloc, whose thread-local free lists are about 10% of a `route()` decision faster
+/// than glibc's malloc here. Python's own objects still come from Python's allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Rust core of sor: exact order books, walking, cost, scoring and allocation.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -51,5 +57,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(routing::screen_batch, m)?)?;
     m.add_class::<routing::VenueSet>()?;
     m.add_function(wrap_pyfunction!(routing::screen_set, m)?)?;
+    m.add_function(wrap_pyfunction!(routing::rank_set, m)?)?;
     Ok(())
 }

@@ -2,18 +2,20 @@
 
 use std::sync::Arc;
 
+use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 use sor_core::Book;
 use sor_core::book::TakerSide;
 use sor_core::route::{self as core_route, Ranking, ScreenError, ScreenOrder, ScreenVenue};
-use sor_core::score::Weights as CoreWeights;
+use sor_core::score::{VenueInput, Weights as CoreWeights};
 use sor_core::split::{self as core_split, SplitError};
 
 use crate::allocation::{VenueRules, book_refs, venue_rules};
 use crate::book::OrderBook;
 use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
 use crate::errors::{invalid, screen_error};
-use crate::scoring::{Candidate, weights_arg};
+use crate::scoring::{self, Candidate, ranking, weights_arg};
 use crate::split::{Split, preferences_arg};
 
 /// What `screen_venues` found: a verdict per venue, the ranked candidates, the books' state.
@@ -59,8 +61,8 @@ impl Screen {
     /// Why the first of `ordered` won (`"best_price"`, `"best_score"`, `"only_venue"`,
     /// `"lowest_latency"`, `"best_liquidity"`, `"lowest_cost"`); `None` if none qualified.
     #[getter]
-    fn reason(&self) -> Option<&'static str> {
-        self.screen.won.map(core_route::Won::name)
+    fn reason<'py>(&self, py: Python<'py>) -> Option<&Bound<'py, PyString>> {
+        self.screen.won.map(|won| won_name(py, won))
     }
     /// The split strategy's route over the screened books (made in the same call), when the
     /// screen's ranking was `"split"`; `None` otherwise.
@@ -437,6 +439,22 @@ fn prepare_parts<'a>(
     })
 }
 
+/// [`core_route::Won::name`] as an interned Python string: the router reads it on every
+/// decision.
+fn won_name(py: Python<'_>, won: core_route::Won) -> &Bound<'_, PyString> {
+    use core_route::Won;
+    let name = match won {
+        Won::OnlyVenue => intern!(py, "only_venue"),
+        Won::BestPrice => intern!(py, "best_price"),
+        Won::BestScore => intern!(py, "best_score"),
+        Won::LowestLatency => intern!(py, "lowest_latency"),
+        Won::BestLiquidity => intern!(py, "best_liquidity"),
+        Won::LowestCost => intern!(py, "lowest_cost"),
+    };
+    debug_assert_eq!(name.to_str().ok(), Some(won.name()));
+    name
+}
+
 /// The Python result of one screen over `books` (the snapshots it read), with the order's side
 /// and the venues' taker fees.
 fn wrap(
@@ -461,7 +479,8 @@ fn wrap(
 }
 
 /// The venues of a symbol as the router screens them again and again: books, rules and health
-/// figures, converted once.
+/// figures, converted once (`screen_set`, `rank_set`). The books are the live objects: each
+/// call reads their current version.
 #[pyclass(module = "sor._core", frozen)]
 pub struct VenueSet {
     books: Vec<Py<OrderBook>>,
@@ -497,6 +516,41 @@ impl VenueSet {
     fn __len__(&self) -> usize {
         self.books.len()
     }
+}
+
+/// `rank_venues` over a prepared `VenueSet`: its rules' taker fees and its health figures (the
+/// other rules do not rank, as in `rank_venues`).
+#[pyfunction]
+#[pyo3(
+    signature = (venues, side, quantity, weights = None, max_slippage_bps = None),
+    text_signature = "(venues, side, quantity, weights=None, max_slippage_bps=100.0)"
+)]
+pub fn rank_set(
+    py: Python<'_>,
+    venues: &Bound<'_, PyAny>,
+    side: &Bound<'_, PyAny>,
+    quantity: &Bound<'_, PyAny>,
+    weights: Option<&Bound<'_, PyAny>>,
+    max_slippage_bps: Option<&Bound<'_, PyAny>>,
+) -> PyResult<scoring::Ranking> {
+    let venues = instance::<VenueSet>("venues", "VenueSet", venues)?;
+    let venues = venues.get();
+    let side = taker_side(side)?;
+    let quantity = crate::convert::quantity("quantity", quantity)?;
+    let books: Vec<Arc<Book>> = venues.books.iter().map(|b| b.get().snapshot(py)).collect();
+    let refs: Vec<&Book> = books.iter().map(|b| &**b).collect();
+    let inputs: Vec<VenueInput> = venues
+        .rules
+        .iter()
+        .zip(&venues.latencies_ms)
+        .zip(&venues.reliabilities)
+        .map(|((rules, &latency_ms), &reliability)| VenueInput {
+            taker_fee: rules.taker_fee(),
+            latency_ms,
+            reliability,
+        })
+        .collect();
+    ranking(&refs, side, quantity, &inputs, weights, max_slippage_bps)
 }
 
 /// `screen_venues` over a prepared `VenueSet`.

@@ -348,7 +348,6 @@ pub fn rank_venues(
         )));
     }
     let mut venues = Vec::with_capacity(n);
-    let mut fees = Vec::with_capacity(n);
     for (index, ((fee, &latency_ms), &reliability)) in taker_fees_bps
         .iter()
         .zip(&latencies_ms)
@@ -356,7 +355,6 @@ pub fn rank_venues(
         .enumerate()
     {
         let taker_fee = fee_bps(Field::item("taker_fees_bps", index, None), fee)?;
-        fees.push(taker_fee);
         venues.push(VenueInput {
             taker_fee,
             latency_ms,
@@ -365,23 +363,36 @@ pub fn rank_venues(
     }
     let snapshots = snapshots(py, &books);
     let refs: Vec<&sor_core::Book> = snapshots.iter().map(|b| &**b).collect();
+    ranking(&refs, side, qty, &venues, weights, max_slippage_bps)
+}
+
+/// The core's ranking of `books` for the order, as Python's `Ranking`; `venues` holds each
+/// book's taker fee and health figures.
+pub(crate) fn ranking(
+    books: &[&sor_core::Book],
+    side: TakerSide,
+    quantity: sor_core::Quantity,
+    venues: &[VenueInput],
+    weights: Option<&Bound<'_, PyAny>>,
+    max_slippage_bps: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Ranking> {
     let weights = weights_arg(weights)?;
     let max_slippage = match max_slippage_bps {
         None => sor_core::Bps(DEFAULT_MAX_SLIPPAGE_UNITS),
         Some(value) => bps("max_slippage_bps", value)?,
     };
-    let ranked = core_score::rank_venues(&refs, side, qty, &venues, &weights, max_slippage)
+    let ranked = core_score::rank_venues(books, side, quantity, venues, &weights, max_slippage)
         .map_err(|e| score_error(&e))?;
     Ok(Ranking {
         candidates: ranked
             .into_iter()
             .map(|candidate| {
-                let book = refs[candidate.index];
+                let book = books[candidate.index];
                 Candidate {
                     side,
                     price_decimals: book.price_decimals(),
                     size_decimals: book.size_decimals(),
-                    taker_fee: fees[candidate.index],
+                    taker_fee: venues[candidate.index].taker_fee,
                     candidate,
                 }
             })
