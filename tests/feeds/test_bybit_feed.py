@@ -135,6 +135,23 @@ async def test_deepest_topic_keeps_thousands_of_levels_exact(make_feed: MakeFeed
         assert_only(feed)
 
 
+async def test_deepest_topic_over_a_smaller_book_follows_it_exactly(make_feed: MakeFeed) -> None:
+    # A depth of 1,000 over ~300 levels a side: the topic holds the whole book, so each delta is
+    # the model's own changes rather than a comparison of two windows.
+    markets = (SimMarket(BTC, mid="65000", levels_per_side=300),)
+    async with BybitSimulator(markets, seed=23, depth=1_000) as sim:
+        feed = await make_feed(sim, markets=markets)
+        await feed.wait_live(timeout=5)
+        await sim.publish(400)
+        await wait_in_sync(feed, sim)
+        assert_books_equal_truth(feed, sim)
+        truth = sim.true_book(BTC)
+        model = sim.model(BTC)
+        assert truth.level_count("bid") == len(model.bids) <= 300
+        assert truth.level_count("ask") == len(model.asks) <= 300
+        assert_only(feed)
+
+
 async def test_dropped_delta_is_a_gap_resynced_on_the_same_connection(
     sim: BybitSimulator, live_feed: Feed
 ) -> None:

@@ -92,9 +92,16 @@ async def test_status_then_ack_then_snapshot_with_its_checksum(sim: KrakenSimula
 async def test_updates_keep_a_client_book_of_each_depth_equal_to_the_truth(
     sim: KrakenSimulator,
 ) -> None:
-    async with connect(sim.ws_url) as shallow, connect(sim.ws_url) as deep:
+    # At depth 1,000 the view holds the whole book (200 levels a side): its changes are the
+    # model's own, not a comparison of two views.
+    async with (
+        connect(sim.ws_url) as shallow,
+        connect(sim.ws_url) as deep,
+        connect(sim.ws_url) as whole,
+    ):
+        subscribers = ((shallow, 10), (deep, 100), (whole, 1000))
         books: dict[int, dict[str, dict[Decimal, Decimal]]] = {}
-        for ws, depth in ((shallow, 10), (deep, 100)):
+        for ws, depth in subscribers:
             await receive(ws)  # status
             await request(
                 ws,
@@ -108,7 +115,7 @@ async def test_updates_keep_a_client_book_of_each_depth_equal_to_the_truth(
             books[depth] = {"bids": {}, "asks": {}}
             apply(books[depth], data, depth)
         await sim.publish(300)
-        for ws, depth in ((shallow, 10), (deep, 100)):
+        for ws, depth in subscribers:
             while True:
                 try:
                     message = json.loads(await _recv_now(ws), parse_float=Decimal)

@@ -21,7 +21,7 @@ from sor._core import OrderBook
 from sor._decimal import EXACT
 from sor.errors import InvalidInput
 
-__all__ = ["BookModel", "Side", "SimMarket", "Step", "format_decimal"]
+__all__ = ["BookModel", "Side", "SimMarket", "Step", "TopLevels", "format_decimal"]
 
 Side = Literal["bid", "ask"]
 
@@ -108,6 +108,10 @@ class BookModel:
             ticks = self._ask_ticks
             sizes = self.asks
         return [(tick, sizes[tick]) for tick in ticks[:limit]]
+
+    def fits(self, depth: int) -> bool:
+        """True if neither side has more than ``depth`` levels."""
+        return len(self.bids) <= depth and len(self.asks) <= depth
 
     def to_order_book(self) -> OrderBook:
         """The true book as a :class:`sor.OrderBook` (sequence = the last update ID)."""
@@ -245,3 +249,41 @@ class BookModel:
             format_decimal(level[0], market.price_decimals),
             format_decimal(level[1], market.size_decimals),
         )
+
+
+class TopLevels:
+    """The best ``depth`` levels of each side of a model, as a subscriber to them holds them.
+
+    A subscriber whose levels hold the whole book (a depth of 1,000 over a book of fewer
+    levels) follows each step by the step's own changes (:meth:`follow`); any other is
+    brought up to date by taking its levels again and comparing, which costs a pass over
+    ``depth`` levels a side.
+    """
+
+    __slots__ = ("depth", "sides", "whole")
+
+    def __init__(self, model: BookModel, depth: int) -> None:
+        self.depth = depth
+        self.sides: dict[Side, dict[int, int]] = {
+            side: dict(model.levels(side, depth)) for side in ("bid", "ask")
+        }
+        self.whole = model.fits(depth)
+        """True if these are every level of the book they were taken from."""
+
+    def follow(self, model: BookModel, step: Step) -> dict[Side, dict[int, int]] | None:
+        """Applies ``step`` (the model's last) to these levels and returns what it changed per
+        side (the new size, 0 for a level gone), if they held the whole book before the step
+        and the model still fits the depth; None otherwise (nothing is changed then)."""
+        if not self.whole or not model.fits(self.depth):
+            return None
+        changed: dict[Side, dict[int, int]] = {"bid": {}, "ask": {}}
+        for side, tick, lots in step.changes:
+            levels = self.sides[side]
+            if lots == levels.get(tick, 0):
+                continue
+            changed[side][tick] = lots
+            if lots:
+                levels[tick] = lots
+            else:
+                del levels[tick]
+        return changed

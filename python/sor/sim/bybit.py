@@ -39,7 +39,7 @@ from websockets.exceptions import ConnectionClosed
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
-from sor.sim.book_model import SimMarket, format_decimal
+from sor.sim.book_model import SimMarket, Step, TopLevels, format_decimal
 from sor.sim.server import SimulatorBase
 
 __all__ = ["MAX_ARGS", "SPOT_DEPTHS", "BybitSimulator"]
@@ -112,7 +112,8 @@ class BybitSimulator(SimulatorBase[_Client]):
     def true_book(self, symbol: str) -> OrderBook:
         """The exact current book of ``symbol``'s topic: its best ``depth`` levels per side."""
         market = self._models[symbol].market
-        bids, asks = self._views[symbol]
+        levels = self._views[symbol].sides
+        bids, asks = levels["bid"], levels["ask"]
         book = OrderBook(market.price_decimals, market.size_decimals)
         book.apply_snapshot(
             self._wire(symbol, sorted(bids.items(), reverse=True)),
@@ -138,8 +139,8 @@ class BybitSimulator(SimulatorBase[_Client]):
         symbols = self.symbols
         for _ in range(count):
             target = symbol if symbol is not None else self._rng.choice(symbols)
-            self._models[target].step()
-            bids, asks = self._advance(target)
+            step = self._models[target].step()
+            bids, asks = self._advance(target, step)
             if not bids and not asks:
                 continue
             self._u[target] += 1
@@ -154,22 +155,26 @@ class BybitSimulator(SimulatorBase[_Client]):
         """Moves the book of ``symbol`` by ``count`` events and sends nothing, without using any
         ``u`` (the book a snapshot after a problem on Bybit's end will show)."""
         for _ in range(count):
-            self._models[symbol].step()
-            self._advance(symbol)
+            step = self._models[symbol].step()
+            self._advance(symbol, step)
 
-    def _view(self, symbol: str) -> tuple[_View, _View]:
-        model = self._models[symbol]
-        return dict(model.levels("bid", self.depth)), dict(model.levels("ask", self.depth))
+    def _view(self, symbol: str) -> TopLevels:
+        return TopLevels(self._models[symbol], self.depth)
 
-    def _advance(self, symbol: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        """Updates the topic's view of ``symbol`` to its model; returns the changed levels."""
-        old_bids, old_asks = self._views[symbol]
-        new_bids, new_asks = self._view(symbol)
-        self._views[symbol] = (new_bids, new_asks)
-        return (
-            sorted(_diff(old_bids, new_bids), reverse=True),
-            sorted(_diff(old_asks, new_asks)),
-        )
+    def _advance(
+        self, symbol: str, step: Step
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Updates the topic's levels of ``symbol`` by the model's last ``step``; returns the
+        changed levels, best first (size 0 for a level gone from the topic's depth)."""
+        levels = self._views[symbol]
+        changed = levels.follow(self._models[symbol], step)
+        if changed is not None:
+            bids, asks = list(changed["bid"].items()), list(changed["ask"].items())
+        else:
+            new = self._views[symbol] = self._view(symbol)
+            bids = _diff(levels.sides["bid"], new.sides["bid"])
+            asks = _diff(levels.sides["ask"], new.sides["ask"])
+        return sorted(bids, reverse=True), sorted(asks)
 
     def _wire(self, symbol: str, levels: list[tuple[int, int]]) -> list[tuple[str, str]]:
         market = self._models[symbol].market
@@ -208,8 +213,9 @@ class BybitSimulator(SimulatorBase[_Client]):
         )
 
     def _snapshot(self, symbol: str, kind: str = "snapshot") -> bytes:
-        bids, asks = self._views[symbol]
-        return self._message(symbol, kind, sorted(bids.items(), reverse=True), sorted(asks.items()))
+        levels = self._views[symbol].sides
+        bids, asks = levels["bid"].items(), levels["ask"].items()
+        return self._message(symbol, kind, sorted(bids, reverse=True), sorted(asks))
 
     async def _broadcast(self, symbol: str, payload: bytes) -> None:
         """Sends a message of ``symbol``'s topic (with the current ``u``) to its subscribers."""

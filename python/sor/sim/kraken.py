@@ -38,7 +38,7 @@ from websockets.exceptions import ConnectionClosed
 
 from sor._core import OrderBook
 from sor.errors import InvalidInput
-from sor.sim.book_model import Side, SimMarket, format_decimal
+from sor.sim.book_model import Side, SimMarket, Step, TopLevels, format_decimal
 from sor.sim.server import SimulatorBase
 
 __all__ = ["CHECKSUM_LEVELS", "DEPTHS", "KrakenSimulator", "levels_checksum", "wire_number"]
@@ -110,7 +110,7 @@ class KrakenSimulator(SimulatorBase[_Client]):
         )
         self.heartbeat_interval = heartbeat_interval
         # The top levels each depth's subscribers have, per symbol and depth.
-        self._views: dict[tuple[str, int], _View] = {}
+        self._views: dict[tuple[str, int], TopLevels] = {}
         self._drop: Counter[str] = Counter()
         self._corrupt: Counter[str] = Counter()
         self.requests: list[dict[str, object]] = []
@@ -161,8 +161,8 @@ class KrakenSimulator(SimulatorBase[_Client]):
         symbols = self.symbols
         for _ in range(count):
             target = symbol if symbol is not None else self._rng.choice(symbols)
-            self._models[target].step()
-            await self._send_updates(target)
+            step = self._models[target].step()
+            await self._send_updates(target, step)
 
     async def _heartbeats(self, interval: float) -> None:
         payload = orjson.dumps({"channel": "heartbeat"})
@@ -172,30 +172,38 @@ class KrakenSimulator(SimulatorBase[_Client]):
                 if client.depths and not client.stalled:
                     await self._send(client, payload)
 
-    def _view(self, symbol: str, depth: int) -> _View:
+    def _changed_view(self, symbol: str, depth: int, step: Step) -> tuple[TopLevels, _View]:
+        """The levels of ``depth``'s subscribers after ``step``, and what changed in them per
+        side (the new size, 0 for a level that left the book: one that only fell below the
+        depth is left to the client's truncation)."""
         model = self._models[symbol]
-        return {side: dict(model.levels(side, depth)) for side in ("bid", "ask")}
+        levels = self._views.get((symbol, depth))
+        if levels is not None:
+            changed = levels.follow(model, step)
+            if changed is not None:
+                return levels, changed
+        before = (levels or TopLevels(model, depth)).sides
+        after = TopLevels(model, depth)
+        diff: _View = {"bid": {}, "ask": {}}
+        for side in ("bid", "ask"):
+            old, new = before[side], after.sides[side]
+            sizes = model.bids if side == "bid" else model.asks
+            for tick, lots in new.items():
+                if old.get(tick) != lots:
+                    diff[side][tick] = lots
+            for tick in old:
+                if tick not in new and tick not in sizes:
+                    diff[side][tick] = 0
+        return after, diff
 
-    async def _send_updates(self, symbol: str) -> None:
+    async def _send_updates(self, symbol: str, step: Step) -> None:
         """Sends each depth's subscribers the changes of their top levels, with the checksum."""
         depths = {c.depths[symbol] for c in self._clients if symbol in c.depths}
         checksum = self.checksum(symbol)
         dropped = False
         for depth in sorted(depths):
-            before = self._views.get((symbol, depth)) or self._view(symbol, depth)
-            after = self._view(symbol, depth)
-            self._views[(symbol, depth)] = after
-            model = self._models[symbol]
-            changed: dict[Side, list[tuple[int, int]]] = {"bid": [], "ask": []}
-            for side in ("bid", "ask"):
-                sizes = model.bids if side == "bid" else model.asks
-                old, new = before[side], after[side]
-                for tick, lots in new.items():
-                    if old.get(tick) != lots:
-                        changed[side].append((tick, lots))
-                for tick in old:
-                    if tick not in new and tick not in sizes:
-                        changed[side].append((tick, 0))
+            levels, changed = self._changed_view(symbol, depth, step)
+            self._views[(symbol, depth)] = levels
             if not changed["bid"] and not changed["ask"]:
                 continue
             if self._drop[symbol] > 0:
@@ -205,7 +213,10 @@ class KrakenSimulator(SimulatorBase[_Client]):
             if self._corrupt[symbol] > 0:
                 self._corrupt[symbol] -= 1
                 sent = checksum ^ 0x5A5A5A5A
-            payload = self._book_message(symbol, "update", changed["bid"], changed["ask"], sent)
+            # Best level first on each side.
+            bids = sorted(changed["bid"].items(), reverse=True)
+            asks = sorted(changed["ask"].items())
+            payload = self._book_message(symbol, "update", bids, asks, sent)
             await self._broadcast(symbol, depth, self._mutated(symbol, payload))
         if dropped:
             self._drop[symbol] -= 1
@@ -366,10 +377,9 @@ class KrakenSimulator(SimulatorBase[_Client]):
         return replies
 
     def _snapshot(self, symbol: str, depth: int) -> bytes:
-        view = self._view(symbol, depth)
-        self._views[(symbol, depth)] = view
-        bids = sorted(view["bid"].items(), reverse=True)
-        asks = sorted(view["ask"].items())
+        levels = self._views[(symbol, depth)] = TopLevels(self._models[symbol], depth)
+        bids = sorted(levels.sides["bid"].items(), reverse=True)
+        asks = sorted(levels.sides["ask"].items())
         return self._book_message(symbol, "snapshot", bids, asks, self.checksum(symbol))
 
     def _decimal_level(self, symbol: str, level: tuple[int, int]) -> tuple[str, str]:
