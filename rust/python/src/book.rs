@@ -90,6 +90,11 @@ pub(crate) fn snapshots(py: Python<'_>, books: &[PyRef<'_, OrderBook>]) -> Vec<A
     books.iter().map(|b| b.snapshot(py)).collect()
 }
 
+/// [`snapshots`] of books held across calls (a prepared venue set, a screen request).
+pub(crate) fn held_snapshots(py: Python<'_>, books: &[Py<OrderBook>]) -> Vec<Arc<Book>> {
+    books.iter().map(|b| b.get().snapshot(py)).collect()
+}
+
 impl OrderBook {
     fn from_book(book: Book) -> Self {
         Self {

@@ -12,7 +12,7 @@ use sor_core::score::{VenueInput, Weights as CoreWeights};
 use sor_core::split::{self as core_split, SplitError};
 
 use crate::allocation::{VenueRules, book_refs, venue_rules};
-use crate::book::OrderBook;
+use crate::book::{OrderBook, held_snapshots};
 use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
 use crate::errors::{invalid, screen_error};
 use crate::scoring::{self, Candidate, ranking, weights_arg};
@@ -229,7 +229,7 @@ impl ScreenRequest {
 impl ScreenRequest {
     /// One snapshot of each of the request's books: the version its screen reads.
     fn snapshots(&self, py: Python<'_>) -> Vec<Arc<Book>> {
-        self.books.iter().map(|b| b.get().snapshot(py)).collect()
+        held_snapshots(py, &self.books)
     }
 
     /// Converts the request over `books`, the snapshots of its books.
@@ -537,7 +537,7 @@ pub fn rank_set(
     let venues = venues.get();
     let side = taker_side(side)?;
     let quantity = crate::convert::quantity("quantity", quantity)?;
-    let books: Vec<Arc<Book>> = venues.books.iter().map(|b| b.get().snapshot(py)).collect();
+    let books: Vec<Arc<Book>> = held_snapshots(py, &venues.books);
     let refs: Vec<&Book> = books.iter().map(|b| &**b).collect();
     let inputs: Vec<VenueInput> = venues
         .rules
@@ -577,7 +577,7 @@ pub fn screen_set<'py>(
     let preferences = preferences_arg(preferences, venues.books.len())?;
     let now_ns: u64 = uint("now_ns", now_ns)?;
     let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
-    let books: Vec<Arc<Book>> = venues.books.iter().map(|b| b.get().snapshot(py)).collect();
+    let books: Vec<Arc<Book>> = held_snapshots(py, &venues.books);
     let prepared = prepare_parts(
         &VenueArgs {
             books: &books,
