@@ -33,6 +33,14 @@ impl VenueRules {
         CoreRules::for_book(&self.market, book.price_decimals(), book.size_decimals())
             .map_err(|e| invalid(format!("rules[{index}].{e}")))
     }
+
+    /// These rules in the units of a book of these decimals, if they fit them.
+    pub(crate) fn at_decimals(
+        &self,
+        (price_decimals, size_decimals): (u8, u8),
+    ) -> Option<CoreRules> {
+        CoreRules::for_book(&self.market, price_decimals, size_decimals).ok()
+    }
 }
 
 fn quantity_decimal(py: Python<'_>, q: Quantity) -> PyResult<Py<PyAny>> {

@@ -104,6 +104,11 @@ impl OrderBook {
         }
     }
 
+    /// Decimal places of prices and sizes (fixed for the book's life).
+    pub(crate) fn decimals(&self) -> (u8, u8) {
+        (self.price_decimals, self.size_decimals)
+    }
+
     /// A book starting at `snapshot` (shared until either side is written).
     pub(crate) fn from_snapshot(snapshot: Arc<Book>) -> Self {
         Self {

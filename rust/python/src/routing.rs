@@ -8,6 +8,7 @@ use pyo3::types::PyString;
 use sor_core::Book;
 use sor_core::book::TakerSide;
 use sor_core::route::{self as core_route, Ranking, ScreenError, ScreenOrder, ScreenVenue};
+use sor_core::rules::VenueRules as CoreRules;
 use sor_core::score::{VenueInput, Weights as CoreWeights};
 use sor_core::split::{self as core_split, SplitError};
 
@@ -254,6 +255,7 @@ impl ScreenRequest {
                 latencies_ms: &self.latencies_ms,
                 reliabilities: &self.reliabilities,
                 preferences: &self.preferences,
+                scaled: &[],
             },
             &OrderArgs {
                 side: &side,
@@ -345,6 +347,9 @@ struct VenueArgs<'a> {
     reliabilities: &'a [f64],
     /// Each venue's position among the order's preferred venues (empty: none).
     preferences: &'a [Option<u32>],
+    /// Each venue's rules already in its book's units, where they were converted once (empty:
+    /// none; `None`: convert them now, which names what does not fit).
+    scaled: &'a [Option<CoreRules>],
 }
 
 /// The order of a screen, as Python passes it.
@@ -372,6 +377,7 @@ fn prepare_parts<'a>(
         latencies_ms,
         reliabilities,
         preferences,
+        scaled,
     } = *venue_args;
     let OrderArgs {
         side,
@@ -423,7 +429,10 @@ fn prepare_parts<'a>(
         };
         venues.push(ScreenVenue {
             book,
-            rules: rules[index].for_book(index, book)?,
+            rules: match scaled.get(index).copied().flatten() {
+                Some(scaled) => scaled,
+                None => rules[index].for_book(index, book)?,
+            },
             balance_cap,
             latency_ms: latencies_ms[index],
             reliability: reliabilities[index],
@@ -485,6 +494,8 @@ fn wrap(
 pub struct VenueSet {
     books: Vec<Py<OrderBook>>,
     rules: Vec<VenueRules>,
+    /// `rules` in the units of each book (whose decimals never change), where they fit.
+    scaled: Vec<Option<CoreRules>>,
     latencies_ms: Vec<f64>,
     reliabilities: Vec<f64>,
 }
@@ -506,9 +517,15 @@ impl VenueSet {
         same_length("rules", rules.len(), n)?;
         same_length("latencies_ms", latencies_ms.len(), n)?;
         same_length("reliabilities", reliabilities.len(), n)?;
+        let scaled = books
+            .iter()
+            .zip(&rules)
+            .map(|(book, rules)| rules.at_decimals(book.get().decimals()))
+            .collect();
         Ok(Self {
             books,
             rules,
+            scaled,
             latencies_ms,
             reliabilities,
         })
@@ -585,6 +602,7 @@ pub fn screen_set<'py>(
             latencies_ms: &venues.latencies_ms,
             reliabilities: &venues.reliabilities,
             preferences: &preferences,
+            scaled: &venues.scaled,
         },
         &OrderArgs {
             side,
