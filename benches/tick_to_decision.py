@@ -11,7 +11,10 @@ been made on the book version the message produced. Two spans per message:
   one process) to the decision: also the simulator's own encoding, the websocket transfer and
   the event loop's scheduling.
 
-Run ``python -m benches.tick_to_decision`` for the table (p50 / p99 per exchange and overall).
+Run ``python -m benches.tick_to_decision`` for the table (p50 / p99 per exchange and overall);
+with ``--phases``, each message's handler and its ``route()`` are also timed apart, with a
+second ``route()`` right after the first (the same decision on warm caches), and a table of
+their medians follows.
 """
 
 from __future__ import annotations
@@ -42,6 +45,10 @@ class Spans:
     arrival: list[float] = field(default_factory=list)
     send: list[float] = field(default_factory=list)
     unseen: int = 0
+    # With phases: the message handler, the route() after it, and a second route() at once.
+    handler: list[float] = field(default_factory=list)
+    first_route: list[float] = field(default_factory=list)
+    second_route: list[float] = field(default_factory=list)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -49,9 +56,11 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def measure(messages: int = 2_000, interval: float = 0.01, seed: int = 7) -> dict[str, Spans]:
+async def measure(
+    messages: int = 2_000, interval: float = 0.01, seed: int = 7, *, phases: bool = False
+) -> dict[str, Spans]:
     """Runs the simulators until every exchange's feed has handled ``messages`` updates that a
-    decision saw; the spans by exchange."""
+    decision saw; the spans by exchange (and with ``phases``, the handler's and the routes')."""
     settings = Settings(router=RouterSettings(cache_ttl_s=0))
     exchanges = EmbeddedExchanges(seed, levels=1_000, interval=interval)
     spans: dict[str, Spans] = defaultdict(Spans)
@@ -63,12 +72,21 @@ async def measure(messages: int = 2_000, interval: float = 0.01, seed: int = 7) 
         sent_at = exchanges.sent_at(name)
 
         def on_message(data: bytes, now: float) -> str | None:
+            handled = time.perf_counter() if phases else 0.0
             reconnect = handle(data, now)
             runtime = holder.get("runtime")
             if runtime is None:  # not live yet
                 return reconnect
+            routing = time.perf_counter() if phases else 0.0
             decision = runtime.router.route(ORDER)
             decided = time.monotonic()
+            if phases:
+                routed = time.perf_counter()
+                runtime.router.route(ORDER)
+                record = spans[name]
+                record.handler.append(routing - handled)
+                record.first_route.append(routed - routing)
+                record.second_route.append(time.perf_counter() - routed)
             version = feed.book(SYMBOL).version
             seen = dict(decision.book_versions).get(name)
             record = spans[name]
@@ -125,13 +143,35 @@ def table(spans: Mapping[str, Spans]) -> str:
     return "\n".join(rows)
 
 
+def phase_table(spans: Mapping[str, Spans]) -> str:
+    """The medians of the phases (microseconds), as a Markdown table."""
+    rows = [
+        "| exchange | handler p50 | first route() p50 | second route() p50 |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, record in sorted(spans.items()):
+        medians = (record.handler, record.first_route, record.second_route)
+        rows.append(
+            f"| {name} | "
+            + " | ".join(f"{statistics.median(m) * 1e6:,.1f} us" for m in medians)
+            + " |"
+        )
+    return "\n".join(rows)
+
+
 def main() -> int:
     """Measures and prints the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=2_000, help="decisions per exchange")
+    parser.add_argument(
+        "--phases", action="store_true", help="also time the handler and the routes apart"
+    )
     options = parser.parse_args()
-    spans = asyncio.run(measure(options.messages))
+    spans = asyncio.run(measure(options.messages, phases=options.phases))
     print(table(spans))
+    if options.phases:
+        print()
+        print(phase_table(spans))
     median = statistics.median(s for r in spans.values() for s in r.arrival) * 1e6
     print(f"\nmedian arrival to decision: {median:,.0f} us")
     return 0

@@ -146,31 +146,18 @@ def test_a_bad_request_is_named_and_nothing_is_screened() -> None:
 
 
 def test_a_venue_set_screens_as_the_request_and_names_rules_its_books_cannot_hold() -> None:
-    bs = books()
-    rules = [sor.VenueRules(taker_fee_bps=10.0, lot_size="0.001") for _ in bs]
+    rules = [sor.VenueRules(taker_fee_bps=10.0, lot_size="0.001") for _ in books()]
+    listed = request(rules=rules)
+    bs, latencies, reliabilities = listed[0], listed[4], listed[5]
     order = ("buy", "1", None, None, 100.0, None, 0.0, NOW, MAX_AGE)
-    prepared = _core.VenueSet(bs, rules, [20.0] * len(bs), [0.99] * len(bs))
-    want = _core.screen_venues(
-        bs,
-        "buy",
-        "1",
-        rules,
-        [20.0] * len(bs),
-        [0.99] * len(bs),
-        None,
-        None,
-        100.0,
-        None,
-        0.0,
-        NOW,
-        MAX_AGE,
-    )
+    prepared = _core.VenueSet(bs, rules, latencies, reliabilities)
+    want = _core.screen_venues(*listed, NOW, MAX_AGE)  # type: ignore[arg-type]
     got = _core.screen_set(prepared, *order)
     assert (got.verdicts, got.ordered, got.reason) == (want.verdicts, want.ordered, want.reason)
     # A lot finer than the last book's sizes: refused when screened, naming the venue.
     finest = bs[-1].size_decimals
     too_fine = [*rules[:-1], sor.VenueRules(lot_size=Decimal(1).scaleb(-finest - 1))]
-    prepared = _core.VenueSet(bs, too_fine, [20.0] * len(bs), [0.99] * len(bs))
+    prepared = _core.VenueSet(bs, too_fine, latencies, reliabilities)
     with pytest.raises(sor.InvalidInput, match=rf"rules\[{len(bs) - 1}\]\.lot_size: finer"):
         _core.screen_set(prepared, *order)
 
