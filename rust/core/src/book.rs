@@ -126,19 +126,39 @@ const DEPTH_CHUNK: usize = 64;
 /// caches hold: it is not part of the book's state.
 #[derive(Default)]
 struct DepthCache {
-    totals: Mutex<Vec<u128>>,
+    sums: Mutex<DepthSums>,
+}
+
+/// What a [`DepthCache`] holds for one version of its ladder.
+#[derive(Default)]
+struct DepthSums {
+    /// `totals[c]`: the total size of the best `(c + 1) * DEPTH_CHUNK` levels.
+    totals: Vec<u128>,
+    /// The last bound queried: the orders reading a version mostly share one (the same best
+    /// price and slippage bound), so its search and its partial chunk are done once.
+    last: Option<BoundSums>,
+}
+
+/// One bound's place in the ladder: its key, the position of the first level within it, and
+/// the total of the levels past the last whole chunk within it (the worst ones).
+#[derive(Clone, Copy)]
+struct BoundSums {
+    key: u64,
+    start: usize,
+    partial: u128,
 }
 
 impl DepthCache {
     /// Forgets the sums (the ladder is being written); no lock is taken.
     #[inline]
     fn invalidate(&mut self) {
-        let totals = self
-            .totals
+        let sums = self
+            .sums
             .get_mut()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !totals.is_empty() {
-            totals.clear();
+        if !sums.totals.is_empty() || sums.last.is_some() {
+            sums.totals.clear();
+            sums.last = None;
         }
     }
 }
@@ -312,36 +332,49 @@ impl Ladder {
     #[must_use]
     pub fn size_up_to_capped(&self, limit: u64, cap: u128) -> u128 {
         let limit_key = self.key(limit);
-        let start = self.keys.partition_point(|&k| k < limit_key);
-        let within = self.sizes.len() - start;
-        let (chunks, rest) = (within / DEPTH_CHUNK, within % DEPTH_CHUNK);
-        // The levels past the last whole chunk are the worst ones within the bound.
-        let partial = || chunk_sum(&self.sizes[start..start + rest]);
-        if chunks == 0 {
-            return partial();
-        }
-        let mut totals = match self.depth.totals.try_lock() {
-            Ok(totals) => totals,
+        let mut sums = match self.depth.sums.try_lock() {
+            Ok(sums) => sums,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             // Another reader is extending the sums: sum directly rather than wait.
-            Err(TryLockError::WouldBlock) => return plain_sum(&self.sizes[start..], cap),
+            Err(TryLockError::WouldBlock) => {
+                let start = self.keys.partition_point(|&k| k < limit_key);
+                return plain_sum(&self.sizes[start..], cap);
+            }
         };
+        let bound = match sums.last {
+            Some(bound) if bound.key == limit_key => bound,
+            _ => {
+                let start = self.keys.partition_point(|&k| k < limit_key);
+                let rest = (self.sizes.len() - start) % DEPTH_CHUNK;
+                let bound = BoundSums {
+                    key: limit_key,
+                    start,
+                    partial: chunk_sum(&self.sizes[start..start + rest]),
+                };
+                sums.last = Some(bound);
+                bound
+            }
+        };
+        let chunks = (self.sizes.len() - bound.start) / DEPTH_CHUNK;
+        if chunks == 0 {
+            return bound.partial;
+        }
         let end = self.sizes.len();
-        while totals.len() < chunks {
-            let last = totals.last().copied().unwrap_or(0);
+        while sums.totals.len() < chunks {
+            let last = sums.totals.last().copied().unwrap_or(0);
             if last >= cap {
                 return last; // the best levels already reach the cap
             }
-            let c = totals.len();
+            let c = sums.totals.len();
             let chunk = &self.sizes[end - (c + 1) * DEPTH_CHUNK..end - c * DEPTH_CHUNK];
-            totals.push(last + chunk_sum(chunk));
+            sums.totals.push(last + chunk_sum(chunk));
         }
-        let whole = totals[chunks - 1];
-        drop(totals);
+        let whole = sums.totals[chunks - 1];
+        drop(sums);
         if whole >= cap {
             whole
         } else {
-            whole + partial()
+            whole + bound.partial
         }
     }
 
@@ -991,7 +1024,7 @@ mod tests {
             side in arb_side(),
             sizes in proptest::collection::vec(1u64..u64::MAX / 2, 0..400),
             steps in proptest::collection::vec(
-                (0u64..420, 0u128..u128::from(u64::MAX) * 200, 0u64..420, 0u64..3),
+                (0u64..420, 0u128..u128::from(u64::MAX) * 200, 0u64..420, 0u64..4, any::<bool>()),
                 1..12,
             ),
         ) {
@@ -1002,7 +1035,11 @@ mod tests {
                 ladder.set(price, size);
                 model.insert(price, size);
             }
-            for (limit, cap, write_price, write_size) in steps {
+            let mut previous = None;
+            for (limit, cap, write_price, write_size, again) in steps {
+                // Some steps query the previous step's bound again, after its write or not.
+                let limit = if again { previous.unwrap_or(limit) } else { limit };
+                previous = Some(limit);
                 let want: u128 = model
                     .iter()
                     .filter(|&(&p, _)| match side {
@@ -1011,18 +1048,25 @@ mod tests {
                     })
                     .map(|(_, &s)| u128::from(s))
                     .sum();
-                let got = ladder.size_up_to_capped(limit, cap);
-                if want < cap {
-                    prop_assert_eq!(got, want);
-                } else {
-                    prop_assert!(got >= cap && got <= want, "got {} want {} cap {}", got, want, cap);
+                // Twice: the second query finds the bound the first remembered.
+                for _ in 0..2 {
+                    let got = ladder.size_up_to_capped(limit, cap);
+                    if want < cap {
+                        prop_assert_eq!(got, want);
+                    } else {
+                        prop_assert!(got >= cap && got <= want, "got {} want {} cap {}", got, want, cap);
+                    }
                 }
                 prop_assert_eq!(ladder.size_up_to(limit), want);
                 let copy = ladder.clone();
                 prop_assert_eq!(copy.size_up_to(limit), want);
-                let write_size = write_size * (u64::MAX / 4);
-                ladder.set(write_price + 1, write_size);
-                if write_size == 0 { model.remove(&(write_price + 1)); } else { model.insert(write_price + 1, write_size); }
+                // Some steps query again without a write between (the remembered bound and
+                // sums stand); the others write a level (which forgets them).
+                if write_size < 3 {
+                    let write_size = write_size * (u64::MAX / 4);
+                    ladder.set(write_price + 1, write_size);
+                    if write_size == 0 { model.remove(&(write_price + 1)); } else { model.insert(write_price + 1, write_size); }
+                }
             }
         }
 
