@@ -8,9 +8,10 @@ reports them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sor._core import ExecutionCost, FactorScores, VenueScore, WalkResult
 from sor._decimal import ratio, total
@@ -237,6 +238,16 @@ class Explanation(Protocol):
         ...
 
 
+#: Makes an instance without calling its ``__init__`` (the fast path's constructor), looked up
+#: once.
+_new = object.__new__
+
+#: An explanation not built yet: the function that builds it, then its arguments (a tuple, the
+#: cheapest object to make on the router's fast path), called when the decision is first
+#: explained.
+Deferred = tuple[Any, ...]
+
+
 class RoutingDecision:
     """Where to execute an order, and why (immutable).
 
@@ -317,7 +328,7 @@ class RoutingDecision:
         self._decided_at_ns = decided_at_ns
         self._cached = cached
         self._proven_optimal = proven_optimal
-        self._explanation: Explanation | None = None
+        self._explanation: Explanation | Deferred | None = None
 
     @classmethod
     def explained(
@@ -328,15 +339,17 @@ class RoutingDecision:
         max_slippage_bps: float,
         decision_time_us: float,
         decided_at_ns: int,
-        explanation: Explanation,
+        explanation: Explanation | Deferred,
         *,
         proven_optimal: bool = True,
     ) -> RoutingDecision:
         """A decision whose parts and explanation ``explanation`` builds on first access.
 
-        The router's fast path: the explanation must route exactly the order's amount.
+        The router's fast path: the explanation must route exactly the order's amount. It may
+        be given :data:`Deferred`, as ``(build, *arguments)``: ``build(*arguments)`` is then the
+        explanation, made when the decision is first explained.
         """
-        self = cls.__new__(cls)
+        self = _new(cls)
         self._order = order
         self._strategy = strategy
         self._reason = reason
@@ -371,7 +384,11 @@ class RoutingDecision:
     def _explain(self) -> Explanation:
         explanation = self._explanation
         assert explanation is not None  # set whenever a lazy field is unset
-        return explanation
+        if type(explanation) is tuple:  # deferred: built now, once
+            build: Callable[..., Explanation] = explanation[0]
+            built = self._explanation = build(*explanation[1:])
+            return built
+        return explanation  # type: ignore[return-value]  # not a tuple: an Explanation
 
     @property
     def order(self) -> OrderRequest:

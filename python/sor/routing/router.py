@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Iterable
+from time import perf_counter_ns
 
 from sor._core import OrderBook, Screen, screen_batch
 from sor._decimal import fmt
@@ -176,13 +177,13 @@ class SmartOrderRouter:
             prepared = self._prepared_for(order)
         now_ns = self._clock_ns()
         if not self._cache_enabled:
-            started = time.perf_counter_ns()
+            started = perf_counter_ns()
             return route_order(order, prepared, self._settings, self._weights, now_ns, started)[0]
         cache = self._cache
         hit = cache.get(cache_key(order), now_ns, prepared.health_version, self._generation)
         if hit is not None:
             return hit.served_from_cache(order)
-        started = time.perf_counter_ns()
+        started = perf_counter_ns()
         decision, live, screen = route_order(
             order, prepared, self._settings, self._weights, now_ns, started
         )
@@ -201,7 +202,7 @@ class SmartOrderRouter:
         batch = list(orders)
         prepared = [self._prepared_for(order) for order in batch]
         now_ns = self._clock_ns()
-        started = time.perf_counter_ns()
+        started = perf_counter_ns()
         cache = self._cache
         results: list[RoutingDecision | NoRouteError | None] = [None] * len(batch)
         waiting: list[tuple[int, Pending]] = []

@@ -3,9 +3,9 @@ when read), and the routing of one order from gate to decision."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from decimal import Decimal
+from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
 from sor._core import (
@@ -39,15 +39,15 @@ from sor.routing.rejections import (
 from sor.routing.screening import Pending, begin
 from sor.routing.split import SplitExplanation, refused
 
+#: The fast path's decision constructor, looked up once (a class attribute and a classmethod's
+#: binding cost a lookup per use).
+explained = RoutingDecision.explained
+
 #: The router's reason for each of the core's (``Screen.reason``).
 REASONS: dict[str, RoutingReason] = {reason.value: reason for reason in RoutingReason}
 
 #: The split strategy, looked up once (an enum member's class attribute costs a lookup per use).
 SPLIT = RoutingStrategy.SPLIT
-
-#: What an order's :class:`Context` is built from: the order, the settings, the weights and
-#: the clock.
-Origin = tuple[OrderRequest, RouterSettings, Weights, int]
 
 
 def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision:
@@ -65,7 +65,7 @@ def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision
         ctx.strategy,
         reason,
         ctx.max_slippage_bps,
-        (time.perf_counter_ns() - started_ns) / 1_000,
+        (perf_counter_ns() - started_ns) / 1_000,
         ctx.now_ns,
         singles,
     )
@@ -112,20 +112,22 @@ def route_order(
         prepared.max_age_ns,
         strategy,
     )
-    singles = Singles((order, settings, weights, now_ns), plan, screen)
     if strategy is SPLIT:
+        singles = Singles(order, settings, weights, now_ns, plan, screen)
         return split_decision(singles, slippage, started_ns), plan.live, screen
     reason = screen.reason
     if reason is None:
+        singles = Singles(order, settings, weights, now_ns, plan, screen)
         raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
-    decision = RoutingDecision.explained(
+    decision = explained(
         order,
         strategy,
         REASONS[reason],
         slippage,
-        (time.perf_counter_ns() - started_ns) / 1_000,
+        (perf_counter_ns() - started_ns) / 1_000,
         now_ns,
-        singles,
+        # Deferred: the explanation is made from these when first read.
+        (Singles, order, settings, weights, now_ns, plan, screen),
     )
     return decision, plan.live, screen
 
@@ -146,17 +148,26 @@ class Singles:
     _ordered: list[int]
     _verdicts: list[Verdict]
 
-    def __init__(self, origin: Origin, gated: Gated, screen: Screen) -> None:
-        """The router's fast path: ``origin`` is what the order's :class:`Context` is built
-        from when an explanation first needs it; ``gated`` the venues screened."""
-        self._origin = origin
+    def __init__(
+        self,
+        order: OrderRequest,
+        settings: RouterSettings,
+        weights: Weights,
+        now_ns: int,
+        gated: Gated,
+        screen: Screen,
+    ) -> None:
+        """The router's fast path: the order, settings, weights and clock are what the order's
+        :class:`Context` is built from when an explanation first needs it; ``gated`` the
+        venues screened."""
+        self._origin = (order, settings, weights, now_ns)
         self.gated = gated
         self.screen = screen
 
     @classmethod
     def of(cls, ctx: Context, gated: Gated, screen: Screen) -> Singles:
         """The screened venues of an order whose context is already built."""
-        self = cls((ctx.order, ctx.settings, ctx.weights, ctx.now_ns), gated, screen)
+        self = cls(ctx.order, ctx.settings, ctx.weights, ctx.now_ns, gated, screen)
         self._ctx = ctx
         return self
 
@@ -332,7 +343,7 @@ def split_decision(singles: Singles, max_slippage_bps: float, started_ns: int) -
         SPLIT,
         REASONS[split.reason],
         max_slippage_bps,
-        (time.perf_counter_ns() - started_ns) / 1_000,
+        (perf_counter_ns() - started_ns) / 1_000,
         singles.now_ns,
         SplitExplanation(singles, split),
         proven_optimal=split.proven_optimal,
