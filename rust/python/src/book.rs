@@ -95,6 +95,34 @@ pub(crate) fn held_snapshots(py: Python<'_>, books: &[Py<OrderBook>]) -> Vec<Arc
     books.iter().map(|b| b.get().snapshot(py)).collect()
 }
 
+/// Runs `read` (pure Rust, no Python) over the current version of each of `books`, in order:
+/// under their locks when every one is free, which takes no snapshot (a reference count's two
+/// atomic writes per book saved), else over snapshots (waiting for a writer without holding
+/// any other book's lock). For the calls that hold the GIL throughout; a computation that
+/// releases it takes snapshots ([`held_snapshots`]).
+pub(crate) fn read_books<'a, R>(
+    py: Python<'_>,
+    books: impl ExactSizeIterator<Item = &'a OrderBook> + Clone,
+    read: impl FnOnce(&[&Book]) -> R,
+) -> R {
+    let mut guards = Vec::with_capacity(books.len());
+    for book in books.clone() {
+        match book.book.try_lock() {
+            Ok(guard) => guards.push(guard),
+            Err(TryLockError::Poisoned(poisoned)) => guards.push(poisoned.into_inner()),
+            // A writer holds it (or the same book is listed twice): snapshots instead.
+            Err(TryLockError::WouldBlock) => {
+                drop(guards);
+                let snapshots: Vec<Arc<Book>> = books.map(|b| b.snapshot(py)).collect();
+                let refs: Vec<&Book> = snapshots.iter().map(|b| &**b).collect();
+                return read(&refs);
+            }
+        }
+    }
+    let refs: Vec<&Book> = guards.iter().map(|guard| &***guard).collect();
+    read(&refs)
+}
+
 impl OrderBook {
     fn from_book(book: Book) -> Self {
         Self {

@@ -13,10 +13,10 @@ use sor_core::score::{VenueInput, Weights as CoreWeights};
 use sor_core::split::{self as core_split, SplitError};
 
 use crate::allocation::{VenueRules, book_refs, venue_rules};
-use crate::book::{OrderBook, held_snapshots};
+use crate::book::{OrderBook, held_snapshots, read_books};
 use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
 use crate::errors::{invalid, screen_error};
-use crate::scoring::{self, Candidate, ranking, weights_arg};
+use crate::scoring::{self, Candidate, ranking, ranking_args, weights_arg};
 use crate::split::{Split, preferences_arg};
 
 /// What `screen_venues` found: a verdict per venue, the ranked candidates, the books' state.
@@ -554,8 +554,6 @@ pub fn rank_set(
     let venues = venues.get();
     let side = taker_side(side)?;
     let quantity = crate::convert::quantity("quantity", quantity)?;
-    let books: Vec<Arc<Book>> = held_snapshots(py, &venues.books);
-    let refs: Vec<&Book> = books.iter().map(|b| &**b).collect();
     let inputs: Vec<VenueInput> = venues
         .rules
         .iter()
@@ -567,7 +565,10 @@ pub fn rank_set(
             reliability,
         })
         .collect();
-    ranking(&refs, side, quantity, &inputs, weights, max_slippage_bps)
+    let args = ranking_args(weights, max_slippage_bps)?;
+    read_books(py, venues.books.iter().map(Py::get), |books| {
+        ranking(books, side, quantity, &inputs, args)
+    })
 }
 
 /// `screen_venues` over a prepared `VenueSet`.

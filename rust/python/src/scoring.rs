@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use sor_core::book::TakerSide;
 use sor_core::score::{self as core_score, Factors, Score, VenueInput};
 
-use crate::book::{OrderBook, snapshots};
+use crate::book::{OrderBook, read_books};
 use crate::convert::{Field, bps, fee_bps, float, floats, instance, instances, items, taker_side};
 use crate::errors::{invalid, score_error};
 use crate::results::{ExecutionCost, WalkResult};
@@ -361,26 +361,34 @@ pub fn rank_venues(
             reliability,
         });
     }
-    let snapshots = snapshots(py, &books);
-    let refs: Vec<&sor_core::Book> = snapshots.iter().map(|b| &**b).collect();
-    ranking(&refs, side, qty, &venues, weights, max_slippage_bps)
+    let args = ranking_args(weights, max_slippage_bps)?;
+    read_books(py, books.iter().map(|b| &**b), |books| {
+        ranking(books, side, qty, &venues, args)
+    })
 }
 
-/// The core's ranking of `books` for the order, as Python's `Ranking`; `venues` holds each
-/// book's taker fee and health figures.
-pub(crate) fn ranking(
-    books: &[&sor_core::Book],
-    side: TakerSide,
-    quantity: sor_core::Quantity,
-    venues: &[VenueInput],
+/// A ranking's optional arguments: the weights and the slippage bound (default 100 bps).
+pub(crate) fn ranking_args(
     weights: Option<&Bound<'_, PyAny>>,
     max_slippage_bps: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Ranking> {
+) -> PyResult<(core_score::Weights, sor_core::Bps)> {
     let weights = weights_arg(weights)?;
     let max_slippage = match max_slippage_bps {
         None => sor_core::Bps(DEFAULT_MAX_SLIPPAGE_UNITS),
         Some(value) => bps("max_slippage_bps", value)?,
     };
+    Ok((weights, max_slippage))
+}
+
+/// The core's ranking of `books` for the order, as Python's `Ranking`; `venues` holds each
+/// book's taker fee and health figures. Pure Rust: it may run under the books' locks.
+pub(crate) fn ranking(
+    books: &[&sor_core::Book],
+    side: TakerSide,
+    quantity: sor_core::Quantity,
+    venues: &[VenueInput],
+    (weights, max_slippage): (core_score::Weights, sor_core::Bps),
+) -> PyResult<Ranking> {
     let ranked = core_score::rank_venues(books, side, quantity, venues, &weights, max_slippage)
         .map_err(|e| score_error(&e))?;
     Ok(Ranking {
