@@ -339,6 +339,28 @@ def test_rank_set_ranks_a_prepared_venue_set_as_rank_venues_ranks_the_lists(
         assert g.score.total == r.score.total
 
 
+def test_a_book_listed_twice_is_ranked_twice_like_two_copies_of_it() -> None:
+    """The rankings read their books under the books' locks when they are free; the second
+    listing of a book finds its lock held (by this very call) and the call reads snapshots
+    instead, with the same result as two separate copies."""
+    book = level_book("10", "5")
+    twice = ([book, book], "buy", "3", [10.0, 10.0], [5.0, 5.0], [0.99, 0.99])
+    copies = ([book.copy(), book.copy()], *twice[1:])
+    for got, want in (
+        (sor.rank_venues(*twice), sor.rank_venues(*copies)),
+        (
+            sor.rank_set(sor.VenueSet(twice[0], RULES_10, [5.0, 5.0], [0.99, 0.99]), "buy", "3"),
+            sor.rank_set(sor.VenueSet(copies[0], RULES_10, [5.0, 5.0], [0.99, 0.99]), "buy", "3"),
+        ),
+    ):
+        assert [repr(c) for c in got.candidates] == [repr(c) for c in want.candidates]
+        assert got.best == want.best == 0
+
+
+#: Two venues' rules with a 10 bps taker fee.
+RULES_10 = [sor.VenueRules(taker_fee_bps=10.0)] * 2
+
+
 def test_rank_set_refuses_what_is_not_a_venue_set() -> None:
     book = level_book("10", "5")
     with pytest.raises(sor.InvalidInput, match="venues: expected a VenueSet, got list"):
