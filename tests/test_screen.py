@@ -172,11 +172,14 @@ def test_a_split_screen_splits_the_order_in_the_same_call_on_the_books_it_read()
     assert split.figure is None
     assert split.reason in ("split", "lowest_cost")
     assert sum(part.quantity for part in split.parts) == Decimal(40)
-    # The same allocation as sor.allocate over the screened books, each capped at its depth
-    # within the slippage bound (no venue is preferred, none has a cap of its own).
+    # The same allocation as sor.allocate over the screened books (not written since), each
+    # capped at its depth within the slippage bound (no venue is preferred, none has a cap of
+    # its own).
+    screened = args[0]
+    assert isinstance(screened, list)
     caps = [b.depth_within_bps("ask", 100.0) for b in bs]
     rules = [sor.VenueRules(taker_fee_bps=10.0, max_quantity=cap) for cap in caps]
-    allocation = sor.allocate([screen.book(i) for i in range(len(bs))], "buy", "40", rules)
+    allocation = sor.allocate(screened, "buy", "40", rules)
     by_venue = {part.index: part.quantity for part in allocation.parts}
     if split.reason == "split":
         assert {part.index: part.quantity for part in split.parts} == by_venue

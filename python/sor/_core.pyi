@@ -694,10 +694,6 @@ class Screen:
     @property
     def updated_at_ns(self) -> list[int]:
         """Each input book's ``updated_at_ns`` when it was screened."""
-    def book(self, index: int) -> OrderBook:
-        """The input book at position ``index`` as it was screened: a copy that later writes
-        to the book do not change, so the rest of a decision reads the version the screen
-        walked."""
     def __len__(self) -> int: ...
 
 #: ``ranking`` (of ``screen_venues``, ``screen_set`` and ``ScreenRequest``) orders the qualified

@@ -27,17 +27,42 @@ pub struct Screen {
     /// The order's side, and each input venue's taker fee: what a candidate is read with.
     side: TakerSide,
     fees: Vec<sor_core::Bps>,
-    /// The version of each input book that was screened (what the rest of a decision reads).
-    books: Vec<Arc<Book>>,
+    /// What the rest of a decision reads of each input book as it was screened.
+    books: Vec<Screened>,
     /// The split of the order over these books, when the screen was for the split strategy.
     split: Option<Py<Split>>,
+}
+
+/// One input book as it was screened: its version and update time (what a decision's cache
+/// and explanation read) and its precision. The screen keeps these rather than the book's
+/// version itself, which would make the next write to the book copy it while the screen lives.
+#[derive(Debug, Clone, Copy)]
+struct Screened {
+    version: u64,
+    updated_at_ns: u64,
+    decimals: (u8, u8),
+}
+
+impl Screened {
+    fn of(book: &Book) -> Self {
+        Self {
+            version: book.version(),
+            updated_at_ns: book.updated_at_ns(),
+            decimals: (book.price_decimals(), book.size_decimals()),
+        }
+    }
 }
 
 impl Screen {
     /// A core candidate as Python reads it: at its book's precision, with its fee.
     fn python_candidate(&self, candidate: &sor_core::score::Candidate) -> Candidate {
         let index = candidate.index;
-        Candidate::new(*candidate, self.side, &self.books[index], self.fees[index])
+        Candidate::new(
+            *candidate,
+            self.side,
+            self.books[index].decimals,
+            self.fees[index],
+        )
     }
 }
 
@@ -99,25 +124,12 @@ impl Screen {
     /// Each input book's `version` when it was screened.
     #[getter]
     fn versions(&self) -> Vec<u64> {
-        self.books.iter().map(|b| b.version()).collect()
+        self.books.iter().map(|b| b.version).collect()
     }
     /// Each input book's `updated_at_ns` when it was screened.
     #[getter]
     fn updated_at_ns(&self) -> Vec<u64> {
-        self.books.iter().map(|b| b.updated_at_ns()).collect()
-    }
-    /// The input book at position `index` as it was screened: a copy that later writes to the
-    /// book do not change, so the rest of a decision reads the version the screen walked.
-    fn book(&self, index: usize) -> PyResult<OrderBook> {
-        self.books
-            .get(index)
-            .map(|b| OrderBook::from_snapshot(Arc::clone(b)))
-            .ok_or_else(|| {
-                invalid(format!(
-                    "index: expected a position below {}, got {index}",
-                    self.books.len()
-                ))
-            })
+        self.books.iter().map(|b| b.updated_at_ns).collect()
     }
     fn __len__(&self) -> usize {
         self.screen.verdicts.len()
@@ -216,10 +228,11 @@ impl ScreenRequest {
     ) -> PyResult<Screen> {
         let now_ns: u64 = uint("now_ns", now_ns)?;
         let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
-        let books = self.snapshots(py);
+        let snapshots = self.snapshots(py);
+        let books: Vec<&Book> = snapshots.iter().map(|b| &**b).collect();
         let prepared = self.prepare(py, &books, now_ns, max_age_ns)?;
         let outcome = run(&prepared).map_err(|e| screen_error(&e))?;
-        wrap(py, outcome, prepared.fees_by_side(), books)
+        finish(outcome, prepared.fees_by_side(), &books)?.into_screen(py)
     }
 
     fn __len__(&self) -> usize {
@@ -237,7 +250,7 @@ impl ScreenRequest {
     fn prepare<'a>(
         &'a self,
         py: Python<'_>,
-        books: &'a [Arc<Book>],
+        books: &'a [&'a Book],
         now_ns: u64,
         max_age_ns: u64,
     ) -> PyResult<Prepared<'a>> {
@@ -248,15 +261,7 @@ impl ScreenRequest {
         let max_slippage_bps = bind(&self.max_slippage_bps);
         let limit_price = self.limit_price.as_ref().map(bind);
         let min_liquidity_ratio = bind(&self.min_liquidity_ratio);
-        prepare_parts(
-            &VenueArgs {
-                books,
-                rules: &self.rules,
-                latencies_ms: &self.latencies_ms,
-                reliabilities: &self.reliabilities,
-                preferences: &self.preferences,
-                scaled: &[],
-            },
+        let order = convert_order(
             &OrderArgs {
                 side: &side,
                 quantity: &quantity,
@@ -267,8 +272,20 @@ impl ScreenRequest {
                 min_liquidity_ratio: &min_liquidity_ratio,
                 strategy: self.strategy,
             },
+            books.iter().map(|b| b.size_decimals()),
             now_ns,
             max_age_ns,
+        )?;
+        assemble(
+            &VenueArgs {
+                books,
+                rules: &self.rules,
+                latencies_ms: &self.latencies_ms,
+                reliabilities: &self.reliabilities,
+                preferences: &self.preferences,
+                scaled: &[],
+            },
+            order,
         )
     }
 }
@@ -339,9 +356,10 @@ fn run(prepared: &Prepared<'_>) -> Result<Outcome, ScreenError> {
     Ok((screened, split))
 }
 
-/// The venues of a screen, borrowed (the books are snapshots: one version each).
+/// The venues of a screen, borrowed (one version of each book: a snapshot, or the book under
+/// its lock).
 struct VenueArgs<'a> {
-    books: &'a [Arc<Book>],
+    books: &'a [&'a Book],
     rules: &'a [VenueRules],
     latencies_ms: &'a [f64],
     reliabilities: &'a [f64],
@@ -364,21 +382,24 @@ struct OrderArgs<'a, 'py> {
     strategy: Strategy,
 }
 
-/// Converts one screen's venues and order; errors name the argument.
-fn prepare_parts<'a>(
-    venue_args: &VenueArgs<'a>,
+/// The order of a screen converted to the core's types, with each venue's balance cap in its
+/// book's lots: everything of a screen that reads Python objects, done before its books are
+/// read.
+struct OrderParts {
+    order: ScreenOrder,
+    balance_caps: Vec<Option<u64>>,
+    weights: CoreWeights,
+    split: bool,
+}
+
+/// Converts one screen's order; `size_decimals` gives each venue's book precision (fixed for a
+/// book's life). Errors name the argument.
+fn convert_order(
     order_args: &OrderArgs<'_, '_>,
+    size_decimals: impl ExactSizeIterator<Item = u8>,
     now_ns: u64,
     max_age_ns: u64,
-) -> PyResult<Prepared<'a>> {
-    let VenueArgs {
-        books,
-        rules,
-        latencies_ms,
-        reliabilities,
-        preferences,
-        scaled,
-    } = *venue_args;
+) -> PyResult<OrderParts> {
     let OrderArgs {
         side,
         quantity,
@@ -390,16 +411,25 @@ fn prepare_parts<'a>(
         strategy,
     } = *order_args;
     let side: TakerSide = taker_side(side)?;
-    let n = books.len();
-    same_length("rules", rules.len(), n)?;
-    same_length("latencies_ms", latencies_ms.len(), n)?;
-    same_length("reliabilities", reliabilities.len(), n)?;
-    let balance_caps = balance_caps
-        .map(|caps| items("balance_caps", caps))
-        .transpose()?;
-    if let Some(caps) = &balance_caps {
-        same_length("balance_caps", caps.len(), n)?;
-    }
+    let n = size_decimals.len();
+    let balance_caps = match balance_caps {
+        None => Vec::new(),
+        Some(caps) => {
+            let caps = items("balance_caps", caps)?;
+            same_length("balance_caps", caps.len(), n)?;
+            caps.iter()
+                .zip(size_decimals)
+                .enumerate()
+                .map(|(index, (cap, decimals))| {
+                    if cap.is_none() {
+                        return Ok(None);
+                    }
+                    let field = Field::item("balance_caps", index, None);
+                    crate::convert::balance_cap(field, cap, decimals)
+                })
+                .collect::<PyResult<_>>()?
+        }
+    };
     let min_liquidity_ratio = float("min_liquidity_ratio", min_liquidity_ratio)?;
     let order = ScreenOrder {
         side,
@@ -413,37 +443,48 @@ fn prepare_parts<'a>(
         max_age_ns,
         ranking: strategy.ranking,
     };
+    Ok(OrderParts {
+        order,
+        balance_caps,
+        weights: weights_arg(weights)?,
+        split: strategy.split,
+    })
+}
+
+/// One screen's venues and converted order, as the core takes them. Pure Rust (no Python
+/// object is read or made): it may run under the books' locks.
+fn assemble<'a>(venue_args: &VenueArgs<'a>, order: OrderParts) -> PyResult<Prepared<'a>> {
+    let VenueArgs {
+        books,
+        rules,
+        latencies_ms,
+        reliabilities,
+        preferences,
+        scaled,
+    } = *venue_args;
+    let n = books.len();
+    same_length("rules", rules.len(), n)?;
+    same_length("latencies_ms", latencies_ms.len(), n)?;
+    same_length("reliabilities", reliabilities.len(), n)?;
     let mut venues = Vec::with_capacity(n);
-    for (index, book) in books.iter().enumerate() {
-        let book: &Book = book;
-        let cap = balance_caps
-            .as_ref()
-            .map(|caps| &caps[index])
-            .filter(|cap| !cap.is_none());
-        let balance_cap = match cap {
-            None => None,
-            Some(cap) => {
-                let field = Field::item("balance_caps", index, None);
-                crate::convert::balance_cap(field, cap, book.size_decimals())?
-            }
-        };
+    for (index, &book) in books.iter().enumerate() {
         venues.push(ScreenVenue {
             book,
             rules: match scaled.get(index).copied().flatten() {
                 Some(scaled) => scaled,
                 None => rules[index].for_book(index, book)?,
             },
-            balance_cap,
+            balance_cap: order.balance_caps.get(index).copied().flatten(),
             latency_ms: latencies_ms[index],
             reliability: reliabilities[index],
         });
     }
     Ok(Prepared {
         venues,
-        order,
-        weights: weights_arg(weights)?,
+        order: order.order,
+        weights: order.weights,
         fees: rules.iter().map(VenueRules::taker_fee).collect(),
-        split: strategy.split,
+        split: order.split,
         preferences,
     })
 }
@@ -464,27 +505,46 @@ fn won_name(py: Python<'_>, won: core_route::Won) -> &Bound<'_, PyString> {
     name
 }
 
-/// The Python result of one screen over `books` (the snapshots it read), with the order's side
-/// and the venues' taker fees.
-fn wrap(
-    py: Python<'_>,
+/// A screen's result before any Python object is made: the core's screen, its split (when
+/// made) at the books' precision, and what a decision reads of each book.
+struct Finished {
+    screen: core_route::Screen,
+    side: TakerSide,
+    fees: Vec<sor_core::Bps>,
+    books: Vec<Screened>,
+    split: Option<Split>,
+}
+
+/// The result of one screen over `books` (the versions it read), with the order's side and the
+/// venues' taker fees. Pure Rust: it may run under the books' locks.
+fn finish(
     (screened, split): Outcome,
     (side, fees): (TakerSide, Vec<sor_core::Bps>),
-    books: Vec<Arc<Book>>,
-) -> PyResult<Screen> {
+    books: &[&Book],
+) -> PyResult<Finished> {
     let split = split
-        .map(|outcome| {
-            let refs: Vec<&Book> = books.iter().map(|b| &**b).collect();
-            Py::new(py, Split::new(outcome, side, &refs, &fees)?)
-        })
+        .map(|outcome| Split::new(outcome, side, books, &fees))
         .transpose()?;
-    Ok(Screen {
+    Ok(Finished {
         screen: screened,
         side,
         fees,
-        books,
+        books: books.iter().map(|book| Screened::of(book)).collect(),
         split,
     })
+}
+
+impl Finished {
+    /// The Python result (its split a Python object of its own).
+    fn into_screen(self, py: Python<'_>) -> PyResult<Screen> {
+        Ok(Screen {
+            screen: self.screen,
+            side: self.side,
+            fees: self.fees,
+            books: self.books,
+            split: self.split.map(|split| Py::new(py, split)).transpose()?,
+        })
+    }
 }
 
 /// The venues of a symbol as the router screens them again and again: books, rules and health
@@ -595,16 +655,7 @@ pub fn screen_set<'py>(
     let preferences = preferences_arg(preferences, venues.books.len())?;
     let now_ns: u64 = uint("now_ns", now_ns)?;
     let max_age_ns: u64 = uint("max_age_ns", max_age_ns)?;
-    let books: Vec<Arc<Book>> = held_snapshots(py, &venues.books);
-    let prepared = prepare_parts(
-        &VenueArgs {
-            books: &books,
-            rules: &venues.rules,
-            latencies_ms: &venues.latencies_ms,
-            reliabilities: &venues.reliabilities,
-            preferences: &preferences,
-            scaled: &venues.scaled,
-        },
+    let order = convert_order(
         &OrderArgs {
             side,
             quantity,
@@ -615,11 +666,28 @@ pub fn screen_set<'py>(
             min_liquidity_ratio,
             strategy: ranking_arg(ranking)?,
         },
+        venues.books.iter().map(|b| b.get().decimals().1),
         now_ns,
         max_age_ns,
     )?;
-    let outcome = run(&prepared).map_err(|e| screen_error(&e))?;
-    wrap(py, outcome, prepared.fees_by_side(), books)
+    // The books are read under their locks when all are free: no snapshot is taken, and the
+    // screen keeps only what a decision reads of them.
+    let finished = read_books(py, venues.books.iter().map(Py::get), |books| {
+        let prepared = assemble(
+            &VenueArgs {
+                books,
+                rules: &venues.rules,
+                latencies_ms: &venues.latencies_ms,
+                reliabilities: &venues.reliabilities,
+                preferences: &preferences,
+                scaled: &venues.scaled,
+            },
+            order,
+        )?;
+        let outcome = run(&prepared).map_err(|e| screen_error(&e))?;
+        finish(outcome, prepared.fees_by_side(), books)
+    })?;
+    finished.into_screen(py)
 }
 
 /// Which venues can take the whole order on their own, under every constraint, ranked.
@@ -683,7 +751,11 @@ pub fn screen_batch<'py>(
         })
         .collect::<PyResult<Vec<_>>>()?;
     let requests: Vec<&ScreenRequest> = requests.iter().map(Bound::get).collect();
-    let books: Vec<Vec<Arc<Book>>> = requests.iter().map(|r| r.snapshots(py)).collect();
+    let snapshots: Vec<Vec<Arc<Book>>> = requests.iter().map(|r| r.snapshots(py)).collect();
+    let books: Vec<Vec<&Book>> = snapshots
+        .iter()
+        .map(|books| books.iter().map(|b| &**b).collect())
+        .collect();
     let prepared = requests
         .iter()
         .zip(&books)
@@ -698,11 +770,13 @@ pub fn screen_batch<'py>(
     outcomes
         .into_iter()
         .zip(prepared)
-        .zip(books.iter().cloned())
+        .zip(&books)
         .enumerate()
         .map(|(i, ((outcome, prepared), books))| {
             let outcome = outcome.map_err(|e| invalid(format!("requests[{i}]: {e}")))?;
-            wrap(py, outcome, prepared.fees_by_side(), books).map_err(|e| in_request(i, e))
+            finish(outcome, prepared.fees_by_side(), books)
+                .and_then(|finished| finished.into_screen(py))
+                .map_err(|e| in_request(i, e))
         })
         .collect()
 }

@@ -199,14 +199,14 @@ impl Candidate {
     pub(crate) fn new(
         candidate: core_score::Candidate,
         side: TakerSide,
-        book: &sor_core::Book,
+        (price_decimals, size_decimals): (u8, u8),
         taker_fee: sor_core::Bps,
     ) -> Self {
         Self {
             candidate,
             side,
-            price_decimals: book.price_decimals(),
-            size_decimals: book.size_decimals(),
+            price_decimals,
+            size_decimals,
             taker_fee,
         }
     }
