@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable
 from time import perf_counter_ns
 
-from sor._core import OrderBook, Screen, screen_batch
+from sor._core import OrderBook, Screen, screen_batch, screen_set
 from sor._decimal import fmt
 from sor._validate import quote
 from sor.errors import InvalidInput, NoRouteError
@@ -35,9 +35,13 @@ from sor.routing.decision import RoutingDecision
 from sor.routing.gate import Prepared
 from sor.routing.screening import Pending, begin
 from sor.routing.settings import RouterSettings
-from sor.routing.strategies import finish, route_order
+from sor.routing.strategies import REASONS, SPLIT, Singles, decide_screened, finish, route_order
 
 __all__ = ["SmartOrderRouter"]
+
+#: The fast path's decision constructor, looked up once (a class attribute and a classmethod's
+#: binding cost a lookup per use).
+explained = RoutingDecision.explained
 
 
 class SmartOrderRouter:
@@ -176,18 +180,61 @@ class SmartOrderRouter:
         ):
             prepared = self._prepared_for(order)
         now_ns = self._clock_ns()
-        if not self._cache_enabled:
-            started = perf_counter_ns()
-            return route_order(order, prepared, self._settings, self._weights, now_ns, started)[0]
-        cache = self._cache
-        hit = cache.get(cache_key(order), now_ns, prepared.health_version, self._generation)
-        if hit is not None:
-            return hit.served_from_cache(order)
+        cache_enabled = self._cache_enabled
+        if cache_enabled:
+            hit = self._cache.get(
+                cache_key(order), now_ns, prepared.health_version, self._generation
+            )
+            if hit is not None:
+                return hit.served_from_cache(order)
         started = perf_counter_ns()
-        decision, live, screen = route_order(
-            order, prepared, self._settings, self._weights, now_ns, started
-        )
-        self._remember(order, decision, live, screen, prepared, now_ns)
+        settings, weights = self._settings, self._weights
+        if order.preferred_exchanges or order.excluded_exchanges or prepared.has_balances:
+            decision, live, screen = route_order(
+                order, prepared, settings, weights, now_ns, started
+            )
+        else:
+            # The common case, kept lean (inline: a call costs a tenth of the Python around
+            # the core's): the venues that passed the static gate (and, for lowest_latency,
+            # its threshold), no preferences, exclusions or balances; one core call ranks them
+            # by the strategy (or splits the order), and the explanation is built when read.
+            strategy = order.strategy or settings.default_strategy
+            plan = prepared.plans[strategy]
+            slippage = order.max_slippage_bps
+            if slippage is None:
+                slippage = settings.max_slippage_bps
+            screen = screen_set(
+                plan.venue_set,
+                order.side,  # type: ignore[arg-type]  # a str enum of "buy" and "sell"
+                order.amount,
+                None,
+                weights,
+                slippage,
+                order.limit_price,
+                settings.min_liquidity_score,
+                now_ns,
+                prepared.max_age_ns,
+                strategy,
+            )
+            reason = screen.reason
+            if reason is None or strategy is SPLIT:
+                decision = decide_screened(
+                    order, strategy, slippage, settings, weights, now_ns, started, plan, screen
+                )
+            else:
+                decision = explained(
+                    order,
+                    strategy,
+                    REASONS[reason],
+                    slippage,
+                    (perf_counter_ns() - started) / 1_000,
+                    now_ns,
+                    # Deferred: the explanation is made from these when first read.
+                    (Singles, order, settings, weights, now_ns, plan, screen),
+                )
+            live = plan.live
+        if cache_enabled:
+            self._remember(order, decision, live, screen, prepared, now_ns)
         return decision
 
     def route_many(self, orders: Iterable[OrderRequest]) -> list[RoutingDecision | NoRouteError]:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from sor._core import (
     Screen,
     Weights,
-    screen_set,
 )
 from sor.orders import OrderRequest, RoutingStrategy
 from sor.routing.decision import (
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from sor._core import Verdict
 
 from sor.routing.context import Context, Live, by_venue_index
-from sor.routing.gate import Gated, Prepared
+from sor.routing.gate import Gated, Plan, Prepared
 from sor.routing.rejections import (
     AMOUNT_VERDICTS,
     GATE_VERDICTS,
@@ -38,10 +37,6 @@ from sor.routing.rejections import (
 )
 from sor.routing.screening import Pending, begin
 from sor.routing.split import SplitExplanation, refused
-
-#: The fast path's decision constructor, looked up once (a class attribute and a classmethod's
-#: binding cost a lookup per use).
-explained = RoutingDecision.explained
 
 #: The router's reason for each of the core's (``Screen.reason``).
 REASONS: dict[str, RoutingReason] = {reason.value: reason for reason in RoutingReason}
@@ -79,57 +74,37 @@ def route_order(
     now_ns: int,
     started_ns: int,
 ) -> tuple[RoutingDecision, list[Live], Screen]:
-    """Routes one order across the venues listing its symbol: the decision, the venues whose
-    books it was made on and the core's screen of them (whose book versions and update times
-    serve the cache).
+    """Routes one order that names venues (preferred or excluded) or meets balances, across
+    the venues listing its symbol: the decision, the venues whose books it was made on and the
+    core's screen of them (whose book versions and update times serve the cache). The router
+    routes the others itself (:meth:`SmartOrderRouter.route`, with :func:`decide_screened`).
 
     Raises :class:`NoRouteError` when the whole order cannot be routed.
     """
-    strategy = order.strategy or settings.default_strategy
-    if order.preferred_exchanges or order.excluded_exchanges or prepared.has_balances:
-        ctx = Context(order, settings, weights, now_ns)
-        pending = begin(ctx, prepared)
-        screen = pending.request.screen(now_ns, prepared.max_age_ns)
-        return finish(pending, screen, started_ns), pending.live, screen
-    # The common case, kept lean: the venues that passed the static gate (and, for
-    # lowest_latency, its threshold), no preferences or exclusions, no balances; the core
-    # ranks them by the strategy (or splits the order), and the explanation's context is
-    # built when first read.
-    plan = prepared.plans[strategy]
-    slippage = order.max_slippage_bps
-    if slippage is None:
-        slippage = settings.max_slippage_bps
-    screen = screen_set(
-        plan.venue_set,
-        order.side,  # type: ignore[arg-type]  # a str enum of "buy" and "sell": the core's sides
-        order.amount,
-        None,
-        weights,
-        slippage,
-        order.limit_price,
-        settings.min_liquidity_score,
-        now_ns,
-        prepared.max_age_ns,
-        strategy,
-    )
+    ctx = Context(order, settings, weights, now_ns)
+    pending = begin(ctx, prepared)
+    screen = pending.request.screen(now_ns, prepared.max_age_ns)
+    return finish(pending, screen, started_ns), pending.live, screen
+
+
+def decide_screened(
+    order: OrderRequest,
+    strategy: RoutingStrategy,
+    slippage: float,
+    settings: RouterSettings,
+    weights: Weights,
+    now_ns: int,
+    started_ns: int,
+    plan: Plan,
+    screen: Screen,
+) -> RoutingDecision:
+    """The decision on an order the router screened over ``plan`` (its strategy's venues; no
+    preferences, exclusions or balances) at ``slippage``, when the screen has none of its own
+    to give at once: the split strategy's, or the error of an order no venue can take alone."""
+    singles = Singles(order, settings, weights, now_ns, plan, screen)
     if strategy is SPLIT:
-        singles = Singles(order, settings, weights, now_ns, plan, screen)
-        return split_decision(singles, slippage, started_ns), plan.live, screen
-    reason = screen.reason
-    if reason is None:
-        singles = Singles(order, settings, weights, now_ns, plan, screen)
-        raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
-    decision = explained(
-        order,
-        strategy,
-        REASONS[reason],
-        slippage,
-        (perf_counter_ns() - started_ns) / 1_000,
-        now_ns,
-        # Deferred: the explanation is made from these when first read.
-        (Singles, order, settings, weights, now_ns, plan, screen),
-    )
-    return decision, plan.live, screen
+        return split_decision(singles, slippage, started_ns)
+    raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
 
 
 class Singles:
