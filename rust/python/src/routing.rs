@@ -558,6 +558,8 @@ pub struct VenueSet {
     scaled: Vec<Option<CoreRules>>,
     latencies_ms: Vec<f64>,
     reliabilities: Vec<f64>,
+    /// Each venue's taker fee and health figures, as a ranking reads them (`rank_set`).
+    inputs: Vec<VenueInput>,
 }
 
 #[pymethods]
@@ -582,12 +584,23 @@ impl VenueSet {
             .zip(&rules)
             .map(|(book, rules)| rules.at_decimals(book.get().decimals()))
             .collect();
+        let inputs = rules
+            .iter()
+            .zip(&latencies_ms)
+            .zip(&reliabilities)
+            .map(|((rules, &latency_ms), &reliability)| VenueInput {
+                taker_fee: rules.taker_fee(),
+                latency_ms,
+                reliability,
+            })
+            .collect();
         Ok(Self {
             books,
             rules,
             scaled,
             latencies_ms,
             reliabilities,
+            inputs,
         })
     }
     fn __len__(&self) -> usize {
@@ -614,20 +627,9 @@ pub fn rank_set(
     let venues = venues.get();
     let side = taker_side(side)?;
     let quantity = crate::convert::quantity("quantity", quantity)?;
-    let inputs: Vec<VenueInput> = venues
-        .rules
-        .iter()
-        .zip(&venues.latencies_ms)
-        .zip(&venues.reliabilities)
-        .map(|((rules, &latency_ms), &reliability)| VenueInput {
-            taker_fee: rules.taker_fee(),
-            latency_ms,
-            reliability,
-        })
-        .collect();
     let args = ranking_args(weights, max_slippage_bps)?;
     read_books(py, venues.books.iter().map(Py::get), |books| {
-        ranking(books, side, quantity, &inputs, args)
+        ranking(books, side, quantity, &venues.inputs, args)
     })
 }
 

@@ -280,31 +280,35 @@ impl Candidate {
 /// Venues ranked for one order, best first (eligible venues before the others).
 #[pyclass(module = "sor._core", frozen)]
 pub struct Ranking {
-    candidates: Vec<Candidate>,
+    /// The core's candidates, best first.
+    ranked: Vec<core_score::Candidate>,
+    side: TakerSide,
+    /// Each input venue's book precision and taker fee: what its candidate is read with.
+    venues: Vec<((u8, u8), sor_core::Bps)>,
+}
+
+impl Ranking {
+    fn candidate(&self, candidate: &core_score::Candidate) -> Candidate {
+        let (decimals, taker_fee) = self.venues[candidate.index];
+        Candidate::new(*candidate, self.side, decimals, taker_fee)
+    }
 }
 
 #[pymethods]
 impl Ranking {
     #[getter]
     fn best(&self) -> Option<usize> {
-        self.candidates
-            .first()
-            .filter(|c| c.candidate.eligible)
-            .map(|c| c.candidate.index)
+        self.ranked.first().filter(|c| c.eligible).map(|c| c.index)
     }
     #[getter]
     fn candidates(&self) -> Vec<Candidate> {
-        self.candidates.clone()
+        self.ranked.iter().map(|c| self.candidate(c)).collect()
     }
     fn __len__(&self) -> usize {
-        self.candidates.len()
+        self.ranked.len()
     }
     fn __repr__(&self) -> String {
-        let order: Vec<String> = self
-            .candidates
-            .iter()
-            .map(|c| c.candidate.index.to_string())
-            .collect();
+        let order: Vec<String> = self.ranked.iter().map(|c| c.index.to_string()).collect();
         let best = self.best().map_or("None".to_owned(), |b| b.to_string());
         format!("Ranking(best={best}, order=[{}])", order.join(", "))
     }
@@ -392,17 +396,14 @@ pub(crate) fn ranking(
     let ranked = core_score::rank_venues(books, side, quantity, venues, &weights, max_slippage)
         .map_err(|e| score_error(&e))?;
     Ok(Ranking {
-        candidates: ranked
-            .into_iter()
-            .map(|candidate| {
-                let book = books[candidate.index];
-                Candidate {
-                    side,
-                    price_decimals: book.price_decimals(),
-                    size_decimals: book.size_decimals(),
-                    taker_fee: venues[candidate.index].taker_fee,
-                    candidate,
-                }
+        ranked,
+        side,
+        venues: books
+            .iter()
+            .zip(venues)
+            .map(|(book, venue)| {
+                let decimals = (book.price_decimals(), book.size_decimals());
+                (decimals, venue.taker_fee)
             })
             .collect(),
     })
