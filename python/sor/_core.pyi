@@ -184,11 +184,15 @@ class OrderBook:
         """
     def cost(self, side: TakerSide, quantity: DecimalLike, taker_fee_bps: BpsLike) -> ExecutionCost:
         """Walks for a base quantity (positive) and adds the taker fee."""
-    def affordable(self, funds: DecimalLike, taker_fee_bps: BpsLike) -> Decimal | None:
+    def affordable(
+        self, funds: DecimalLike, taker_fee_bps: BpsLike, at_most: DecimalLike | None = None
+    ) -> Decimal | None:
         """Most base quantity ``funds`` of quote buys from the asks with the taker fee on top
         (whole lots, computed in exact integers; funds finer than the book's notional unit are
         rounded down, funds past ``2**128 - 1`` units read as that), or None when the asks run
-        out first (their depth is then the limit)."""
+        out first (their depth is then the limit). With ``at_most`` (base units, rounded up to
+        the book's lot), counting stops there: it is returned when the funds buy at least
+        that much, so a cap that only matters up to an order's amount walks no further."""
     def copy(self) -> OrderBook:
         """An independent copy of the book, in O(1): the two share their levels until either
         is written (copy-on-write)."""

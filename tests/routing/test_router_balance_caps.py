@@ -92,6 +92,29 @@ def test_affordable_matches_reference(book: RefBook, funds: Fraction, fee: float
         assert got == Decimal(render(want, book.size_decimals))
 
 
+@given(
+    book=ref_books(max_levels=5, max_size=30, min_levels=1),
+    funds=st.fractions(0, 10**9).map(lambda f: f.limit_denominator(10**12)),
+    fee=st.sampled_from([0.0, 10.0, 26.0]),
+    at_most=st.integers(0, 200),
+)
+def test_affordable_up_to_a_bound_is_the_reference_capped_at_it(
+    book: RefBook, funds: Fraction, fee: float, at_most: int
+) -> None:
+    """Counting stops at ``at_most`` lots (what the router asks for a single-venue strategy,
+    whose cap binds nothing beyond the order): the bound when the funds buy at least that many
+    and the asks hold them, the reference's count below it, None when the asks run out first."""
+    core = build(book)
+    uncapped = affordable_lots(book, funds, fee)
+    if uncapped is not None:
+        want: int | None = min(uncapped, at_most)
+    else:
+        want = at_most if book.total_lots("ask") >= at_most else None
+    bound = render(at_most, book.size_decimals)
+    got = core.affordable(render_fraction(funds), fee, bound)
+    assert got == (None if want is None else Decimal(render(want, book.size_decimals)))
+
+
 def render_fraction(value: Fraction) -> str:
     """A non-negative fraction as decimal text, cut after 30 places (the core rounds down)."""
     whole, rest = divmod(value.numerator * 10**30 // value.denominator, 10**30)

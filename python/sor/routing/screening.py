@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 from sor._core import OrderBook, ScreenRequest
 from sor._decimal import EXACT, ceil_to, floor_to
+from sor.orders import RoutingStrategy
 from sor.routing.context import Context, Live
 from sor.routing.decision import (
     Rejection,
@@ -40,7 +41,9 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
 
     A sell is capped by the base balance; a buy by what the quote balance pays for at this
     book's prices, taker fee included (:meth:`OrderBook.affordable`: exact integers in the
-    core), or None if the book runs out first (its depth, not the balance, is then the limit).
+    core; for a single-venue strategy, counted no further than the order's amount, as a larger
+    cap binds nothing), or None if the book runs out first (its depth, not the balance, is then
+    the limit).
     """
     market, balances = venue.market, venue.balances
     if not ctx.buy:
@@ -52,7 +55,10 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     if funds is None:
         return None
     # Exact integers in the core: funds at the book's notional unit, fee on top, whole lots.
-    affordable = venue.book.affordable(funds, EXACT.multiply(market.taker_fee, 10_000))
+    # A single-venue strategy counts no further than the order's amount (a cap at or above it
+    # binds nothing); the split's depth check reads caps beyond it.
+    at_most = None if ctx.strategy is RoutingStrategy.SPLIT else ctx.order.amount
+    affordable = venue.book.affordable(funds, EXACT.multiply(market.taker_fee, 10_000), at_most)
     return None if affordable is None else market.round_amount(affordable)
 
 

@@ -147,6 +147,20 @@ pub fn try_walk(ladder: &Ladder, side: TakerSide, limits: &WalkLimits) -> Result
 /// `n` satisfies `n * (1 + fee) <= funds` exactly (integer arithmetic, no float).
 #[must_use]
 pub fn affordable_lots(asks: &Ladder, funds: u128, taker_fee: Bps) -> Option<u64> {
+    affordable_lots_up_to(asks, funds, taker_fee, None)
+}
+
+/// [`affordable_lots`] counting no further than `at_most` lots (`None`: no bound): the walk
+/// stops there, so a cap that only matters up to an order's quantity costs a walk of that
+/// quantity, not of every level the funds could pay for. `Some(at_most)` says the funds buy
+/// at least that many (and the asks hold them).
+#[must_use]
+pub fn affordable_lots_up_to(
+    asks: &Ladder,
+    funds: u128,
+    taker_fee: Bps,
+    at_most: Option<u64>,
+) -> Option<u64> {
     let one = u128::from(BPS_UNITS_PER_ONE);
     let with_fee = one + u128::from(taker_fee.0);
     // floor(funds * one / with_fee) without overflowing: one <= with_fee, and the remainder
@@ -157,6 +171,7 @@ pub fn affordable_lots(asks: &Ladder, funds: u128, taker_fee: Bps) -> Option<u64
     }
     let limits = WalkLimits {
         notional: Some(budget),
+        quantity: at_most,
         ..WalkLimits::default()
     };
     match walk_general(asks, TakerSide::Buy, &limits) {
@@ -539,6 +554,32 @@ mod tests {
     }
 
     proptest! {
+        /// A bound on the count changes nothing below it: the capped count is the uncapped
+        /// one when that is below the bound, the bound when the funds (or, with funds to
+        /// spare, the asks) reach it, and `None` only when the asks run out first.
+        #[test]
+        fn affordable_lots_up_to_a_bound_is_the_count_capped_there(
+            asks in proptest::collection::vec((100u64..150, 1u64..20), 0..12),
+            funds in 0u128..40_000,
+            fee in 0u64..2_000_000,
+            at_most in 0u64..150,
+        ) {
+            let mut levels: Vec<(u64, u64)> = asks;
+            levels.sort_unstable();
+            levels.dedup_by_key(|l| l.0);
+            let book = book(&levels);
+            let fee = Bps(fee);
+            let total: u64 = levels.iter().map(|l| l.1).sum();
+            let capped = affordable_lots_up_to(book.asks(), funds, fee, Some(at_most));
+            let want = match affordable_lots(book.asks(), funds, fee) {
+                Some(lots) => Some(lots.min(at_most)),
+                None if total >= at_most => Some(at_most),
+                None => None,
+            };
+            prop_assert_eq!(capped, want);
+            prop_assert_eq!(affordable_lots_up_to(book.asks(), funds, fee, None), affordable_lots(book.asks(), funds, fee));
+        }
+
         /// `affordable_lots` is the largest whole number of lots whose notional plus fee fits
         /// the funds (brute force over every quantity), or `None` when the book runs out first.
         #[test]

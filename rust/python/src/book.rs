@@ -22,7 +22,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyString, PyTuple};
 use sor_core::book::{Book, BookSide, Delta, Level as CoreLevel};
 use sor_core::decimal::fixed_from_f64;
-use sor_core::walk::{WalkLimits, affordable_lots, try_walk};
+use sor_core::walk::{WalkLimits, affordable_lots_up_to, try_walk};
 
 use crate::convert::{
     Field, book_side, decimals, fee_bps, fixed, fixed_wide, float, for_each_item, funds_wide_floor,
@@ -619,19 +619,32 @@ impl OrderBook {
 
     /// Most base quantity `funds` of quote buys from the asks with the taker fee on top (whole
     /// lots; funds finer than the book's notional unit are rounded down, funds past 2^128 - 1
-    /// units read as that), or None when the asks run out first.
+    /// units read as that), or None when the asks run out first. With `at_most` (base units,
+    /// rounded up to the book's lot), counting stops there: it is returned when the funds buy
+    /// at least that much.
+    #[pyo3(signature = (funds, taker_fee_bps, at_most = None))]
     fn affordable(
         &self,
         py: Python<'_>,
         funds: &Bound<'_, PyAny>,
         taker_fee_bps: &Bound<'_, PyAny>,
+        at_most: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<Py<PyAny>>> {
         let fee = fee_bps("taker_fee_bps", taker_fee_bps)?;
         let (pd, sd) = (self.price_decimals, self.size_decimals);
         let funds = funds_wide_floor("funds", funds, pd + sd)?;
-        self.read(py, |book| affordable_lots(book.asks(), funds, fee))
-            .map(|lots| to_decimal(py, u128::from(lots), sd))
-            .transpose()
+        let at_most = match at_most {
+            None => None,
+            Some(value) => crate::convert::quantity("at_most", value)?
+                .at_scale_rounded(sd, sor_core::decimal::Rounding::Up)
+                // Beyond any count of lots: no bound.
+                .and_then(|lots| u64::try_from(lots).ok()),
+        };
+        self.read(py, |book| {
+            affordable_lots_up_to(book.asks(), funds, fee, at_most)
+        })
+        .map(|lots| to_decimal(py, u128::from(lots), sd))
+        .transpose()
     }
 
     /// An independent copy: it shares the current version until either book is written.
