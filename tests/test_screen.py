@@ -11,6 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sor
 from sor import _core
@@ -160,6 +162,53 @@ def test_a_venue_set_screens_as_the_request_and_names_rules_its_books_cannot_hol
     prepared = _core.VenueSet(bs, too_fine, latencies, reliabilities)
     with pytest.raises(sor.InvalidInput, match=rf"rules\[{len(bs) - 1}\]\.lot_size: finer"):
         _core.screen_set(prepared, *order)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    funds=st.lists(
+        st.one_of(st.none(), st.decimals(min_value=0, max_value=500_000, places=2)),
+        min_size=5,
+        max_size=5,
+    ),
+    quantity=st.sampled_from(["0.5", "1", "3", "40"]),
+    lot=st.sampled_from(["0.001", "0.01", "0.3"]),
+    ranking=st.sampled_from([None, "split"]),
+)
+def test_quote_funds_cap_a_buy_at_what_they_pay_for_on_the_screened_books(
+    funds: list[Decimal | None], quantity: str, lot: str, ranking: str | None
+) -> None:
+    """A venue set screened with quote funds caps each buy as balance caps worked out from the
+    same books do (``OrderBook.affordable`` at the venue's fee, rounded down to its lot;
+    counted no further than the order unless the screen splits): the same verdicts, ranking,
+    caps and split."""
+    rules = [sor.VenueRules(taker_fee_bps=10.0, lot_size=lot) for _ in range(5)]
+    listed = list(request(quantity=quantity, rules=rules))
+    bs = listed[0]
+    assert isinstance(bs, list)
+    at_most = None if ranking == "split" else quantity
+    step = Decimal(lot)
+    caps: list[Decimal | None] = []
+    for book, cash in zip(bs, funds, strict=True):
+        paid_for = None if cash is None else book.affordable(cash, 10.0, at_most)
+        caps.append(None if paid_for is None else paid_for // step * step)
+    listed[6] = caps
+    want = _core.screen_venues(*listed, NOW, MAX_AGE, ranking)  # type: ignore[arg-type]
+    venue_set = _core.VenueSet(bs, rules, listed[4], listed[5])  # type: ignore[arg-type]
+    order = ("buy", quantity, None, None, 100.0, None, 0.0, NOW, MAX_AGE, ranking, None, funds)
+    got = _core.screen_set(venue_set, *order)  # type: ignore[arg-type]
+    assert (got.verdicts, got.ordered, got.reason) == (want.verdicts, want.ordered, want.reason)
+    assert got.balance_caps == want.balance_caps == caps
+    if ranking == "split":
+        assert got.split is not None
+        assert want.split is not None
+        assert (got.split.refusal, got.split.reason) == (want.split.refusal, want.split.reason)
+        assert [(p.index, p.quantity) for p in got.split.parts] == [
+            (p.index, p.quantity) for p in want.split.parts
+        ]
+    # A sell is capped by base balances, never by quote funds.
+    sold = _core.screen_set(venue_set, "sell", *order[1:])  # type: ignore[arg-type]
+    assert sold.balance_caps == [None] * 5
 
 
 def test_a_split_screen_splits_the_order_in_the_same_call_on_the_books_it_read() -> None:

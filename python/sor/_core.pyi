@@ -698,6 +698,11 @@ class Screen:
     @property
     def updated_at_ns(self) -> list[int]:
         """Each input book's ``updated_at_ns`` when it was screened."""
+    @property
+    def balance_caps(self) -> list[Decimal | None]:
+        """Each input venue's balance cap (base units) as the screen applied it: the one
+        given, or for a buy with quote funds what they paid for at the screened book's prices
+        (the lower of the two when both were given); None where none bound."""
     def __len__(self) -> int: ...
 
 #: ``ranking`` (of ``screen_venues``, ``screen_set`` and ``ScreenRequest``) orders the qualified
@@ -802,8 +807,13 @@ def screen_set(
     max_age_ns: int,
     ranking: str | None = None,
     preferences: Sequence[int | None] | None = None,
+    quote_funds: Sequence[DecimalLike | None] | None = None,
 ) -> Screen:
-    """``screen_venues`` over a prepared ``VenueSet``."""
+    """``screen_venues`` over a prepared ``VenueSet``. ``quote_funds`` (one per venue, or
+    None) caps a buy at what the funds pay for at the screened book's prices with the venue's
+    taker fee on top, in whole lots (counted no further than the order, unless the screen
+    splits it); with a ``balance_caps`` entry too, the lower cap applies. A sell ignores them.
+    ``Screen.balance_caps`` says which caps applied."""
 
 def excerpt(text: str) -> str:
     """What an error message quotes of ``text``: the text itself if it has at most 40

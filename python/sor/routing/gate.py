@@ -4,11 +4,13 @@ latency), prepared once per router generation and health version, and the per-or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from sor._core import (
     VenueSet,
 )
+from sor._decimal import EXACT
 from sor.health.source import HealthSource
 from sor.orders import RoutingStrategy
 from sor.routing.context import Context, Listing, Live, by_venue_index
@@ -41,13 +43,53 @@ class Gated(Protocol):
 
 class Plan(NamedTuple):
     """The venues one strategy screens without preferences or exclusions: the live venues,
-    their listing positions, the gate's rejections (with their positions) and the core's set
-    of them."""
+    their listing positions, the gate's rejections (with their positions), the core's set of
+    them, and their balances as the core's screen caps orders by them (None: no venue has
+    one): each venue's base balance, rounded down to its market's step, for a sell; its quote
+    balance for a buy (the core works out what it pays for at the screened book's prices)."""
 
     live: list[Live]
     positions: list[int]
     rejections: list[tuple[int, Rejection]]
     venue_set: VenueSet
+    sell_caps: list[Decimal | None] | None
+    buy_funds: list[Decimal | None] | None
+
+    @classmethod
+    def of(
+        cls, entries: Sequence[tuple[int, Live]], rejections: list[tuple[int, Rejection]]
+    ) -> Plan:
+        """The plan over ``entries`` (listing position, live venue), in listing order."""
+        live = [venue for _, venue in entries]
+        sell_caps = [base_cap(venue) for venue in live]
+        buy_funds = [venue.balances.get(venue.market.quote) for venue in live]
+        return cls(
+            live,
+            [position for position, _ in entries],
+            rejections,
+            VenueSet(
+                [v.book for v in live],
+                [v.market.rules(v.market.max_amount) for v in live],
+                [v.metrics.latency_ema_ms for v in live],
+                [v.metrics.success_rate for v in live],
+            ),
+            sell_caps if any(cap is not None for cap in sell_caps) else None,
+            buy_funds if any(funds is not None for funds in buy_funds) else None,
+        )
+
+
+def base_cap(venue: Live) -> Decimal | None:
+    """Most base quantity a sell on the venue may take by its base balance (rounded down to
+    its market's step), or None if that binds nothing."""
+    held = venue.balances.get(venue.market.base)
+    if held is None or held >= MAX_LOTS[venue.book.size_decimals]:
+        return None  # more than any walk can fill: no effective cap
+    return venue.market.round_amount(held)
+
+
+#: The core's quantities are u64 counts of lots: a base balance of this many lots (by the
+#: book's size decimals) or more can never cap a fill.
+MAX_LOTS = tuple(Decimal(2**64 - 1).scaleb(-places, EXACT) for places in range(64))
 
 
 class Prepared:
@@ -97,7 +139,6 @@ class Prepared:
         self.latencies = [live.metrics.latency_ema_ms for _, live in self.entries]
         self.reliabilities = [live.metrics.success_rate for _, live in self.entries]
         self.has_balances = any(live.balances for _, live in self.entries)
-        self.venue_set = VenueSet(self.books, self.rules, self.latencies, self.reliabilities)
         # The lowest_latency strategy's gate also leaves out venues not under its threshold.
         low = settings.low_latency_ms
         fast = [(p, v) for p, v in self.entries if v.metrics.latency_ema_ms < low]
@@ -106,18 +147,9 @@ class Prepared:
             for p, v in self.entries
             if v.metrics.latency_ema_ms >= low
         ]
-        self.low_latency = Plan(
-            [v for _, v in fast],
-            [p for p, _ in fast],
-            sorted(self.rejections + slow, key=by_venue_index),
-            VenueSet(
-                [v.book for _, v in fast],
-                [v.market.rules(v.market.max_amount) for _, v in fast],
-                [v.metrics.latency_ema_ms for _, v in fast],
-                [v.metrics.success_rate for _, v in fast],
-            ),
-        )
-        every = Plan(self.live, self.positions, self.rejections, self.venue_set)
+        self.low_latency = Plan.of(fast, sorted(self.rejections + slow, key=by_venue_index))
+        every = Plan.of(self.entries, self.rejections)
+        self.venue_set = every.venue_set
         #: Each single-venue strategy's plan (``lowest_latency``'s leaves the slow out).
         self.plans: dict[RoutingStrategy, Plan] = {
             strategy: self.low_latency if strategy is RoutingStrategy.LOWEST_LATENCY else every

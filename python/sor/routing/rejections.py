@@ -17,7 +17,6 @@ from sor.routing.decision import (
     Rejection,
     RejectReason,
 )
-from sor.routing.screening import balance_cap
 
 #: Order-level reasons from the earliest to the latest stage of routing: the headline of a
 #: NoRouteError is the latest stage any venue reached.
@@ -53,9 +52,10 @@ def gate_rejection(ctx: Context, venue: Live, verdict: str, updated_at_ns: int) 
     return Rejection(venue.name, RejectReason.STALE_BOOK, f"stale book: {when} (limit {limit:g} s)")
 
 
-def amount_rejection(ctx: Context, venue: Live, verdict: str) -> Rejection:
+def amount_rejection(ctx: Context, venue: Live, verdict: str, cap: Decimal | None) -> Rejection:
     """Why the venue cannot take the whole amount as one valid order (lot size, minimum,
-    maximum, balance), judged before walking its book."""
+    maximum, balance), judged before walking its book; ``cap`` is the balance cap the core's
+    screen applied to it (``Screen.balance_caps``)."""
     amount, market, name = ctx.order.amount, venue.market, venue.name
     if verdict == "lot_size":
         return Rejection(
@@ -76,7 +76,7 @@ def amount_rejection(ctx: Context, venue: Live, verdict: str) -> Rejection:
             f"amount {fmt(amount)} {ctx.base} is above the maximum "
             f"{fmt(market.max_amount or Decimal(0))}",
         )
-    cap = balance_cap(ctx, venue) or Decimal(0)
+    cap = cap or Decimal(0)
     asset = market.quote if ctx.buy else market.base
     held = venue.balances.get(asset, Decimal(0))
     return Rejection(

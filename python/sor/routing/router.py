@@ -28,7 +28,7 @@ from sor._validate import quote
 from sor.errors import InvalidInput, NoRouteError
 from sor.health.source import HealthSource, InMemoryHealth
 from sor.markets.venue import Venue
-from sor.orders import OrderRequest
+from sor.orders import OrderRequest, OrderSide
 from sor.routing.cache import CacheStats, RouteCache, cache_key
 from sor.routing.context import Context, Listing, Live
 from sor.routing.decision import RoutingDecision
@@ -189,25 +189,32 @@ class SmartOrderRouter:
                 return hit.served_from_cache(order)
         started = perf_counter_ns()
         settings, weights = self._settings, self._weights
-        if order.preferred_exchanges or order.excluded_exchanges or prepared.has_balances:
+        if order.preferred_exchanges or order.excluded_exchanges:
             decision, live, screen = route_order(
                 order, prepared, settings, weights, now_ns, started
             )
         else:
             # The common case, kept lean (inline: a call costs a tenth of the Python around
             # the core's): the venues that passed the static gate (and, for lowest_latency,
-            # its threshold), no preferences, exclusions or balances; one core call ranks them
-            # by the strategy (or splits the order), and the explanation is built when read.
+            # its threshold), no preferences or exclusions; one core call caps them by their
+            # balances, ranks them by the strategy (or splits the order), and the explanation
+            # is built when read.
             strategy = order.strategy or settings.default_strategy
             plan = prepared.plans[strategy]
             slippage = order.max_slippage_bps
             if slippage is None:
                 slippage = settings.max_slippage_bps
+            caps = funds = None
+            if prepared.has_balances:
+                if order.side is OrderSide.BUY:
+                    funds = plan.buy_funds
+                else:
+                    caps = plan.sell_caps
             screen = screen_set(
                 plan.venue_set,
                 order.side,  # type: ignore[arg-type]  # a str enum of "buy" and "sell"
                 order.amount,
-                None,
+                caps,
                 weights,
                 slippage,
                 order.limit_price,
@@ -215,6 +222,8 @@ class SmartOrderRouter:
                 now_ns,
                 prepared.max_age_ns,
                 strategy,
+                None,
+                funds,
             )
             reason = screen.reason
             if reason is None or strategy is SPLIT:

@@ -14,7 +14,7 @@ from sor.routing.context import Context, Live
 from sor.routing.decision import (
     Rejection,
 )
-from sor.routing.gate import Prepared, order_gate
+from sor.routing.gate import Prepared, base_cap, order_gate
 
 
 class Pending(NamedTuple):
@@ -45,13 +45,10 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     cap binds nothing), or None if the book runs out first (its depth, not the balance, is then
     the limit).
     """
-    market, balances = venue.market, venue.balances
     if not ctx.buy:
-        held = balances.get(market.base)
-        if held is None or held >= _MAX_LOTS[venue.book.size_decimals]:
-            return None  # more than any walk can fill: no effective cap
-        return market.round_amount(held)
-    funds = balances.get(market.quote)
+        return base_cap(venue)
+    market = venue.market
+    funds = venue.balances.get(market.quote)
     if funds is None:
         return None
     # Exact integers in the core: funds at the book's notional unit, fee on top, whole lots.
@@ -60,11 +57,6 @@ def balance_cap(ctx: Context, venue: Live) -> Decimal | None:
     at_most = None if ctx.strategy is RoutingStrategy.SPLIT else ctx.order.amount
     affordable = venue.book.affordable(funds, EXACT.multiply(market.taker_fee, 10_000), at_most)
     return None if affordable is None else market.round_amount(affordable)
-
-
-#: The core's quantities are u64 counts of lots: a base balance of this many lots (by the
-#: book's size decimals) or more can never cap a fill.
-_MAX_LOTS = tuple(Decimal(2**64 - 1).scaleb(-places, EXACT) for places in range(64))
 
 
 def limit_ticks(ctx: Context, book: OrderBook) -> Decimal | None:

@@ -195,6 +195,11 @@ class Singles:
             return ctx
 
     @property
+    def caps(self) -> list[Decimal | None]:
+        """Each live venue's balance cap as the core's screen applied it."""
+        return self.screen.balance_caps
+
+    @property
     def verdicts(self) -> list[Verdict]:
         """The core's verdict on each live venue."""
         try:
@@ -250,7 +255,7 @@ class Singles:
         if verdict in GATE_VERDICTS:
             return gate_rejection(self.ctx, venue, verdict, self.screen.updated_at_ns[index])
         if verdict in AMOUNT_VERDICTS:
-            return amount_rejection(self.ctx, venue, verdict)
+            return amount_rejection(self.ctx, venue, verdict, self.caps[index])
         candidate = self.screen.candidate(index)
         assert candidate is not None
         return walk_rejection(self.ctx, venue, verdict, candidate)
@@ -259,7 +264,7 @@ class Singles:
         """Why the walkable venues cannot go alone: amount problems in venue order, then walk
         problems in ranking order."""
         amount = [
-            amount_rejection(self.ctx, self.live[i], verdict)
+            amount_rejection(self.ctx, self.live[i], verdict, self.caps[i])
             for i, verdict in enumerate(self.verdicts)
             if verdict in AMOUNT_VERDICTS
         ]

@@ -11,10 +11,13 @@ use sor_core::route::{self as core_route, Ranking, ScreenError, ScreenOrder, Scr
 use sor_core::rules::VenueRules as CoreRules;
 use sor_core::score::{VenueInput, Weights as CoreWeights};
 use sor_core::split::{self as core_split, SplitError};
+use sor_core::walk::affordable_lots_up_to;
 
 use crate::allocation::{VenueRules, book_refs, venue_rules};
 use crate::book::{OrderBook, held_snapshots, read_books};
-use crate::convert::{Field, bps, float, floats, instance, items, taker_side, uint};
+use crate::convert::{
+    Field, bps, float, floats, funds_wide_floor, instance, items, taker_side, to_decimal, uint,
+};
 use crate::errors::{invalid, screen_error};
 use crate::scoring::{self, Candidate, ranking, ranking_args, weights_arg};
 use crate::split::{Split, preferences_arg};
@@ -31,6 +34,9 @@ pub struct Screen {
     books: Vec<Screened>,
     /// The split of the order over these books, when the screen was for the split strategy.
     split: Option<Py<Split>>,
+    /// Each input venue's balance cap in its book's lots, as the screen applied it (empty:
+    /// none had one).
+    caps: Vec<Option<u64>>,
 }
 
 /// One input book as it was screened: its version and update time (what a decision's cache
@@ -130,6 +136,24 @@ impl Screen {
     #[getter]
     fn updated_at_ns(&self) -> Vec<u64> {
         self.books.iter().map(|b| b.updated_at_ns).collect()
+    }
+    /// Each input venue's balance cap (base units) as the screen applied it: the one given,
+    /// or for a buy with quote funds what they paid for at the screened book's prices (the
+    /// lower of the two when both were given); `None` where none bound.
+    #[getter]
+    fn balance_caps(&self, py: Python<'_>) -> PyResult<Vec<Option<Py<PyAny>>>> {
+        self.books
+            .iter()
+            .enumerate()
+            .map(|(index, book)| {
+                self.caps
+                    .get(index)
+                    .copied()
+                    .flatten()
+                    .map(|lots| to_decimal(py, u128::from(lots), book.decimals.1))
+                    .transpose()
+            })
+            .collect()
     }
     fn __len__(&self) -> usize {
         self.screen.verdicts.len()
@@ -232,7 +256,7 @@ impl ScreenRequest {
         let books: Vec<&Book> = snapshots.iter().map(|b| &**b).collect();
         let prepared = self.prepare(py, &books, now_ns, max_age_ns)?;
         let outcome = run(&prepared).map_err(|e| screen_error(&e))?;
-        finish(outcome, prepared.fees_by_side(), &books)?.into_screen(py)
+        finish(outcome, prepared.reading(), &books)?.into_screen(py)
     }
 
     fn __len__(&self) -> usize {
@@ -271,8 +295,11 @@ impl ScreenRequest {
                 limit_price: limit_price.as_ref(),
                 min_liquidity_ratio: &min_liquidity_ratio,
                 strategy: self.strategy,
+                quote_funds: None,
             },
-            books.iter().map(|b| b.size_decimals()),
+            books
+                .iter()
+                .map(|b| (b.price_decimals(), b.size_decimals())),
             now_ns,
             max_age_ns,
         )?;
@@ -329,10 +356,19 @@ struct Prepared<'a> {
     preferences: &'a [Option<u32>],
 }
 
+/// What a screen's results are read with: the order's side, the venues' taker fees and the
+/// balance caps applied (empty: none).
+type Reading = (TakerSide, Vec<sor_core::Bps>, Vec<Option<u64>>);
+
 impl Prepared<'_> {
-    /// The order's side and the venues' taker fees: what a screen's results are read with.
-    fn fees_by_side(self) -> (TakerSide, Vec<sor_core::Bps>) {
-        (self.order.side, self.fees)
+    /// What the screen's results are read with.
+    fn reading(self) -> Reading {
+        let caps = if self.venues.iter().any(|v| v.balance_cap.is_some()) {
+            self.venues.iter().map(|v| v.balance_cap).collect()
+        } else {
+            Vec::new()
+        };
+        (self.order.side, self.fees, caps)
     }
 }
 
@@ -380,6 +416,8 @@ struct OrderArgs<'a, 'py> {
     limit_price: Option<&'a Bound<'py, PyAny>>,
     min_liquidity_ratio: &'a Bound<'py, PyAny>,
     strategy: Strategy,
+    /// Each venue's quote balance, for a buy's cap (see [`screen_set`]).
+    quote_funds: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// The order of a screen converted to the core's types, with each venue's balance cap in its
@@ -388,15 +426,17 @@ struct OrderArgs<'a, 'py> {
 struct OrderParts {
     order: ScreenOrder,
     balance_caps: Vec<Option<u64>>,
+    /// A buy's quote funds per venue, in units of its book's notional (empty: none).
+    quote_funds: Vec<Option<u128>>,
     weights: CoreWeights,
     split: bool,
 }
 
-/// Converts one screen's order; `size_decimals` gives each venue's book precision (fixed for a
-/// book's life). Errors name the argument.
+/// Converts one screen's order; `decimals` gives each venue's book precision, prices and sizes
+/// (fixed for a book's life). Errors name the argument.
 fn convert_order(
     order_args: &OrderArgs<'_, '_>,
-    size_decimals: impl ExactSizeIterator<Item = u8>,
+    decimals: impl ExactSizeIterator<Item = (u8, u8)> + Clone,
     now_ns: u64,
     max_age_ns: u64,
 ) -> PyResult<OrderParts> {
@@ -409,26 +449,47 @@ fn convert_order(
         limit_price,
         min_liquidity_ratio,
         strategy,
+        quote_funds,
     } = *order_args;
     let side: TakerSide = taker_side(side)?;
-    let n = size_decimals.len();
+    let n = decimals.len();
     let balance_caps = match balance_caps {
         None => Vec::new(),
         Some(caps) => {
             let caps = items("balance_caps", caps)?;
             same_length("balance_caps", caps.len(), n)?;
             caps.iter()
-                .zip(size_decimals)
+                .zip(decimals.clone())
                 .enumerate()
-                .map(|(index, (cap, decimals))| {
+                .map(|(index, (cap, (_, size_decimals)))| {
                     if cap.is_none() {
                         return Ok(None);
                     }
                     let field = Field::item("balance_caps", index, None);
-                    crate::convert::balance_cap(field, cap, decimals)
+                    crate::convert::balance_cap(field, cap, size_decimals)
                 })
                 .collect::<PyResult<_>>()?
         }
+    };
+    // Funds cap buys only: a sell's are not read.
+    let quote_funds = match quote_funds {
+        Some(funds) if side == TakerSide::Buy => {
+            let funds = items("quote_funds", funds)?;
+            same_length("quote_funds", funds.len(), n)?;
+            funds
+                .iter()
+                .zip(decimals)
+                .enumerate()
+                .map(|(index, (funds, (price_decimals, size_decimals)))| {
+                    if funds.is_none() {
+                        return Ok(None);
+                    }
+                    let field = Field::item("quote_funds", index, None);
+                    funds_wide_floor(field, funds, price_decimals + size_decimals).map(Some)
+                })
+                .collect::<PyResult<_>>()?
+        }
+        _ => Vec::new(),
     };
     let min_liquidity_ratio = float("min_liquidity_ratio", min_liquidity_ratio)?;
     let order = ScreenOrder {
@@ -446,6 +507,7 @@ fn convert_order(
     Ok(OrderParts {
         order,
         balance_caps,
+        quote_funds,
         weights: weights_arg(weights)?,
         split: strategy.split,
     })
@@ -468,13 +530,24 @@ fn assemble<'a>(venue_args: &VenueArgs<'a>, order: OrderParts) -> PyResult<Prepa
     same_length("reliabilities", reliabilities.len(), n)?;
     let mut venues = Vec::with_capacity(n);
     for (index, &book) in books.iter().enumerate() {
+        let rules = match scaled.get(index).copied().flatten() {
+            Some(scaled) => scaled,
+            None => rules[index].for_book(index, book)?,
+        };
+        let given = order.balance_caps.get(index).copied().flatten();
+        let paid_for = order
+            .quote_funds
+            .get(index)
+            .copied()
+            .flatten()
+            .and_then(|funds| funds_cap(book, &rules, funds, &order));
         venues.push(ScreenVenue {
             book,
-            rules: match scaled.get(index).copied().flatten() {
-                Some(scaled) => scaled,
-                None => rules[index].for_book(index, book)?,
+            rules,
+            balance_cap: match (given, paid_for) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (cap, None) | (None, cap) => cap,
             },
-            balance_cap: order.balance_caps.get(index).copied().flatten(),
             latency_ms: latencies_ms[index],
             reliability: reliabilities[index],
         });
@@ -487,6 +560,23 @@ fn assemble<'a>(venue_args: &VenueArgs<'a>, order: OrderParts) -> PyResult<Prepa
         split: order.split,
         preferences,
     })
+}
+
+/// What a buy's quote `funds` pay for at `book`'s prices with the venue's taker fee on top, in
+/// whole lots of its lot size (`None`: no cap binds). A single-venue screen counts no further
+/// than the order (a larger cap binds nothing); a split's depth check reads caps beyond it.
+fn funds_cap(book: &Book, rules: &CoreRules, funds: u128, order: &OrderParts) -> Option<u64> {
+    let at_most = if order.split {
+        None
+    } else {
+        order
+            .order
+            .quantity
+            .at_scale_rounded(book.size_decimals(), sor_core::decimal::Rounding::Up)
+            .and_then(|lots| u64::try_from(lots).ok())
+    };
+    let lots = affordable_lots_up_to(book.asks(), funds, rules.taker_fee, at_most)?;
+    Some(lots - lots % rules.lot_size.max(1))
 }
 
 /// [`core_route::Won::name`] as an interned Python string: the router reads it on every
@@ -513,13 +603,14 @@ struct Finished {
     fees: Vec<sor_core::Bps>,
     books: Vec<Screened>,
     split: Option<Split>,
+    caps: Vec<Option<u64>>,
 }
 
 /// The result of one screen over `books` (the versions it read), with the order's side and the
 /// venues' taker fees. Pure Rust: it may run under the books' locks.
 fn finish(
     (screened, split): Outcome,
-    (side, fees): (TakerSide, Vec<sor_core::Bps>),
+    (side, fees, caps): Reading,
     books: &[&Book],
 ) -> PyResult<Finished> {
     let split = split
@@ -531,6 +622,7 @@ fn finish(
         fees,
         books: books.iter().map(|book| Screened::of(book)).collect(),
         split,
+        caps,
     })
 }
 
@@ -543,6 +635,7 @@ impl Finished {
             fees: self.fees,
             books: self.books,
             split: self.split.map(|split| Py::new(py, split)).transpose()?,
+            caps: self.caps,
         })
     }
 }
@@ -635,7 +728,7 @@ pub fn rank_set(
 
 /// `screen_venues` over a prepared `VenueSet`.
 #[pyfunction]
-#[pyo3(signature = (venues, side, quantity, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns, ranking=None, preferences=None))]
+#[pyo3(signature = (venues, side, quantity, balance_caps, weights, max_slippage_bps, limit_price, min_liquidity_ratio, now_ns, max_age_ns, ranking=None, preferences=None, quote_funds=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn screen_set<'py>(
     py: Python<'py>,
@@ -651,6 +744,7 @@ pub fn screen_set<'py>(
     max_age_ns: &Bound<'py, PyAny>,
     ranking: Option<&Bound<'py, PyAny>>,
     preferences: Option<&Bound<'py, PyAny>>,
+    quote_funds: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Screen> {
     let venues = instance::<VenueSet>("venues", "VenueSet", venues)?;
     let venues = venues.get();
@@ -667,8 +761,9 @@ pub fn screen_set<'py>(
             limit_price,
             min_liquidity_ratio,
             strategy: ranking_arg(ranking)?,
+            quote_funds: quote_funds.filter(|funds| !funds.is_none()),
         },
-        venues.books.iter().map(|b| b.get().decimals().1),
+        venues.books.iter().map(|b| b.get().decimals()),
         now_ns,
         max_age_ns,
     )?;
@@ -687,7 +782,7 @@ pub fn screen_set<'py>(
             order,
         )?;
         let outcome = run(&prepared).map_err(|e| screen_error(&e))?;
-        finish(outcome, prepared.fees_by_side(), books)
+        finish(outcome, prepared.reading(), books)
     })?;
     finished.into_screen(py)
 }
@@ -776,7 +871,7 @@ pub fn screen_batch<'py>(
         .enumerate()
         .map(|(i, ((outcome, prepared), books))| {
             let outcome = outcome.map_err(|e| invalid(format!("requests[{i}]: {e}")))?;
-            finish(outcome, prepared.fees_by_side(), books)
+            finish(outcome, prepared.reading(), books)
                 .and_then(|finished| finished.into_screen(py))
                 .map_err(|e| in_request(i, e))
         })
