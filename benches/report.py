@@ -99,6 +99,12 @@ ALLOCATE_GROUP = "allocate ~1 BTC across 5 venues"
 ALLOCATE_LOTS_GROUP = "allocate 1 BTC across 5 venues, a lot step per venue"
 """Group of the allocations with mixed lot steps (reference: every venue on one step)."""
 
+ROUTE_BALANCES_GROUP = (
+    "route() best_execution with quote balances (the first pick's too small): 1 BTC, "
+    "5 venues x 1,000 levels"
+)
+"""Group of ``route()`` over venues whose quote balances cap the order (one of them binds)."""
+
 EXECUTE_ONE_GROUP = "execute(): 0.1 BTC on one venue, zero-latency simulated client"
 """Group of single-venue executions."""
 EXECUTE_SPLIT_GROUP = "execute(): 1 BTC split across 3 venues, zero-latency simulated clients"
@@ -114,6 +120,7 @@ GROUP_ORDER = (
     ALLOCATE_GROUP,
     ALLOCATE_LOTS_GROUP,
     *(route_group(s, n) for n in DECISION_VENUES for s in ROUTE_STRATEGIES),
+    ROUTE_BALANCES_GROUP,
     EXECUTE_ONE_GROUP,
     EXECUTE_SPLIT_GROUP,
 )

@@ -11,6 +11,7 @@ call routes.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import sys
@@ -28,7 +29,14 @@ from sor.markets import Market, Venue
 from .baselines import SortedBook, allocate_python
 from .data import PRICE_DECIMALS, SIZE_DECIMALS, make_venues
 from .data import Venue as VenueData
-from .report import DECISION_VENUES, PYTHON, ROUTE_STRATEGIES, SOR, route_group
+from .report import (
+    DECISION_VENUES,
+    PYTHON,
+    ROUTE_BALANCES_GROUP,
+    ROUTE_STRATEGIES,
+    SOR,
+    route_group,
+)
 from .support import calibrated, label
 
 sys.path[:0] = [
@@ -207,3 +215,65 @@ def test_route_pure_python_reference(
     route = benchmark(model.route_singles, ref_venues(count), ref_order(strategy), REF_SETTINGS)
     assert route == list(expected(count, strategy))
     assert route, "no venue qualified: the benchmark would measure no choice"
+
+
+SMALL_BALANCE = Decimal(10_000)
+"""The quote balance (USDT) of the venue the unconstrained decision picks: short of 1 BTC."""
+LARGE_BALANCE = Decimal(1_000_000)
+"""Every other venue's quote balance: enough for the order."""
+
+
+@functools.cache
+def balanced_router() -> sor.SmartOrderRouter:
+    """The 5-venue router with quote balances on every venue, the best one's too small."""
+    plain = router(5)
+    first = expected(5, "best_execution")[0]
+    routed = sor.SmartOrderRouter(
+        [
+            Venue(
+                v.name,
+                list(v.markets.values()),
+                balances={"USDT": SMALL_BALANCE if v.name == first else LARGE_BALANCE},
+            )
+            for v in plain.venues
+        ],
+        settings=SETTINGS,
+        health=plain.health,
+        clock_ns=lambda: NOW_NS,
+    )
+    for v in plain.venues:
+        book = plain.book(v.name, SYMBOL)
+        assert book is not None
+        routed.set_book(v.name, SYMBOL, book)
+    return routed
+
+
+@functools.cache
+def balanced_ref_venues() -> list[model.RefVenue]:
+    """The same venues and balances in the reference model."""
+    first = expected(5, "best_execution")[0]
+    return [
+        dataclasses.replace(
+            v, quote_balance=Fraction(SMALL_BALANCE if v.name == first else LARGE_BALANCE)
+        )
+        for v in ref_venues(5)
+    ]
+
+
+def test_route_sor_with_balances(benchmark: BenchmarkFixture) -> None:
+    routed = balanced_router()
+    order = sor.OrderRequest(SYMBOL, "buy", QUANTITY, strategy="best_execution")
+    want = model.route_singles(balanced_ref_venues(), ref_order("best_execution"), REF_SETTINGS)
+    gc.collect()
+    label(benchmark, ROUTE_BALANCES_GROUP, SOR)
+    decision = benchmark(routed.route, order)
+    assert [decision.primary.venue, *(p.venue for p in decision.alternatives)] == want
+    assert decision.primary.venue != expected(5, "best_execution")[0]
+
+
+def test_route_pure_python_reference_with_balances(benchmark: BenchmarkFixture) -> None:
+    label(benchmark, ROUTE_BALANCES_GROUP, PYTHON)
+    venues = balanced_ref_venues()
+    route = benchmark(model.route_singles, venues, ref_order("best_execution"), REF_SETTINGS)
+    assert route
+    assert route[0] != expected(5, "best_execution")[0]
