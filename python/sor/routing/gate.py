@@ -54,6 +54,17 @@ class Plan(NamedTuple):
     venue_set: VenueSet
     sell_caps: list[Decimal | None] | None
     buy_funds: list[Decimal | None] | None
+    #: Each venue's position in ``live``, by name.
+    index_of: dict[str, int]
+
+    def preferences(self, preferred: Sequence[str]) -> list[int | None]:
+        """Each venue's place among an order's ``preferred`` venues (None: not preferred)."""
+        places: list[int | None] = [None] * len(self.live)
+        for place, name in enumerate(preferred):
+            index = self.index_of.get(name)
+            if index is not None and places[index] is None:
+                places[index] = place
+        return places
 
     @classmethod
     def of(
@@ -75,7 +86,45 @@ class Plan(NamedTuple):
             ),
             sell_caps if any(cap is not None for cap in sell_caps) else None,
             buy_funds if any(funds is not None for funds in buy_funds) else None,
+            {venue.name: index for index, venue in enumerate(live)},
         )
+
+
+class Preferring:
+    """A plan's venues under an order's preferences (:class:`Gated`): each live venue carries
+    its place among the order's preferred venues (``preferences``, as the core's screen was
+    given them). The venues are rebuilt with their places when first read (an explanation),
+    not when the order is routed."""
+
+    __slots__ = ("_live", "plan", "preferences")
+
+    _live: list[Live]
+
+    def __init__(self, plan: Plan, preferences: list[int | None]) -> None:
+        self.plan = plan
+        self.preferences = preferences
+
+    @property
+    def live(self) -> list[Live]:
+        """The plan's live venues, each with its place among the preferred venues."""
+        try:
+            return self._live
+        except AttributeError:
+            live = self._live = [
+                venue if place is None else venue._replace(preference=place)
+                for venue, place in zip(self.plan.live, self.preferences, strict=True)
+            ]
+            return live
+
+    @property
+    def positions(self) -> list[int]:
+        """Each live venue's listing position."""
+        return self.plan.positions
+
+    @property
+    def rejections(self) -> list[tuple[int, Rejection]]:
+        """The plan's gate rejections."""
+        return self.plan.rejections
 
 
 def base_cap(venue: Live) -> Decimal | None:

@@ -189,22 +189,24 @@ class SmartOrderRouter:
                 return hit.served_from_cache(order)
         started = perf_counter_ns()
         settings, weights = self._settings, self._weights
-        if order.preferred_exchanges or order.excluded_exchanges:
+        if order.excluded_exchanges or order.only_preferred:
             decision, live, screen = route_order(
                 order, prepared, settings, weights, now_ns, started
             )
         else:
             # The common case, kept lean (inline: a call costs a tenth of the Python around
             # the core's): the venues that passed the static gate (and, for lowest_latency,
-            # its threshold), no preferences or exclusions; one core call caps them by their
-            # balances, ranks them by the strategy (or splits the order), and the explanation
-            # is built when read.
+            # its threshold), no exclusions; one core call caps them by their balances, ranks
+            # them by the strategy (or splits the order, preferred venues first), and the
+            # explanation is built when read.
             strategy = order.strategy or settings.default_strategy
             plan = prepared.plans[strategy]
             slippage = order.max_slippage_bps
             if slippage is None:
                 slippage = settings.max_slippage_bps
-            caps = funds = None
+            caps = funds = preferences = None
+            if order.preferred_exchanges:
+                preferences = plan.preferences(order.preferred_exchanges)
             if prepared.has_balances:
                 if order.side is OrderSide.BUY:
                     funds = plan.buy_funds
@@ -222,13 +224,22 @@ class SmartOrderRouter:
                 now_ns,
                 prepared.max_age_ns,
                 strategy,
-                None,
+                preferences,
                 funds,
             )
             reason = screen.reason
-            if reason is None or strategy is SPLIT:
+            if reason is None or strategy is SPLIT or preferences is not None:
                 decision = decide_screened(
-                    order, strategy, slippage, settings, weights, now_ns, started, plan, screen
+                    order,
+                    strategy,
+                    slippage,
+                    settings,
+                    weights,
+                    now_ns,
+                    started,
+                    plan,
+                    screen,
+                    preferences,
                 )
             else:
                 decision = explained(

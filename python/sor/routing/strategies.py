@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sor._core import Verdict
 
 from sor.routing.context import Context, Live, by_venue_index
-from sor.routing.gate import Gated, Plan, Prepared
+from sor.routing.gate import Gated, Plan, Preferring, Prepared
 from sor.routing.rejections import (
     AMOUNT_VERDICTS,
     GATE_VERDICTS,
@@ -53,7 +53,8 @@ def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision
         return split_decision(singles, ctx.max_slippage_bps, started_ns)
     if not screen.ordered:
         raise no_single_route(ctx, singles.walkable(), singles.rejections())
-    reason, ordered = order_qualified(ctx, live, screen)
+    preferences = [venue.preference for venue in live] if ctx.order.preferred_exchanges else None
+    reason, ordered = order_qualified(screen, preferences)
     singles.ordered = ordered
     return RoutingDecision.explained(
         ctx.order,
@@ -97,14 +98,30 @@ def decide_screened(
     started_ns: int,
     plan: Plan,
     screen: Screen,
+    preferences: list[int | None] | None = None,
 ) -> RoutingDecision:
     """The decision on an order the router screened over ``plan`` (its strategy's venues; no
-    preferences, exclusions or balances) at ``slippage``, when the screen has none of its own
-    to give at once: the split strategy's, or the error of an order no venue can take alone."""
-    singles = Singles(order, settings, weights, now_ns, plan, screen)
+    exclusions) at ``slippage``, when the screen has none of its own to give at once: the
+    split strategy's, one that puts the order's preferred venues first (``preferences``: each
+    venue's place among them, as the screen was given), or the error of an order no venue can
+    take alone."""
+    gated: Gated = plan if preferences is None else Preferring(plan, preferences)
+    singles = Singles(order, settings, weights, now_ns, gated, screen)
     if strategy is SPLIT:
         return split_decision(singles, slippage, started_ns)
-    raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
+    if screen.reason is None:
+        raise no_single_route(singles.ctx, singles.walkable(), singles.rejections())
+    reason, ordered = order_qualified(screen, preferences)
+    singles.ordered = ordered
+    return RoutingDecision.explained(
+        order,
+        strategy,
+        reason,
+        slippage,
+        (perf_counter_ns() - started_ns) / 1_000,
+        now_ns,
+        singles,
+    )
 
 
 class Singles:
@@ -331,19 +348,19 @@ def split_decision(singles: Singles, max_slippage_bps: float, started_ns: int) -
 
 
 def order_qualified(
-    ctx: Context, live: Sequence[Live], screen: Screen
+    screen: Screen, preferences: Sequence[int | None] | None
 ) -> tuple[RoutingReason, list[int]]:
-    """The qualified venues (positions in ``live``) in the strategy's order (the core's
-    ranking), preferred venues first, and why the first won."""
+    """The qualified venues (positions in the screen's input) in the strategy's order (the
+    core's ranking), preferred venues first (``preferences``: each venue's place among the
+    order's preferred venues, or None for an order that prefers none), and why the first won."""
     by_strategy = screen.ordered
     ordered = by_strategy
-    if ctx.order.preferred_exchanges:
-        preferred = sorted(
-            (i for i in by_strategy if live[i].preference is not None),
-            key=lambda i: live[i].preference or 0,
-        )
+    if preferences is not None:
+        preferred = [i for i in by_strategy if preferences[i] is not None]
+        if len(preferred) > 1:
+            preferred.sort(key=lambda i: preferences[i] or 0)
         if preferred:
-            ordered = preferred + [i for i in by_strategy if live[i].preference is None]
+            ordered = preferred + [i for i in by_strategy if preferences[i] is None]
     if ordered[0] != by_strategy[0]:
         return RoutingReason.PREFERRED_EXCHANGE, ordered
     assert screen.reason is not None  # set whenever a venue qualified
