@@ -105,6 +105,11 @@ ROUTE_BALANCES_GROUP = (
 )
 """Group of ``route()`` over venues whose quote balances cap the order (one of them binds)."""
 
+ROUTE_PREFERRED_GROUP = (
+    "route() best_execution preferring the third-ranked venue: 1 BTC, 5 venues x 1,000 levels"
+)
+"""Group of ``route()`` for an order that names a preferred venue."""
+
 EXECUTE_ONE_GROUP = "execute(): 0.1 BTC on one venue, zero-latency simulated client"
 """Group of single-venue executions."""
 EXECUTE_SPLIT_GROUP = "execute(): 1 BTC split across 3 venues, zero-latency simulated clients"
@@ -121,6 +126,7 @@ GROUP_ORDER = (
     ALLOCATE_LOTS_GROUP,
     *(route_group(s, n) for n in DECISION_VENUES for s in ROUTE_STRATEGIES),
     ROUTE_BALANCES_GROUP,
+    ROUTE_PREFERRED_GROUP,
     EXECUTE_ONE_GROUP,
     EXECUTE_SPLIT_GROUP,
 )

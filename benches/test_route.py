@@ -33,6 +33,7 @@ from .report import (
     DECISION_VENUES,
     PYTHON,
     ROUTE_BALANCES_GROUP,
+    ROUTE_PREFERRED_GROUP,
     ROUTE_STRATEGIES,
     SOR,
     route_group,
@@ -277,3 +278,30 @@ def test_route_pure_python_reference_with_balances(benchmark: BenchmarkFixture) 
     route = benchmark(model.route_singles, venues, ref_order("best_execution"), REF_SETTINGS)
     assert route
     assert route[0] != expected(5, "best_execution")[0]
+
+
+def preferred_venue() -> str:
+    """The venue the order prefers: the third of the unconstrained decision's ranking."""
+    return expected(5, "best_execution")[2]
+
+
+def test_route_sor_with_a_preferred_venue(benchmark: BenchmarkFixture) -> None:
+    routed = router(5)
+    order = sor.OrderRequest(
+        SYMBOL, "buy", QUANTITY, strategy="best_execution", preferred_exchanges=[preferred_venue()]
+    )
+    ref = dataclasses.replace(ref_order("best_execution"), preferred=(preferred_venue(),))
+    want = model.route_singles(ref_venues(5), ref, REF_SETTINGS)
+    gc.collect()
+    label(benchmark, ROUTE_PREFERRED_GROUP, SOR)
+    decision = benchmark(routed.route, order)
+    assert [decision.primary.venue, *(p.venue for p in decision.alternatives)] == want
+    assert decision.primary.venue == preferred_venue()
+    assert decision.reason is sor.RoutingReason.PREFERRED_EXCHANGE
+
+
+def test_route_pure_python_reference_with_a_preferred_venue(benchmark: BenchmarkFixture) -> None:
+    label(benchmark, ROUTE_PREFERRED_GROUP, PYTHON)
+    ref = dataclasses.replace(ref_order("best_execution"), preferred=(preferred_venue(),))
+    route = benchmark(model.route_singles, ref_venues(5), ref, REF_SETTINGS)
+    assert route[0] == preferred_venue()
