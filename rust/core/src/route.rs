@@ -12,11 +12,12 @@
 
 use thiserror::Error;
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use crate::book::{Book, Bps, TakerSide};
 use crate::cost::exact_cost;
-use crate::decimal::{Quantity, Rounding};
+use crate::decimal::{Quantity, Rounding, to_f64_rounded, u128_to_f64};
 use crate::rules::VenueRules;
 use crate::score::{Candidate, ScoreError, VenueInput, Weights, rank_with};
 
@@ -410,37 +411,93 @@ fn rank(
             } else {
                 -1.0
             };
-            let mut totals: Vec<(usize, f64)> = screen
+            let mut totals: Vec<CostKey<'_>> = screen
                 .candidates
                 .iter()
                 .filter(|c| screen.verdicts[c.index] == Verdict::Qualified)
-                .map(|c| {
-                    (
-                        c.index,
-                        sign * all_in_total(c, &venues[c.index], order.side),
-                    )
-                })
+                .map(|c| CostKey::new(c, &venues[c.index], order.side, sign))
                 .collect();
-            totals.sort_by(|a, b| float_order(a.1, b.1));
-            ordered = totals.into_iter().map(|(i, _)| i).collect();
+            // A stable sort keeps the score order among equal totals.
+            totals.sort_by(CostKey::cmp);
+            ordered = totals.into_iter().map(|key| key.index).collect();
             Won::LowestCost
         }
     };
     (ordered, Some(won))
 }
 
-/// The float nearest a candidate's exact fee-inclusive total (the core's float figure when
-/// the exact one does not fit 128 bits): what the cost ranking compares.
-fn all_in_total(candidate: &Candidate, venue: &ScreenVenue<'_>, side: TakerSide) -> f64 {
-    let book = venue.book;
-    exact_cost(
-        &candidate.walk,
-        side,
-        venue.rules.taker_fee,
-        book.price_decimals(),
-        book.size_decimals(),
-    )
-    .map_or(candidate.cost.total, |exact| exact.total_f64())
+/// One qualified candidate as the cost ranking compares it: the float nearest its exact
+/// fee-inclusive total (the core's float figure when the exact one does not fit 128 bits),
+/// signed so that lower ranks first. Rounding the exact total correctly is slow (its text
+/// parsed) when it has more digits than a float holds, so it is done only for the totals
+/// whose quick estimate is too close to another's to order them: the order is the one the
+/// correctly rounded floats give.
+struct CostKey<'a> {
+    index: usize,
+    sign: f64,
+    /// The exact total (digits, scale), if it fits.
+    exact: Option<(u128, u32)>,
+    /// The total within a few units in the last place: the exact digits over the power of
+    /// ten, each rounded once (or the core's float figure).
+    estimate: f64,
+    /// The correctly rounded total, once worked out (NaN: not yet).
+    rounded: Cell<f64>,
+    candidate: &'a Candidate,
+}
+
+impl<'a> CostKey<'a> {
+    fn new(candidate: &'a Candidate, venue: &ScreenVenue<'_>, side: TakerSide, sign: f64) -> Self {
+        let book = venue.book;
+        let exact = exact_cost(
+            &candidate.walk,
+            side,
+            venue.rules.taker_fee,
+            book.price_decimals(),
+            book.size_decimals(),
+        )
+        .map(|cost| (cost.total, cost.scale));
+        let estimate = exact.map_or(candidate.cost.total, |(total, scale)| {
+            u128_to_f64(total) / 10f64.powi(scale as i32)
+        });
+        Self {
+            index: candidate.index,
+            sign,
+            exact,
+            estimate: sign * estimate,
+            rounded: Cell::new(f64::NAN),
+            candidate,
+        }
+    }
+
+    /// The signed, correctly rounded total.
+    fn rounded(&self) -> f64 {
+        let known = self.rounded.get();
+        if !known.is_nan() {
+            return known;
+        }
+        let value = self.sign
+            * self
+                .exact
+                .map_or(self.candidate.cost.total, |(total, scale)| {
+                    to_f64_rounded(total, scale)
+                });
+        self.rounded.set(value);
+        value
+    }
+
+    /// The order of the correctly rounded totals: the estimates' where they are far enough
+    /// apart that rounding cannot reorder them (each estimate is within two units in the last
+    /// place of the exact total, the rounded float within half of one), else the rounded
+    /// floats'.
+    fn cmp(a: &Self, b: &Self) -> Ordering {
+        let gap = (a.estimate - b.estimate).abs();
+        let unit = a.estimate.abs().max(b.estimate.abs()) * f64::EPSILON;
+        if gap > 16.0 * unit {
+            float_order(a.estimate, b.estimate)
+        } else {
+            float_order(a.rounded(), b.rounded())
+        }
+    }
 }
 
 /// Ascending order of finite floats (equal values, `-0.0` and `0.0` included, tie).
@@ -757,5 +814,66 @@ pub(crate) mod tests {
             screened.candidates[0].score.total,
             alone.candidates[0].score.total
         );
+    }
+
+    proptest::proptest! {
+        /// The cost ranking orders the qualified venues as their correctly rounded exact
+        /// totals do (ties in score order), whether the quick estimates decide or the
+        /// rounding must: totals of many more digits than a float holds, fees one unit apart.
+        #[test]
+        fn cost_ranking_orders_by_the_correctly_rounded_exact_totals(
+            venues in proptest::collection::vec(
+                (0u64..3, 1u64..1_000_000_000, 0u64..2, 0u64..1_000),
+                2..8,
+            ),
+            sell in proptest::bool::ANY,
+        ) {
+            let books: Vec<Book> = venues
+                .iter()
+                .map(|&(step, size, _, _)| {
+                    let mut book = Book::new(8, 8).expect("decimals");
+                    let best = 6_500_000_000_000 + step;
+                    let asks = [Level { price: best, size }, Level { price: best + 1, size: 10 * size }];
+                    let bids = [Level { price: best - 2 - step, size }, Level { price: best - 3 - step, size: 10 * size }];
+                    book.apply_snapshot(&bids, &asks, 1, NOW).expect("snapshot");
+                    book
+                })
+                .collect();
+            let screened: Vec<ScreenVenue<'_>> = books
+                .iter()
+                .zip(&venues)
+                .map(|(book, &(_, _, fee_step, fee_units))| ScreenVenue {
+                    rules: VenueRules {
+                        taker_fee: Bps(100_000 + fee_step + fee_units * 1_000),
+                        ..rules(1)
+                    },
+                    ..venue(book)
+                })
+                .collect();
+            let side = if sell { TakerSide::Sell } else { TakerSide::Buy };
+            let order = ScreenOrder {
+                ranking: Ranking::CostOptimization,
+                side,
+                ..order("0.00000001")
+            };
+            let screen = screen(&screened, &order, &Weights::DEFAULT).expect("screen");
+            let sign = if sell { -1.0 } else { 1.0 };
+            let total = |index: usize| {
+                let candidate = screen.candidates.iter().find(|c| c.index == index).expect("walked");
+                let book = screened[index].book;
+                let exact = exact_cost(
+                    &candidate.walk,
+                    side,
+                    screened[index].rules.taker_fee,
+                    book.price_decimals(),
+                    book.size_decimals(),
+                )
+                .expect("fits");
+                sign * to_f64_rounded(exact.total, exact.scale)
+            };
+            let mut want: Vec<usize> = screen.qualified().collect();
+            want.sort_by(|&a, &b| float_order(total(a), total(b)));
+            proptest::prop_assert_eq!(&screen.ordered, &want);
+        }
     }
 }
