@@ -9,10 +9,11 @@ from typing import NamedTuple, Protocol
 
 from sor._core import (
     VenueSet,
+    Weights,
 )
 from sor._decimal import EXACT
 from sor.health.source import HealthSource
-from sor.orders import RoutingStrategy
+from sor.orders import OrderRequest, RoutingStrategy
 from sor.routing.context import Context, Listing, Live, by_venue_index
 from sor.routing.decision import (
     Rejection,
@@ -158,6 +159,7 @@ class Prepared:
         "live",
         "low_latency",
         "max_age_ns",
+        "narrowed",
         "plans",
         "positions",
         "rejections",
@@ -199,11 +201,44 @@ class Prepared:
         self.low_latency = Plan.of(fast, sorted(self.rejections + slow, key=by_venue_index))
         every = Plan.of(self.entries, self.rejections)
         self.venue_set = every.venue_set
+        #: The plans of orders that exclude venues or take only their preferred ones, by
+        #: their choice of venues (see :meth:`narrowed_plan`).
+        self.narrowed: dict[tuple[bool, tuple[str, ...], tuple[str, ...], bool], Plan] = {}
         #: Each single-venue strategy's plan (``lowest_latency``'s leaves the slow out).
         self.plans: dict[RoutingStrategy, Plan] = {
             strategy: self.low_latency if strategy is RoutingStrategy.LOWEST_LATENCY else every
             for strategy in RoutingStrategy
         }
+
+    def narrowed_plan(
+        self, order: OrderRequest, settings: RouterSettings, weights: Weights
+    ) -> Plan:
+        """The plan of an order that excludes venues or takes only its preferred ones: the
+        venues the gate lets it use (:func:`order_gate`) and its rejections of the others,
+        built once per choice of venues and kept with these prepared venues (at most
+        :data:`NARROWED_PLANS` choices)."""
+        strategy = order.strategy or settings.default_strategy
+        key = (
+            strategy is RoutingStrategy.LOWEST_LATENCY,
+            order.preferred_exchanges,
+            order.excluded_exchanges,
+            order.only_preferred,
+        )
+        plan = self.narrowed.get(key)
+        if plan is None:
+            # The gate reads no clock: the context's is left at 0.
+            ctx = Context(order, settings, weights, 0)
+            live, positions, rejections = order_gate(ctx, self)
+            plan = Plan.of(list(zip(positions, live, strict=True)), rejections)
+            if len(self.narrowed) >= NARROWED_PLANS:
+                self.narrowed.clear()
+            self.narrowed[key] = plan
+        return plan
+
+
+#: How many choices of venues (exclusions, only-preferred lists) a symbol's prepared venues
+#: keep the plans of; past it they start again.
+NARROWED_PLANS = 64
 
 
 def static_gate(

@@ -35,7 +35,7 @@ from sor.routing.decision import RoutingDecision
 from sor.routing.gate import Prepared
 from sor.routing.screening import Pending, begin
 from sor.routing.settings import RouterSettings
-from sor.routing.strategies import REASONS, SPLIT, Singles, decide_screened, finish, route_order
+from sor.routing.strategies import REASONS, SPLIT, Singles, decide_screened, finish
 
 __all__ = ["SmartOrderRouter"]
 
@@ -189,70 +189,68 @@ class SmartOrderRouter:
                 return hit.served_from_cache(order)
         started = perf_counter_ns()
         settings, weights = self._settings, self._weights
+        # Inline (a call costs a tenth of the Python around the core's): the venues the
+        # strategy's gate let through (an order that excludes venues or takes only its
+        # preferred ones has a plan of its own, built once per such choice); one core call
+        # caps them by their balances, ranks them by the strategy (or splits the order,
+        # preferred venues first), and the explanation is built when read.
+        strategy = order.strategy or settings.default_strategy
         if order.excluded_exchanges or order.only_preferred:
-            decision, live, screen = route_order(
-                order, prepared, settings, weights, now_ns, started
+            plan = prepared.narrowed_plan(order, settings, weights)
+        else:
+            plan = prepared.plans[strategy]
+        slippage = order.max_slippage_bps
+        if slippage is None:
+            slippage = settings.max_slippage_bps
+        caps = funds = preferences = None
+        if order.preferred_exchanges:
+            preferences = plan.preferences(order.preferred_exchanges)
+        if prepared.has_balances:
+            if order.side is OrderSide.BUY:
+                funds = plan.buy_funds
+            else:
+                caps = plan.sell_caps
+        screen = screen_set(
+            plan.venue_set,
+            order.side,  # type: ignore[arg-type]  # a str enum of "buy" and "sell"
+            order.amount,
+            caps,
+            weights,
+            slippage,
+            order.limit_price,
+            settings.min_liquidity_score,
+            now_ns,
+            prepared.max_age_ns,
+            strategy,
+            preferences,
+            funds,
+        )
+        reason = screen.reason
+        if reason is None or strategy is SPLIT or preferences is not None:
+            decision = decide_screened(
+                order,
+                strategy,
+                slippage,
+                settings,
+                weights,
+                now_ns,
+                started,
+                plan,
+                screen,
+                preferences,
             )
         else:
-            # The common case, kept lean (inline: a call costs a tenth of the Python around
-            # the core's): the venues that passed the static gate (and, for lowest_latency,
-            # its threshold), no exclusions; one core call caps them by their balances, ranks
-            # them by the strategy (or splits the order, preferred venues first), and the
-            # explanation is built when read.
-            strategy = order.strategy or settings.default_strategy
-            plan = prepared.plans[strategy]
-            slippage = order.max_slippage_bps
-            if slippage is None:
-                slippage = settings.max_slippage_bps
-            caps = funds = preferences = None
-            if order.preferred_exchanges:
-                preferences = plan.preferences(order.preferred_exchanges)
-            if prepared.has_balances:
-                if order.side is OrderSide.BUY:
-                    funds = plan.buy_funds
-                else:
-                    caps = plan.sell_caps
-            screen = screen_set(
-                plan.venue_set,
-                order.side,  # type: ignore[arg-type]  # a str enum of "buy" and "sell"
-                order.amount,
-                caps,
-                weights,
-                slippage,
-                order.limit_price,
-                settings.min_liquidity_score,
-                now_ns,
-                prepared.max_age_ns,
+            decision = explained(
+                order,
                 strategy,
-                preferences,
-                funds,
+                REASONS[reason],
+                slippage,
+                (perf_counter_ns() - started) / 1_000,
+                now_ns,
+                # Deferred: the explanation is made from these when first read.
+                (Singles, order, settings, weights, now_ns, plan, screen),
             )
-            reason = screen.reason
-            if reason is None or strategy is SPLIT or preferences is not None:
-                decision = decide_screened(
-                    order,
-                    strategy,
-                    slippage,
-                    settings,
-                    weights,
-                    now_ns,
-                    started,
-                    plan,
-                    screen,
-                    preferences,
-                )
-            else:
-                decision = explained(
-                    order,
-                    strategy,
-                    REASONS[reason],
-                    slippage,
-                    (perf_counter_ns() - started) / 1_000,
-                    now_ns,
-                    # Deferred: the explanation is made from these when first read.
-                    (Singles, order, settings, weights, now_ns, plan, screen),
-                )
-            live = plan.live
+        live = plan.live
         if cache_enabled:
             self._remember(order, decision, live, screen, prepared, now_ns)
         return decision

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sor._core import Verdict
 
 from sor.routing.context import Context, Live, by_venue_index
-from sor.routing.gate import Gated, Plan, Preferring, Prepared
+from sor.routing.gate import Gated, Plan, Preferring
 from sor.routing.rejections import (
     AMOUNT_VERDICTS,
     GATE_VERDICTS,
@@ -35,7 +35,7 @@ from sor.routing.rejections import (
     no_single_route,
     walk_rejection,
 )
-from sor.routing.screening import Pending, begin
+from sor.routing.screening import Pending
 from sor.routing.split import SplitExplanation, refused
 
 #: The router's reason for each of the core's (``Screen.reason``).
@@ -67,27 +67,6 @@ def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision
     )
 
 
-def route_order(
-    order: OrderRequest,
-    prepared: Prepared,
-    settings: RouterSettings,
-    weights: Weights,
-    now_ns: int,
-    started_ns: int,
-) -> tuple[RoutingDecision, list[Live], Screen]:
-    """Routes one order that names venues (preferred or excluded) or meets balances, across
-    the venues listing its symbol: the decision, the venues whose books it was made on and the
-    core's screen of them (whose book versions and update times serve the cache). The router
-    routes the others itself (:meth:`SmartOrderRouter.route`, with :func:`decide_screened`).
-
-    Raises :class:`NoRouteError` when the whole order cannot be routed.
-    """
-    ctx = Context(order, settings, weights, now_ns)
-    pending = begin(ctx, prepared)
-    screen = pending.request.screen(now_ns, prepared.max_age_ns)
-    return finish(pending, screen, started_ns), pending.live, screen
-
-
 def decide_screened(
     order: OrderRequest,
     strategy: RoutingStrategy,
@@ -100,11 +79,11 @@ def decide_screened(
     screen: Screen,
     preferences: list[int | None] | None = None,
 ) -> RoutingDecision:
-    """The decision on an order the router screened over ``plan`` (its strategy's venues; no
-    exclusions) at ``slippage``, when the screen has none of its own to give at once: the
-    split strategy's, one that puts the order's preferred venues first (``preferences``: each
-    venue's place among them, as the screen was given), or the error of an order no venue can
-    take alone."""
+    """The decision on an order the router screened over ``plan`` (the venues its strategy's
+    gate and its exclusions let through) at ``slippage``, when the screen has none of its own
+    to give at once: the split strategy's, one that puts the order's preferred venues first
+    (``preferences``: each venue's place among them, as the screen was given), or the error of
+    an order no venue can take alone."""
     gated: Gated = plan if preferences is None else Preferring(plan, preferences)
     singles = Singles(order, settings, weights, now_ns, gated, screen)
     if strategy is SPLIT:
