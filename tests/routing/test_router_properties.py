@@ -513,3 +513,52 @@ def test_route_many_decides_each_order_as_route_does(
         assert got.reason == want.reason
         assert got.rejections == want.rejections
         assert [s.total for s in got.scores] == [s.total for s in want.scores]
+
+
+# ------------------------------------------------------------------------------------------------
+# The plans of orders that name venues, kept per choice of venues
+
+
+@st.composite
+def choices(draw: st.DrawFn, world: World) -> list[model.RefOrder]:
+    """Variations of the world's order: other preferred, excluded and only-preferred venues
+    and strategies, some repeated (the router keeps a plan per choice of venues)."""
+    names = [v.name for v in world.venues]
+    orders = []
+    for _ in range(draw(st.integers(2, 6))):
+        preferred = tuple(draw(st.permutations(names))[: draw(st.integers(0, len(names)))])
+        excluded = tuple(n for n in names if n not in preferred and draw(st.booleans()))
+        strategy = draw(st.sampled_from((*SINGLE_STRATEGIES, "split")))
+        orders.append(
+            dataclasses.replace(
+                world.order,
+                preferred=preferred,
+                excluded=excluded,
+                only_preferred=bool(preferred) and draw(st.booleans()),
+                strategy=strategy,
+            )
+        )
+    return orders + orders[: draw(st.integers(0, len(orders)))]
+
+
+def summary(result: RoutingDecision | NoRouteError) -> object:
+    """What a route says, without its timing."""
+    rejections = [(r.venue, r.reason, r.detail) for r in result.rejections]
+    if isinstance(result, NoRouteError):
+        return ("no route", result.reason, rejections, str(result))
+    parts = [(p.venue, p.quantity) for p in (*result.parts, *result.alternatives)]
+    return (result.reason, parts, rejections, [s.venue for s in result.scores])
+
+
+@given(st.data())
+def test_orders_naming_other_venues_on_one_router_route_as_on_a_fresh_one(
+    data: st.DataObject,
+) -> None:
+    world = data.draw(worlds())
+    orders = data.draw(choices(world))
+    router = build_router(world)
+    for order in orders:
+        note(repr(order))
+        assert summary(route(router, core_order(order))) == summary(
+            route(build_router(world), core_order(order))
+        )
