@@ -110,6 +110,11 @@ ROUTE_PREFERRED_GROUP = (
 )
 """Group of ``route()`` for an order that names a preferred venue."""
 
+ROUTE_EXCLUDED_GROUP = (
+    "route() best_execution excluding the first-ranked venue: 1 BTC, 5 venues x 1,000 levels"
+)
+"""Group of ``route()`` for an order that excludes a venue."""
+
 EXECUTE_ONE_GROUP = "execute(): 0.1 BTC on one venue, zero-latency simulated client"
 """Group of single-venue executions."""
 EXECUTE_SPLIT_GROUP = "execute(): 1 BTC split across 3 venues, zero-latency simulated clients"
@@ -127,6 +132,7 @@ GROUP_ORDER = (
     *(route_group(s, n) for n in DECISION_VENUES for s in ROUTE_STRATEGIES),
     ROUTE_BALANCES_GROUP,
     ROUTE_PREFERRED_GROUP,
+    ROUTE_EXCLUDED_GROUP,
     EXECUTE_ONE_GROUP,
     EXECUTE_SPLIT_GROUP,
 )

@@ -33,6 +33,7 @@ from .report import (
     DECISION_VENUES,
     PYTHON,
     ROUTE_BALANCES_GROUP,
+    ROUTE_EXCLUDED_GROUP,
     ROUTE_PREFERRED_GROUP,
     ROUTE_STRATEGIES,
     SOR,
@@ -305,3 +306,27 @@ def test_route_pure_python_reference_with_a_preferred_venue(benchmark: Benchmark
     ref = dataclasses.replace(ref_order("best_execution"), preferred=(preferred_venue(),))
     route = benchmark(model.route_singles, ref_venues(5), ref, REF_SETTINGS)
     assert route[0] == preferred_venue()
+
+
+def test_route_sor_excluding_a_venue(benchmark: BenchmarkFixture) -> None:
+    routed = router(5)
+    first = expected(5, "best_execution")[0]
+    order = sor.OrderRequest(
+        SYMBOL, "buy", QUANTITY, strategy="best_execution", excluded_exchanges=[first]
+    )
+    ref = dataclasses.replace(ref_order("best_execution"), excluded=(first,))
+    want = model.route_singles(ref_venues(5), ref, REF_SETTINGS)
+    gc.collect()
+    label(benchmark, ROUTE_EXCLUDED_GROUP, SOR)
+    decision = benchmark(routed.route, order)
+    assert [decision.primary.venue, *(p.venue for p in decision.alternatives)] == want
+    assert first not in want
+
+
+def test_route_pure_python_reference_excluding_a_venue(benchmark: BenchmarkFixture) -> None:
+    label(benchmark, ROUTE_EXCLUDED_GROUP, PYTHON)
+    first = expected(5, "best_execution")[0]
+    ref = dataclasses.replace(ref_order("best_execution"), excluded=(first,))
+    route = benchmark(model.route_singles, ref_venues(5), ref, REF_SETTINGS)
+    assert route
+    assert first not in route
