@@ -211,6 +211,33 @@ def test_quote_funds_cap_a_buy_at_what_they_pay_for_on_the_screened_books(
     assert sold.balance_caps == [None] * 5
 
 
+def test_a_request_over_a_venue_set_screens_as_the_request_over_its_lists() -> None:
+    rules = [sor.VenueRules(taker_fee_bps=10.0, lot_size="0.001") for _ in range(5)]
+    listed = request(quantity="3", rules=rules)
+    bs, latencies, reliabilities = listed[0], listed[4], listed[5]
+    venue_set = _core.VenueSet(bs, rules, latencies, reliabilities)  # type: ignore[arg-type]
+    options = {"max_slippage_bps": 100.0, "min_liquidity_ratio": 0.0, "ranking": "split"}
+    over = _core.ScreenRequest.over(venue_set, "buy", "3", **options)  # type: ignore[arg-type]
+    lists = _core.ScreenRequest(
+        bs,  # type: ignore[arg-type]
+        "buy",
+        "3",
+        rules,
+        latencies,  # type: ignore[arg-type]
+        reliabilities,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
+    )
+    assert len(over) == len(lists) == 5
+    got, want = _core.screen_batch([over, lists], NOW, MAX_AGE)
+    assert (got.verdicts, got.ordered, got.reason) == (want.verdicts, want.ordered, want.reason)
+    assert got.split is not None
+    assert want.split is not None
+    assert [(p.index, p.quantity) for p in got.split.parts] == [
+        (p.index, p.quantity) for p in want.split.parts
+    ]
+    assert got.versions == want.versions
+
+
 def test_a_split_screen_splits_the_order_in_the_same_call_on_the_books_it_read() -> None:
     bs = books()
     args = request(quantity="40")

@@ -761,6 +761,23 @@ class ScreenRequest:
         ranking: str | None = None,
         preferences: Sequence[int | None] | None = None,
     ) -> ScreenRequest: ...
+    @staticmethod
+    def over(
+        venues: VenueSet,
+        side: TakerSide,
+        quantity: DecimalLike,
+        *,
+        max_slippage_bps: BpsLike,
+        min_liquidity_ratio: float,
+        balance_caps: Sequence[DecimalLike | None] | None = None,
+        weights: Weights | None = None,
+        limit_price: DecimalLike | None = None,
+        ranking: str | None = None,
+        preferences: Sequence[int | None] | None = None,
+        quote_funds: Sequence[DecimalLike | None] | None = None,
+    ) -> ScreenRequest:
+        """A request over a prepared ``VenueSet`` (its venues converted once), with
+        ``screen_set``'s order arguments, ``quote_funds`` included."""
     def screen(self, now_ns: int, max_age_ns: int) -> Screen:
         """This request's screen at ``now_ns`` (``screen_venues`` with these arguments)."""
     def __len__(self) -> int: ...

@@ -187,10 +187,7 @@ fn same_length(name: &str, len: usize, expected: usize) -> PyResult<()> {
 /// here; the order's figures when it is screened (errors name the argument either way).
 #[pyclass(module = "sor._core", frozen)]
 pub struct ScreenRequest {
-    books: Vec<Py<OrderBook>>,
-    rules: Vec<VenueRules>,
-    latencies_ms: Vec<f64>,
-    reliabilities: Vec<f64>,
+    venues: RequestVenues,
     side: Py<PyAny>,
     quantity: Py<PyAny>,
     balance_caps: Option<Py<PyAny>>,
@@ -200,6 +197,27 @@ pub struct ScreenRequest {
     min_liquidity_ratio: Py<PyAny>,
     strategy: Strategy,
     preferences: Vec<Option<u32>>,
+    quote_funds: Option<Py<PyAny>>,
+}
+
+/// The venues of a request: sequences converted for it, or a prepared `VenueSet`.
+enum RequestVenues {
+    Lists {
+        books: Vec<Py<OrderBook>>,
+        rules: Vec<VenueRules>,
+        latencies_ms: Vec<f64>,
+        reliabilities: Vec<f64>,
+    },
+    Set(Py<VenueSet>),
+}
+
+impl RequestVenues {
+    fn books(&self) -> &[Py<OrderBook>] {
+        match self {
+            Self::Lists { books, .. } => books,
+            Self::Set(set) => &set.get().books,
+        }
+    }
 }
 
 #[pymethods]
@@ -227,10 +245,12 @@ impl ScreenRequest {
         let books: Vec<Py<OrderBook>> = book_refs(books)?.into_iter().map(Bound::unbind).collect();
         let preferences = preferences_arg(preferences, books.len())?;
         Ok(Self {
-            books,
-            rules: venue_rules(rules)?,
-            latencies_ms: floats("latencies_ms", latencies_ms)?,
-            reliabilities: floats("reliabilities", reliabilities)?,
+            venues: RequestVenues::Lists {
+                books,
+                rules: venue_rules(rules)?,
+                latencies_ms: floats("latencies_ms", latencies_ms)?,
+                reliabilities: floats("reliabilities", reliabilities)?,
+            },
             side: unbound(side),
             quantity: unbound(quantity),
             balance_caps: present(balance_caps),
@@ -240,6 +260,44 @@ impl ScreenRequest {
             min_liquidity_ratio: unbound(min_liquidity_ratio),
             strategy: ranking_arg(ranking)?,
             preferences,
+            quote_funds: None,
+        })
+    }
+
+    /// A request over a prepared `VenueSet` (its venues converted once), with `screen_set`'s
+    /// order arguments (`quote_funds` included).
+    #[staticmethod]
+    #[pyo3(signature = (venues, side, quantity, *, max_slippage_bps, min_liquidity_ratio, balance_caps=None, weights=None, limit_price=None, ranking=None, preferences=None, quote_funds=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn over(
+        venues: &Bound<'_, PyAny>,
+        side: &Bound<'_, PyAny>,
+        quantity: &Bound<'_, PyAny>,
+        max_slippage_bps: &Bound<'_, PyAny>,
+        min_liquidity_ratio: &Bound<'_, PyAny>,
+        balance_caps: Option<&Bound<'_, PyAny>>,
+        weights: Option<&Bound<'_, PyAny>>,
+        limit_price: Option<&Bound<'_, PyAny>>,
+        ranking: Option<&Bound<'_, PyAny>>,
+        preferences: Option<&Bound<'_, PyAny>>,
+        quote_funds: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let unbound = |v: &Bound<'_, PyAny>| v.clone().unbind();
+        let present = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(unbound);
+        let set = instance::<VenueSet>("venues", "VenueSet", venues)?;
+        let preferences = preferences_arg(preferences, set.get().books.len())?;
+        Ok(Self {
+            venues: RequestVenues::Set(set.clone().unbind()),
+            side: unbound(side),
+            quantity: unbound(quantity),
+            balance_caps: present(balance_caps),
+            weights: present(weights),
+            max_slippage_bps: unbound(max_slippage_bps),
+            limit_price: present(limit_price),
+            min_liquidity_ratio: unbound(min_liquidity_ratio),
+            strategy: ranking_arg(ranking)?,
+            preferences,
+            quote_funds: present(quote_funds),
         })
     }
 
@@ -260,14 +318,14 @@ impl ScreenRequest {
     }
 
     fn __len__(&self) -> usize {
-        self.books.len()
+        self.venues.books().len()
     }
 }
 
 impl ScreenRequest {
     /// One snapshot of each of the request's books: the version its screen reads.
     fn snapshots(&self, py: Python<'_>) -> Vec<Arc<Book>> {
-        held_snapshots(py, &self.books)
+        held_snapshots(py, self.venues.books())
     }
 
     /// Converts the request over `books`, the snapshots of its books.
@@ -285,6 +343,7 @@ impl ScreenRequest {
         let max_slippage_bps = bind(&self.max_slippage_bps);
         let limit_price = self.limit_price.as_ref().map(bind);
         let min_liquidity_ratio = bind(&self.min_liquidity_ratio);
+        let quote_funds = self.quote_funds.as_ref().map(bind);
         let order = convert_order(
             &OrderArgs {
                 side: &side,
@@ -295,7 +354,7 @@ impl ScreenRequest {
                 limit_price: limit_price.as_ref(),
                 min_liquidity_ratio: &min_liquidity_ratio,
                 strategy: self.strategy,
-                quote_funds: None,
+                quote_funds: quote_funds.as_ref(),
             },
             books
                 .iter()
@@ -303,17 +362,33 @@ impl ScreenRequest {
             now_ns,
             max_age_ns,
         )?;
-        assemble(
-            &VenueArgs {
+        let venues = match &self.venues {
+            RequestVenues::Lists {
+                rules,
+                latencies_ms,
+                reliabilities,
+                ..
+            } => VenueArgs {
                 books,
-                rules: &self.rules,
-                latencies_ms: &self.latencies_ms,
-                reliabilities: &self.reliabilities,
+                rules,
+                latencies_ms,
+                reliabilities,
                 preferences: &self.preferences,
                 scaled: &[],
             },
-            order,
-        )
+            RequestVenues::Set(set) => {
+                let set = set.get();
+                VenueArgs {
+                    books,
+                    rules: &set.rules,
+                    latencies_ms: &set.latencies_ms,
+                    reliabilities: &set.reliabilities,
+                    preferences: &self.preferences,
+                    scaled: &set.scaled,
+                }
+            }
+        };
+        assemble(&venues, order)
     }
 }
 
