@@ -240,28 +240,26 @@ impl ScreenRequest {
         ranking: Option<&Bound<'_, PyAny>>,
         preferences: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let unbound = |v: &Bound<'_, PyAny>| v.clone().unbind();
-        let present = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(unbound);
         let books: Vec<Py<OrderBook>> = book_refs(books)?.into_iter().map(Bound::unbind).collect();
         let preferences = preferences_arg(preferences, books.len())?;
-        Ok(Self {
-            venues: RequestVenues::Lists {
-                books,
-                rules: venue_rules(rules)?,
-                latencies_ms: floats("latencies_ms", latencies_ms)?,
-                reliabilities: floats("reliabilities", reliabilities)?,
-            },
-            side: unbound(side),
-            quantity: unbound(quantity),
-            balance_caps: present(balance_caps),
-            weights: present(weights),
-            max_slippage_bps: unbound(max_slippage_bps),
-            limit_price: present(limit_price),
-            min_liquidity_ratio: unbound(min_liquidity_ratio),
+        let venues = RequestVenues::Lists {
+            books,
+            rules: venue_rules(rules)?,
+            latencies_ms: floats("latencies_ms", latencies_ms)?,
+            reliabilities: floats("reliabilities", reliabilities)?,
+        };
+        let order = OrderArgs {
+            side,
+            quantity,
+            balance_caps,
+            weights,
+            max_slippage_bps,
+            limit_price,
+            min_liquidity_ratio,
             strategy: ranking_arg(ranking)?,
-            preferences,
             quote_funds: None,
-        })
+        };
+        Ok(Self::holding(venues, &order, preferences))
     }
 
     /// A request over a prepared `VenueSet` (its venues converted once), with `screen_set`'s
@@ -282,23 +280,24 @@ impl ScreenRequest {
         preferences: Option<&Bound<'_, PyAny>>,
         quote_funds: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let unbound = |v: &Bound<'_, PyAny>| v.clone().unbind();
-        let present = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(unbound);
         let set = instance::<VenueSet>("venues", "VenueSet", venues)?;
         let preferences = preferences_arg(preferences, set.get().books.len())?;
-        Ok(Self {
-            venues: RequestVenues::Set(set.clone().unbind()),
-            side: unbound(side),
-            quantity: unbound(quantity),
-            balance_caps: present(balance_caps),
-            weights: present(weights),
-            max_slippage_bps: unbound(max_slippage_bps),
-            limit_price: present(limit_price),
-            min_liquidity_ratio: unbound(min_liquidity_ratio),
+        let order = OrderArgs {
+            side,
+            quantity,
+            balance_caps,
+            weights,
+            max_slippage_bps,
+            limit_price,
+            min_liquidity_ratio,
             strategy: ranking_arg(ranking)?,
+            quote_funds,
+        };
+        Ok(Self::holding(
+            RequestVenues::Set(set.clone().unbind()),
+            &order,
             preferences,
-            quote_funds: present(quote_funds),
-        })
+        ))
     }
 
     /// This request's screen at `now_ns`, books older than `max_age_ns` being stale.
@@ -323,6 +322,29 @@ impl ScreenRequest {
 }
 
 impl ScreenRequest {
+    /// A request holding `venues` and the order's arguments (converted when it is screened).
+    fn holding(
+        venues: RequestVenues,
+        order: &OrderArgs<'_, '_>,
+        preferences: Vec<Option<u32>>,
+    ) -> Self {
+        let unbound = |v: &Bound<'_, PyAny>| v.clone().unbind();
+        let present = |v: Option<&Bound<'_, PyAny>>| v.filter(|v| !v.is_none()).map(unbound);
+        Self {
+            venues,
+            side: unbound(order.side),
+            quantity: unbound(order.quantity),
+            balance_caps: present(order.balance_caps),
+            weights: present(order.weights),
+            max_slippage_bps: unbound(order.max_slippage_bps),
+            limit_price: present(order.limit_price),
+            min_liquidity_ratio: unbound(order.min_liquidity_ratio),
+            strategy: order.strategy,
+            preferences,
+            quote_funds: present(order.quote_funds),
+        }
+    }
+
     /// One snapshot of each of the request's books: the version its screen reads.
     fn snapshots(&self, py: Python<'_>) -> Vec<Arc<Book>> {
         held_snapshots(py, self.venues.books())
