@@ -104,6 +104,19 @@ async def _try_execute_many(url: str, count: int) -> list[httpx.Response | BaseE
         )
 
 
+async def _until_journaled(url: str, count: int) -> None:
+    """Waits until the service's journal lists ``count`` executions (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        while time.monotonic() < deadline:
+            listed = await http.get("/api/orders", params={"limit": 100}, headers=headers)
+            if listed.status_code == 200 and len(listed.json()["orders"]) >= count:
+                return
+            await asyncio.sleep(0.002)
+    raise AssertionError(f"the journal did not list {count} executions within 30 s")
+
+
 def test_serve_answers_then_stops_on_sigterm_with_every_execution_written(tmp_path: Path) -> None:
     journal_path = tmp_path / "journal.db"
     env = _env(journal_path)
@@ -117,7 +130,10 @@ def test_serve_answers_then_stops_on_sigterm_with_every_execution_written(tmp_pa
 
         async def execute_then_terminate() -> list[httpx.Response]:
             sending = asyncio.ensure_future(_execute_many(url, 8))
-            await asyncio.sleep(0.01)  # the requests are under way
+            # SIGTERM once the service has taken every request (each execution is journaled
+            # when it starts): a request still on its way when the service stops listening
+            # is refused, which a fixed sleep left to the machine's speed.
+            await _until_journaled(url, len(first) + 8)
             process.send_signal(signal.SIGTERM)
             return await sending
 
