@@ -369,6 +369,13 @@ class SmartOrderRouter:
 
     def _prepared_for(self, order: OrderRequest) -> Prepared:
         """The symbol's prepared gate, rebuilt if the venues or the health figures changed."""
+        prepared = self._prepared.get(order.symbol) if type(order) is OrderRequest else None
+        if (
+            prepared is not None
+            and prepared.health_version == self._health.version
+            and not (order.preferred_exchanges or order.excluded_exchanges)
+        ):
+            return prepared  # a known symbol and an order naming no venue: nothing to check
         listings = self._check(order)
         prepared = self._prepared.get(order.symbol)
         if prepared is None or prepared.health_version != self._health.version:

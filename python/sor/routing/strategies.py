@@ -48,12 +48,25 @@ SPLIT = RoutingStrategy.SPLIT
 def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision:
     """The decision on a screened order; raises :class:`NoRouteError` if there is none."""
     ctx, live = pending.ctx, pending.live
+    order = ctx.order
+    if ctx.strategy is not SPLIT and screen.reason is not None and not order.preferred_exchanges:
+        # The common case: the core's order and reason stand, and the explanation is made
+        # from these when first read.
+        return RoutingDecision.explained(
+            order,
+            ctx.strategy,
+            REASONS[screen.reason],
+            ctx.max_slippage_bps,
+            (perf_counter_ns() - started_ns) / 1_000,
+            ctx.now_ns,
+            (Singles, order, ctx.settings, ctx.weights, ctx.now_ns, pending, screen),
+        )
     singles = Singles.of(ctx, pending, screen)
     if ctx.strategy is SPLIT:
         return split_decision(singles, ctx.max_slippage_bps, started_ns)
-    if not screen.ordered:
+    if screen.reason is None:
         raise no_single_route(ctx, singles.walkable(), singles.rejections())
-    preferences = [venue.preference for venue in live] if ctx.order.preferred_exchanges else None
+    preferences = [venue.preference for venue in live] if order.preferred_exchanges else None
     reason, ordered = order_qualified(screen, preferences)
     singles.ordered = ordered
     return RoutingDecision.explained(
