@@ -32,7 +32,7 @@ from sor.orders import OrderRequest, OrderSide
 from sor.routing.cache import CacheStats, RouteCache, cache_key
 from sor.routing.context import Context, Listing, Live
 from sor.routing.decision import RoutingDecision
-from sor.routing.gate import Prepared
+from sor.routing.gate import Preferring, Prepared
 from sor.routing.screening import Pending, begin
 from sor.routing.settings import RouterSettings
 from sor.routing.strategies import REASONS, SPLIT, Singles, decide_screened, finish
@@ -235,7 +235,7 @@ class SmartOrderRouter:
                 weights,
                 now_ns,
                 started,
-                plan,
+                plan if preferences is None else Preferring(plan, preferences),
                 screen,
                 preferences,
             )
@@ -298,7 +298,7 @@ class SmartOrderRouter:
             results[index] = decision
             if cache.enabled:
                 self._remember(
-                    batch[index], decision, pending.live, screen, prepared[index], now_ns
+                    batch[index], decision, pending.gated.live, screen, prepared[index], now_ns
                 )
         for index, original in repeats:
             earlier = results[original]

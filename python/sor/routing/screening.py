@@ -7,20 +7,17 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from sor._core import ScreenRequest
-from sor.routing.context import Context, Live
-from sor.routing.decision import (
-    Rejection,
-)
+from sor.routing.context import Context
 from sor.routing.gate import Gated, Plan, Preferring, Prepared
 
 
 class Pending(NamedTuple):
-    """An order gated and ready for the core's screen (``request``)."""
+    """An order gated and ready for the core's screen (``request``): the venues it may use,
+    and each one's place among its preferred venues (None: it prefers none)."""
 
     ctx: Context
-    live: list[Live]
-    positions: list[int]
-    rejections: list[tuple[int, Rejection]]
+    gated: Gated
+    preferences: list[int | None] | None
     request: ScreenRequest
 
 
@@ -58,4 +55,4 @@ def begin(ctx: Context, prepared: Prepared) -> Pending:
         preferences=preferences,
         quote_funds=funds,
     )
-    return Pending(ctx, gated.live, gated.positions, gated.rejections, request)
+    return Pending(ctx, gated, preferences, request)

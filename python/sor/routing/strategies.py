@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sor._core import Verdict
 
 from sor.routing.context import Context, Live, by_venue_index
-from sor.routing.gate import Gated, Plan, Preferring
+from sor.routing.gate import Gated
 from sor.routing.rejections import (
     AMOUNT_VERDICTS,
     GATE_VERDICTS,
@@ -46,37 +46,20 @@ SPLIT = RoutingStrategy.SPLIT
 
 
 def finish(pending: Pending, screen: Screen, started_ns: int) -> RoutingDecision:
-    """The decision on a screened order; raises :class:`NoRouteError` if there is none."""
-    ctx, live = pending.ctx, pending.live
-    order = ctx.order
-    if ctx.strategy is not SPLIT and screen.reason is not None and not order.preferred_exchanges:
-        # The common case: the core's order and reason stand, and the explanation is made
-        # from these when first read.
-        return RoutingDecision.explained(
-            order,
-            ctx.strategy,
-            REASONS[screen.reason],
-            ctx.max_slippage_bps,
-            (perf_counter_ns() - started_ns) / 1_000,
-            ctx.now_ns,
-            (Singles, order, ctx.settings, ctx.weights, ctx.now_ns, pending, screen),
-        )
-    singles = Singles.of(ctx, pending, screen)
-    if ctx.strategy is SPLIT:
-        return split_decision(singles, ctx.max_slippage_bps, started_ns)
-    if screen.reason is None:
-        raise no_single_route(ctx, singles.walkable(), singles.rejections())
-    preferences = [venue.preference for venue in live] if order.preferred_exchanges else None
-    reason, ordered = order_qualified(screen, preferences)
-    singles.ordered = ordered
-    return RoutingDecision.explained(
+    """The decision on an order of a batch, screened; raises :class:`NoRouteError` if there is
+    none."""
+    ctx = pending.ctx
+    return decide_screened(
         ctx.order,
         ctx.strategy,
-        reason,
         ctx.max_slippage_bps,
-        (perf_counter_ns() - started_ns) / 1_000,
+        ctx.settings,
+        ctx.weights,
         ctx.now_ns,
-        singles,
+        started_ns,
+        pending.gated,
+        screen,
+        pending.preferences,
     )
 
 
@@ -88,16 +71,26 @@ def decide_screened(
     weights: Weights,
     now_ns: int,
     started_ns: int,
-    plan: Plan,
+    gated: Gated,
     screen: Screen,
     preferences: list[int | None] | None = None,
 ) -> RoutingDecision:
-    """The decision on an order the router screened over ``plan`` (the venues its strategy's
-    gate and its exclusions let through) at ``slippage``, when the screen has none of its own
-    to give at once: the split strategy's, one that puts the order's preferred venues first
-    (``preferences``: each venue's place among them, as the screen was given), or the error of
-    an order no venue can take alone."""
-    gated: Gated = plan if preferences is None else Preferring(plan, preferences)
+    """The decision on an order screened over ``gated`` (the venues its strategy's gate and
+    its exclusions let through) at ``slippage``, ``preferences`` giving each venue's place
+    among the order's preferred ones as the screen was given them: the core's order and reason
+    (the explanation made when first read), the split strategy's, one that puts the preferred
+    venues first, or the error of an order no venue can take alone. :meth:`SmartOrderRouter.route`
+    inlines the first case."""
+    if strategy is not SPLIT and preferences is None and screen.reason is not None:
+        return RoutingDecision.explained(
+            order,
+            strategy,
+            REASONS[screen.reason],
+            slippage,
+            (perf_counter_ns() - started_ns) / 1_000,
+            now_ns,
+            (Singles, order, settings, weights, now_ns, gated, screen),
+        )
     singles = Singles(order, settings, weights, now_ns, gated, screen)
     if strategy is SPLIT:
         return split_decision(singles, slippage, started_ns)
@@ -147,13 +140,6 @@ class Singles:
         self._origin = (order, settings, weights, now_ns)
         self.gated = gated
         self.screen = screen
-
-    @classmethod
-    def of(cls, ctx: Context, gated: Gated, screen: Screen) -> Singles:
-        """The screened venues of an order whose context is already built."""
-        self = cls(ctx.order, ctx.settings, ctx.weights, ctx.now_ns, gated, screen)
-        self._ctx = ctx
-        return self
 
     @property
     def live(self) -> list[Live]:
