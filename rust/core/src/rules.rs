@@ -9,8 +9,9 @@
 
 use thiserror::Error;
 
-use crate::book::Bps;
+use crate::book::{Book, Bps};
 use crate::decimal::{DecimalError, Quantity, Rounding, parse_fixed_wide_floor};
+use crate::walk::affordable_lots_up_to;
 
 /// A venue's trading rules for one market, in the units of its book.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +154,27 @@ pub fn balance_cap_lots(balance: &str, size_decimals: u8) -> Result<Option<u64>,
         Err(DecimalError::Overflow { .. }) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// A buy's balance cap: the most lots (multiples of `rules.lot_size`) that quote `funds` (in
+/// units of `10^-(price_decimals + size_decimals)` quote) pay for from `book`'s asks with
+/// `rules.taker_fee` on top, counted no further than `up_to` when given (rounded up to the
+/// book's lot: a larger cap binds nothing), or `None` when no cap binds
+/// ([`affordable_lots_up_to`]).
+#[must_use]
+pub fn funds_cap_lots(
+    book: &Book,
+    rules: &VenueRules,
+    funds: u128,
+    up_to: Option<Quantity>,
+) -> Option<u64> {
+    let at_most = up_to.and_then(|quantity| {
+        quantity
+            .at_scale_rounded(book.size_decimals(), Rounding::Up)
+            .and_then(|lots| u64::try_from(lots).ok())
+    });
+    let lots = affordable_lots_up_to(book.asks(), funds, rules.taker_fee, at_most)?;
+    Some(lots - lots % rules.lot_size.max(1))
 }
 
 #[cfg(test)]

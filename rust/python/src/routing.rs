@@ -8,10 +8,9 @@ use pyo3::types::PyString;
 use sor_core::Book;
 use sor_core::book::TakerSide;
 use sor_core::route::{self as core_route, Ranking, ScreenError, ScreenOrder, ScreenVenue};
-use sor_core::rules::VenueRules as CoreRules;
+use sor_core::rules::{VenueRules as CoreRules, funds_cap_lots};
 use sor_core::score::{VenueInput, Weights as CoreWeights};
 use sor_core::split::{self as core_split, SplitError};
-use sor_core::walk::affordable_lots_up_to;
 
 use crate::allocation::{VenueRules, book_refs, venue_rules};
 use crate::book::{OrderBook, held_snapshots, read_books};
@@ -637,7 +636,12 @@ fn assemble<'a>(venue_args: &VenueArgs<'a>, order: OrderParts) -> PyResult<Prepa
             .get(index)
             .copied()
             .flatten()
-            .and_then(|funds| funds_cap(book, &rules, funds, &order));
+            // A single-venue screen counts no further than the order; a split's depth check
+            // reads caps beyond it.
+            .and_then(|funds| {
+                let up_to = (!order.split).then_some(order.order.quantity);
+                funds_cap_lots(book, &rules, funds, up_to)
+            });
         venues.push(ScreenVenue {
             book,
             rules,
@@ -657,23 +661,6 @@ fn assemble<'a>(venue_args: &VenueArgs<'a>, order: OrderParts) -> PyResult<Prepa
         split: order.split,
         preferences,
     })
-}
-
-/// What a buy's quote `funds` pay for at `book`'s prices with the venue's taker fee on top, in
-/// whole lots of its lot size (`None`: no cap binds). A single-venue screen counts no further
-/// than the order (a larger cap binds nothing); a split's depth check reads caps beyond it.
-fn funds_cap(book: &Book, rules: &CoreRules, funds: u128, order: &OrderParts) -> Option<u64> {
-    let at_most = if order.split {
-        None
-    } else {
-        order
-            .order
-            .quantity
-            .at_scale_rounded(book.size_decimals(), sor_core::decimal::Rounding::Up)
-            .and_then(|lots| u64::try_from(lots).ok())
-    };
-    let lots = affordable_lots_up_to(book.asks(), funds, rules.taker_fee, at_most)?;
-    Some(lots - lots % rules.lot_size.max(1))
 }
 
 /// [`core_route::Won::name`] as an interned Python string: the router reads it on every
